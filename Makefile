@@ -1,0 +1,36 @@
+# The two set-up commands of the README are `make dev` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: dev test lint unit e2e controlplane bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+controlplane: $(STAMP)
+	$(PY) -m syncer.localcluster build
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: lint controlplane
+	$(VENV)/bin/pytest
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest -m 'not e2e'
+
+dev: $(STAMP) controlplane
+	$(VENV)/bin/vsyncer dev
+
+bench: $(STAMP) controlplane
+	$(PY) -m benchmarks --json benchmarks/results.json
+
+clean:
+	rm -rf $(VENV) .dev .pytest_cache .mypy_cache .ruff_cache

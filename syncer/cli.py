@@ -1,16 +1,52 @@
-"""Command line: ``vsyncer run | dev | version``."""
+"""Command line: ``vsyncer run | dev | version``.
+
+``run`` starts the daemon from settings (env ``VSYNCER_*`` and an optional YAML
+file).  ``dev`` builds (once) and starts a local host and virtual cluster under
+``.dev/``, prints how to reach them, and stays in the foreground until Ctrl-C,
+when it stops everything it started.
+"""
 
 from __future__ import annotations
 
+import argparse
+import shutil
 import sys
+from pathlib import Path
+
+from syncer import __version__
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from syncer.localcluster import BuildError, ControlPlaneError, cached
+    from syncer.localcluster.__main__ import up, wait_for_signal
+
+    run_dir: Path = args.run_dir
+    try:
+        plane = up(run_dir=run_dir, nodes=args.nodes)
+    except (BuildError, ControlPlaneError) as exc:
+        print(f"vsyncer dev: {exc}", file=sys.stderr)
+        return 1
+    try:
+        binaries = cached()
+        if shutil.which("kubectl") is None and binaries is not None:
+            print(f"kubectl (built with the control plane): {binaries.path('kubectl')}", flush=True)
+        print("Ctrl-C stops everything.", flush=True)
+        wait_for_signal()
+    finally:
+        print("stopping…", file=sys.stderr, flush=True)
+        plane.stop()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["version"]:
-        from syncer import __version__
-
+    parser = argparse.ArgumentParser(prog="vsyncer", description="the syncer of a virtual cluster")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("version", help="print the version")
+    dev = sub.add_parser("dev", help="run a local host and virtual cluster until Ctrl-C")
+    dev.add_argument("--run-dir", type=Path, default=Path(".dev"))
+    dev.add_argument("--nodes", type=int, default=3)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "version":
         print(__version__)
         return 0
-    print("usage: vsyncer run | dev | version", file=sys.stderr)
-    return 2
+    return _dev(args)

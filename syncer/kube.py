@@ -1,0 +1,342 @@
+"""The Kubernetes client layer: the only module that imports kubernetes-asyncio.
+
+Guarantees:
+
+* Configuration (kubeconfig file or in-cluster service account), auth (client
+  certificates, bearer tokens with refresh) and TLS come from kubernetes-asyncio.
+* The hot path builds no model objects: list bodies and watch streams are decoded
+  by orjson straight into plain dicts; writes send JSON bytes.  Watch streams are
+  split on newlines by hand, so one large object cannot overflow a line buffer.
+* Every request is counted and timed per cluster/verb/code through the injected
+  :class:`RestMetrics`.
+* Error answers and transport failures become the hierarchy of
+  :mod:`syncer.errors` (``raise … from exc``); nothing above this module sees an
+  aiohttp or kubernetes-asyncio exception.
+* An optional :class:`~syncer.ratelimit.Throttle` gates every mutating request,
+  so a burst on one side cannot flood the other side's API server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Protocol
+
+import aiohttp
+import orjson
+from kubernetes_asyncio import client as k8s_client
+from kubernetes_asyncio import config as k8s_config
+
+from syncer.errors import ApiError, ServerError, error_for_status
+from syncer.ratelimit import Throttle
+from syncer.resources import Resource
+
+Json = dict[str, Any]
+
+_MUTATING = frozenset({"create", "update", "patch", "delete"})
+PATCH_TYPES = {
+    "merge": "application/merge-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
+    "json": "application/json-patch+json",
+    "apply": "application/apply-patch+yaml",
+}
+
+
+class RestMetrics(Protocol):
+    """Receives one observation per finished request."""
+
+    def request(self, *, cluster: str, verb: str, code: str, seconds: float) -> None: ...
+
+
+class NoopRestMetrics:
+    def request(self, *, cluster: str, verb: str, code: str, seconds: float) -> None:
+        return None
+
+
+async def _configuration(*, kubeconfig: str | None, context: str | None) -> Any:
+    cfg = k8s_client.Configuration()
+    if kubeconfig:
+        await k8s_config.load_kube_config(
+            config_file=kubeconfig, context=context, client_configuration=cfg
+        )
+    else:
+        k8s_config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
+    return cfg
+
+
+class KubeClient:
+    """Raw-JSON access to one API server.  Create with :meth:`connect`; close when done."""
+
+    def __init__(
+        self,
+        *,
+        cluster: str,
+        api_client: Any,
+        metrics: RestMetrics,
+        write_throttle: Throttle | None = None,
+    ) -> None:
+        self.cluster = cluster
+        self._api = api_client
+        self._cfg = api_client.configuration
+        self._base = str(self._cfg.host).rstrip("/")
+        self._session: aiohttp.ClientSession = api_client.rest_client.pool_manager
+        self._metrics = metrics
+        self._throttle = write_throttle
+
+    @classmethod
+    async def connect(
+        cls,
+        *,
+        cluster: str,
+        kubeconfig: str | None,
+        context: str | None = None,
+        metrics: RestMetrics | None = None,
+        write_throttle: Throttle | None = None,
+        pool_size: int = 64,
+    ) -> KubeClient:
+        """Connect from a kubeconfig file, or from in-cluster config when ``kubeconfig`` is None."""
+        try:
+            cfg = await _configuration(kubeconfig=kubeconfig, context=context)
+        except Exception as exc:  # kubeconfig parsing raises many types
+            raise ApiError(status=0, reason="ConfigError", message=f"{cluster}: {exc}") from exc
+        cfg.connection_pool_maxsize = pool_size
+        api_client = k8s_client.ApiClient(configuration=cfg)
+        return cls(
+            cluster=cluster,
+            api_client=api_client,
+            metrics=metrics or NoopRestMetrics(),
+            write_throttle=write_throttle,
+        )
+
+    @property
+    def server(self) -> str:
+        return self._base
+
+    async def close(self) -> None:
+        await self._api.close()
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    async def _headers(self, content_type: str | None = None) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        auth = await self._cfg.auth_settings()
+        token = auth.get("BearerToken")
+        if token and token.get("value"):
+            headers["Authorization"] = token["value"]
+        return headers
+
+    async def _raise_for(self, resp: aiohttp.ClientResponse) -> None:
+        raw = await resp.read()
+        reason, message = "", raw[:512].decode(errors="replace")
+        try:
+            status = orjson.loads(raw)
+            if isinstance(status, dict):
+                reason = str(status.get("reason", ""))
+                message = str(status.get("message", message))
+        except orjson.JSONDecodeError:
+            pass
+        raise error_for_status(status=resp.status, reason=reason, message=message)
+
+    async def request(
+        self,
+        verb: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+    ) -> Json:
+        """One request/response round trip; returns the decoded body."""
+        if verb in _MUTATING and self._throttle is not None:
+            await self._throttle.acquire()
+        data = None if body is None else (body if isinstance(body, bytes) else orjson.dumps(body))
+        headers = await self._headers(content_type if data is not None else None)
+        started = time.perf_counter()
+        code = "error"
+        try:
+            async with self._session.request(
+                method, self._base + path, params=params, data=data, headers=headers
+            ) as resp:
+                code = str(resp.status)
+                if resp.status >= 400:
+                    await self._raise_for(resp)
+                raw = await resp.read()
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise ServerError(
+                status=0, reason="Transport", message=f"{self.cluster}: {exc!r}"
+            ) from exc
+        finally:
+            self._metrics.request(
+                cluster=self.cluster, verb=verb, code=code, seconds=time.perf_counter() - started
+            )
+        result: Json = orjson.loads(raw) if raw else {}
+        return result
+
+    # -- reads ------------------------------------------------------------------------
+
+    async def get(self, resource: Resource, *, namespace: str | None, name: str) -> Json:
+        return await self.request("get", "GET", resource.path(namespace=namespace, name=name))
+
+    async def list(
+        self,
+        resource: Resource,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int = 500,
+        continue_token: str | None = None,
+        resource_version: str | None = None,
+    ) -> Json:
+        """One page of a list; ``metadata.continue`` carries the next page's token."""
+        params = {"limit": str(limit)}
+        if label_selector:
+            params["labelSelector"] = label_selector
+        if field_selector:
+            params["fieldSelector"] = field_selector
+        if continue_token:
+            params["continue"] = continue_token
+        elif resource_version is not None:
+            params["resourceVersion"] = resource_version
+            params["resourceVersionMatch"] = "NotOlderThan"
+        return await self.request("list", "GET", resource.path(namespace=namespace), params=params)
+
+    async def watch(
+        self,
+        resource: Resource,
+        *,
+        resource_version: str,
+        timeout_seconds: int,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        allow_bookmarks: bool = True,
+    ) -> AsyncIterator[Json]:
+        """Yield decoded watch events until the server ends the stream.
+
+        An ``ERROR`` event carrying a Status is raised as the matching
+        :class:`~syncer.errors.ApiError` (410 → :class:`~syncer.errors.Gone`).
+        """
+        params = {
+            "watch": "true",
+            "resourceVersion": resource_version,
+            "timeoutSeconds": str(timeout_seconds),
+            "allowWatchBookmarks": "true" if allow_bookmarks else "false",
+        }
+        if label_selector:
+            params["labelSelector"] = label_selector
+        if field_selector:
+            params["fieldSelector"] = field_selector
+        headers = await self._headers()
+        started = time.perf_counter()
+        code = "error"
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=timeout_seconds + 30)
+        try:
+            async with self._session.get(
+                self._base + resource.path(namespace=namespace),
+                params=params,
+                headers=headers,
+                timeout=timeout,
+            ) as resp:
+                code = str(resp.status)
+                if resp.status >= 400:
+                    await self._raise_for(resp)
+                buffer = b""
+                async for chunk in resp.content.iter_any():
+                    buffer += chunk
+                    if b"\n" not in chunk:
+                        continue
+                    *lines, buffer = buffer.split(b"\n")
+                    for line in lines:
+                        if not line:
+                            continue
+                        event = orjson.loads(line)
+                        if event.get("type") == "ERROR":
+                            status = event.get("object") or {}
+                            raise error_for_status(
+                                status=int(status.get("code", 500)),
+                                reason=str(status.get("reason", "")),
+                                message=str(status.get("message", "")),
+                            )
+                        yield event
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise ServerError(
+                status=0, reason="Transport", message=f"{self.cluster}: {exc!r}"
+            ) from exc
+        except asyncio.IncompleteReadError as exc:  # pragma: no cover - depends on timing
+            raise ServerError(
+                status=0, reason="Transport", message=f"{self.cluster}: {exc!r}"
+            ) from exc
+        finally:
+            self._metrics.request(
+                cluster=self.cluster, verb="watch", code=code, seconds=time.perf_counter() - started
+            )
+
+    # -- writes -----------------------------------------------------------------------
+
+    async def create(self, resource: Resource, *, namespace: str | None, body: Any) -> Json:
+        return await self.request("create", "POST", resource.path(namespace=namespace), body=body)
+
+    async def update(
+        self, resource: Resource, *, namespace: str | None, name: str, body: Any
+    ) -> Json:
+        return await self.request(
+            "update", "PUT", resource.path(namespace=namespace, name=name), body=body
+        )
+
+    async def update_status(
+        self, resource: Resource, *, namespace: str | None, name: str, body: Any
+    ) -> Json:
+        path = resource.path(namespace=namespace, name=name, subresource="status")
+        return await self.request("update", "PUT", path, body=body)
+
+    async def patch(
+        self,
+        resource: Resource,
+        *,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        patch_type: str = "merge",
+        subresource: str | None = None,
+    ) -> Json:
+        path = resource.path(namespace=namespace, name=name, subresource=subresource)
+        return await self.request(
+            "patch", "PATCH", path, body=body, content_type=PATCH_TYPES[patch_type]
+        )
+
+    async def delete(
+        self,
+        resource: Resource,
+        *,
+        namespace: str | None,
+        name: str,
+        uid: str | None = None,
+        resource_version: str | None = None,
+        grace_period_seconds: int | None = None,
+        propagation: str | None = None,
+    ) -> Json:
+        options: Json = {"apiVersion": "v1", "kind": "DeleteOptions"}
+        preconditions = {}
+        if uid:
+            preconditions["uid"] = uid
+        if resource_version:
+            preconditions["resourceVersion"] = resource_version
+        if preconditions:
+            options["preconditions"] = preconditions
+        if grace_period_seconds is not None:
+            options["gracePeriodSeconds"] = grace_period_seconds
+        if propagation:
+            options["propagationPolicy"] = propagation
+        path = resource.path(namespace=namespace, name=name)
+        return await self.request("delete", "DELETE", path, body=options)
+
+    async def create_subresource(
+        self, resource: Resource, *, namespace: str | None, name: str, subresource: str, body: Any
+    ) -> Json:
+        path = resource.path(namespace=namespace, name=name, subresource=subresource)
+        return await self.request("create", "POST", path, body=body)

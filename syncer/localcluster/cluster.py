@@ -1,0 +1,384 @@
+"""Run a host and a virtual Kubernetes cluster on loopback.
+
+One etcd holds both clusters under separate prefixes.  The **host** cluster is
+kube-apiserver + kube-controller-manager + kube-scheduler + kwok with a few fake
+nodes (kwok plays the kubelets: pods get scheduled, turn Running and get IPs).
+The **virtual** cluster is kube-apiserver + kube-controller-manager, the way
+vcluster's vanilla-Kubernetes distro runs it.
+
+Guarantees: every port is a free loopback port; certificates and admin
+kubeconfigs are generated into the run directory; :meth:`ControlPlane.start`
+returns only when both API servers answer ``/readyz``, the controllers are
+healthy, each cluster's ``default`` service account exists and the host nodes
+are Ready; on any failure, and on :meth:`ControlPlane.stop`, every process it
+started is gone (see :mod:`syncer.localcluster.processes`).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import ssl
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from syncer.localcluster import pki
+from syncer.localcluster.build import Binaries
+from syncer.localcluster.processes import ProcessGroup, free_port
+
+Progress = Callable[[str], None]
+
+SERVICE_CIDR = "10.96.0.0/16"
+SERVICE_IP = "10.96.0.1"
+POD_CIDR = "10.244.0.0/16"
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterInfo:
+    """How to reach one running cluster."""
+
+    name: str
+    server: str
+    port: int
+    kubeconfig: Path
+    ca_file: Path
+    client_cert: Path
+    client_key: Path
+
+
+class ControlPlaneError(RuntimeError):
+    """A component did not come up; the message names it and its log."""
+
+
+def _write_kubeconfig(path: Path, *, name: str, server: str, ca: Path, cert: pki.CertPair) -> None:
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": name, "cluster": {"server": server, "certificate-authority": str(ca)}}
+        ],
+        "users": [
+            {
+                "name": name,
+                "user": {"client-certificate": str(cert.cert), "client-key": str(cert.key)},
+            }
+        ],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+        "current-context": name,
+    }
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+class Api:
+    """A tiny synchronous admin client for the harness's own bootstrapping calls."""
+
+    def __init__(self, info: ClusterInfo) -> None:
+        self._info = info
+        ctx = ssl.create_default_context(cafile=str(info.ca_file))
+        ctx.load_cert_chain(str(info.client_cert), str(info.client_key))
+        self._ctx = ctx
+
+    def request(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None
+    ) -> tuple[int, Any]:
+        conn = http.client.HTTPSConnection(
+            "127.0.0.1", self._info.port, context=self._ctx, timeout=10
+        )
+        try:
+            payload = json.dumps(body).encode() if body is not None else None
+            headers = {"Content-Type": "application/json", "Accept": "application/json"}
+            conn.request(method, path, body=payload, headers=headers)
+            resp = conn.getresponse()
+            raw = resp.read()
+        finally:
+            conn.close()
+        try:
+            data = json.loads(raw) if raw else None
+        except ValueError:
+            data = raw.decode(errors="replace")
+        return resp.status, data
+
+
+class ControlPlane:
+    """Both local clusters; use as a context manager or call start/stop."""
+
+    def __init__(
+        self,
+        *,
+        binaries: Binaries,
+        run_dir: Path,
+        nodes: int = 3,
+        virtual_only: bool = False,
+        progress: Progress | None = None,
+    ) -> None:
+        self.binaries = binaries
+        self.run_dir = run_dir.resolve()
+        self.nodes = nodes
+        self.virtual_only = virtual_only
+        self._progress = progress or (lambda _msg: None)
+        self.processes = ProcessGroup(run_dir=self.run_dir)
+        self.etcd_url = ""
+        self._clusters: dict[str, ClusterInfo] = {}
+        self._argv: dict[str, list[str]] = {}
+
+    # -- public -------------------------------------------------------------------------
+
+    @property
+    def host(self) -> ClusterInfo:
+        return self._clusters["host"]
+
+    @property
+    def virtual(self) -> ClusterInfo:
+        return self._clusters["virtual"]
+
+    def __enter__(self) -> ControlPlane:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self, *, timeout: float = 180.0) -> None:
+        started = time.monotonic()
+        try:
+            self._start(deadline=started + timeout)
+        except BaseException:
+            self.stop()
+            raise
+        self._progress(f"control plane ready in {time.monotonic() - started:.1f}s")
+
+    def stop(self) -> None:
+        self.processes.stop()
+
+    def restart_apiserver(self, cluster: str, *, timeout: float = 90.0) -> None:
+        """Stop and start one cluster's kube-apiserver on the same port (for failure tests)."""
+        name = f"{cluster}-apiserver"
+        self.processes.stop_one(name)
+        self.processes.start(name, self._argv[name], tier=1)
+        self._wait_ready(self._clusters[cluster], deadline=time.monotonic() + timeout)
+
+    # -- start-up -----------------------------------------------------------------------
+
+    def _start(self, *, deadline: float) -> None:
+        if self.run_dir.exists():
+            shutil.rmtree(self.run_dir / "etcd", ignore_errors=True)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._start_etcd(deadline=deadline)
+        names = ["virtual"] if self.virtual_only else ["host", "virtual"]
+        for name in names:
+            self._start_apiserver(name)
+        for name in names:
+            self._wait_ready(self._clusters[name], deadline=deadline)
+            self._progress(f"{name} kube-apiserver ready at {self._clusters[name].server}")
+        for name in names:
+            self._start_controller_manager(name)
+        if not self.virtual_only:
+            self._start_scheduler()
+            self._start_kwok()
+            self._create_nodes()
+        for name in names:
+            self._wait_for(
+                f"{name}: default service account",
+                self._has_default_service_account(self._clusters[name]),
+                deadline=deadline,
+            )
+        if not self.virtual_only:
+            self._wait_for("host: nodes Ready", self._nodes_ready, deadline=deadline)
+        (self.run_dir / "ready").write_text("ok\n")
+
+    def _wait_for(self, what: str, check: Callable[[], bool], *, deadline: float) -> None:
+        while True:
+            self.processes.check_alive()
+            try:
+                if check():
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise ControlPlaneError(
+                    f"timed out waiting for {what}; logs: {self.run_dir / 'logs'}"
+                )
+            time.sleep(0.2)
+
+    def _start_etcd(self, *, deadline: float) -> None:
+        client, peer = free_port(), free_port()
+        self.etcd_url = f"http://127.0.0.1:{client}"
+        argv = [
+            str(self.binaries.path("etcd")),
+            "--name=vsyncer",
+            f"--data-dir={self.run_dir / 'etcd'}",
+            f"--listen-client-urls={self.etcd_url}",
+            f"--advertise-client-urls={self.etcd_url}",
+            f"--listen-peer-urls=http://127.0.0.1:{peer}",
+            f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
+            f"--initial-cluster=vsyncer=http://127.0.0.1:{peer}",
+            "--unsafe-no-fsync",
+            "--quota-backend-bytes=8589934592",
+            "--log-level=warn",
+        ]
+        self.processes.start("etcd", argv)
+
+        def healthy() -> bool:
+            with urllib.request.urlopen(f"{self.etcd_url}/health", timeout=2) as resp:
+                return bool(json.loads(resp.read()).get("health") == "true")
+
+        self._wait_for("etcd", healthy, deadline=deadline)
+        self._progress(f"etcd ready at {self.etcd_url}")
+
+    def _start_apiserver(self, name: str) -> None:
+        directory = self.run_dir / name
+        certs = pki.generate(directory / "pki", cluster=name, service_ip=SERVICE_IP)
+        port = free_port()
+        server = f"https://127.0.0.1:{port}"
+        kubeconfigs = {}
+        for stem, pair in certs.clients.items():
+            path = directory / f"{stem}.kubeconfig"
+            _write_kubeconfig(
+                path, name=f"vsyncer-{name}", server=server, ca=certs.ca.cert, cert=pair
+            )
+            kubeconfigs[stem] = path
+        info = ClusterInfo(
+            name=name,
+            server=server,
+            port=port,
+            kubeconfig=kubeconfigs["admin"],
+            ca_file=certs.ca.cert,
+            client_cert=certs.clients["admin"].cert,
+            client_key=certs.clients["admin"].key,
+        )
+        self._clusters[name] = info
+        argv = [
+            str(self.binaries.path("kube-apiserver")),
+            f"--etcd-servers={self.etcd_url}",
+            f"--etcd-prefix=/{name}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            f"--secure-port={port}",
+            f"--tls-cert-file={certs.serving.cert}",
+            f"--tls-private-key-file={certs.serving.key}",
+            f"--client-ca-file={certs.ca.cert}",
+            f"--service-account-key-file={certs.sa_pub}",
+            f"--service-account-signing-key-file={certs.sa_key}",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            f"--service-cluster-ip-range={SERVICE_CIDR}",
+            "--authorization-mode=RBAC",
+            "--allow-privileged=true",
+            "--endpoint-reconciler-type=none",
+            "--profiling=false",
+            f"--cert-dir={directory / 'pki'}",
+        ]
+        self._argv[f"{name}-apiserver"] = argv
+        self.processes.start(f"{name}-apiserver", argv, tier=1)
+
+    @staticmethod
+    def _has_default_service_account(info: ClusterInfo) -> Callable[[], bool]:
+        def check() -> bool:
+            path = "/api/v1/namespaces/default/serviceaccounts/default"
+            return Api(info).request("GET", path)[0] == 200
+
+        return check
+
+    def _wait_ready(self, info: ClusterInfo, *, deadline: float) -> None:
+        self._wait_for(
+            f"{info.name} kube-apiserver /readyz",
+            lambda: Api(info).request("GET", "/readyz")[0] == 200,
+            deadline=deadline,
+        )
+
+    def _start_controller_manager(self, name: str) -> None:
+        directory = self.run_dir / name
+        certs = directory / "pki"
+        argv = [
+            str(self.binaries.path("kube-controller-manager")),
+            f"--kubeconfig={directory / 'controller-manager.kubeconfig'}",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={free_port()}",
+            "--leader-elect=false",
+            "--use-service-account-credentials=true",
+            f"--service-account-private-key-file={certs / 'sa.key'}",
+            f"--root-ca-file={certs / 'ca.crt'}",
+            f"--cluster-signing-cert-file={certs / 'ca.crt'}",
+            f"--cluster-signing-key-file={certs / 'ca.key'}",
+            f"--service-cluster-ip-range={SERVICE_CIDR}",
+            "--allocate-node-cidrs=false",
+            "--profiling=false",
+        ]
+        self.processes.start(f"{name}-controller-manager", argv, tier=2)
+
+    def _start_scheduler(self) -> None:
+        directory = self.run_dir / "host"
+        argv = [
+            str(self.binaries.path("kube-scheduler")),
+            f"--kubeconfig={directory / 'scheduler.kubeconfig'}",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={free_port()}",
+            "--leader-elect=false",
+            "--profiling=false",
+        ]
+        self.processes.start("host-scheduler", argv, tier=2)
+
+    def _start_kwok(self) -> None:
+        argv = [
+            str(self.binaries.path("kwok")),
+            f"--kubeconfig={self.host.kubeconfig}",
+            f"--config={self.binaries.path('kwok-stages.yaml')}",
+            "--manage-all-nodes=false",
+            "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+            f"--cidr={POD_CIDR.replace('.0/16', '.1/16')}",
+            "--node-ip=10.0.0.1",
+            f"--server-address=127.0.0.1:{free_port()}",
+            "--node-lease-duration-seconds=40",
+        ]
+        env = dict(os.environ)
+        env["HOME"] = str(self.run_dir / "kwok-home")
+        self.processes.start("host-kwok", argv, tier=2, env=env)
+
+    def node_names(self) -> list[str]:
+        return [f"kwok-node-{i}" for i in range(self.nodes)]
+
+    def _create_nodes(self) -> None:
+        api = Api(self.host)
+        for name in self.node_names():
+            node = {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {
+                    "name": name,
+                    "annotations": {
+                        "kwok.x-k8s.io/node": "fake",
+                        "node.alpha.kubernetes.io/ttl": "0",
+                    },
+                    "labels": {
+                        "kubernetes.io/hostname": name,
+                        "kubernetes.io/os": "linux",
+                        "kubernetes.io/arch": "amd64",
+                        "type": "kwok",
+                    },
+                },
+                "status": {
+                    "allocatable": {"cpu": "64", "memory": "256Gi", "pods": "2000"},
+                    "capacity": {"cpu": "64", "memory": "256Gi", "pods": "2000"},
+                },
+            }
+            status, body = api.request("POST", "/api/v1/nodes", node)
+            if status not in (201, 409):
+                raise ControlPlaneError(f"creating fake node {name} failed: {status} {body}")
+
+    def _nodes_ready(self) -> bool:
+        status, body = Api(self.host).request("GET", "/api/v1/nodes")
+        if status != 200:
+            return False
+        ready = 0
+        for node in body.get("items", []):
+            for cond in node.get("status", {}).get("conditions", []) or []:
+                if cond.get("type") == "Ready" and cond.get("status") == "True":
+                    ready += 1
+        return ready >= self.nodes

@@ -1,0 +1,76 @@
+"""Resource descriptors: which URL serves a kind, and how it is scoped.
+
+A :class:`Resource` is a frozen value; the catalogue :data:`CORE` lists the
+kinds vsyncer knows out of the box.  Plugins may describe more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One REST resource: ``group``/``version``/``plural``, its ``kind`` and scope."""
+
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def kind_string(self) -> str:
+        """The form vcluster writes in ``vcluster.loft.sh/object-kind``: ``/v1, Kind=Pod``."""
+        return f"{self.group}/{self.version}, Kind={self.kind}"
+
+    def path(
+        self,
+        *,
+        namespace: str | None = None,
+        name: str | None = None,
+        subresource: str | None = None,
+    ) -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            base += f"/namespaces/{namespace}"
+        base += f"/{self.plural}"
+        if name is not None:
+            base += f"/{name}"
+            if subresource:
+                base += f"/{subresource}"
+        return base
+
+
+PODS = Resource("", "v1", "pods", "Pod")
+SERVICES = Resource("", "v1", "services", "Service")
+ENDPOINTS = Resource("", "v1", "endpoints", "Endpoints")
+CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
+SECRETS = Resource("", "v1", "secrets", "Secret")
+PVCS = Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim")
+EVENTS = Resource("", "v1", "events", "Event")
+SERVICEACCOUNTS = Resource("", "v1", "serviceaccounts", "ServiceAccount")
+NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
+NODES = Resource("", "v1", "nodes", "Node", namespaced=False)
+LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
+
+CORE: dict[str, Resource] = {
+    r.plural: r
+    for r in (
+        PODS,
+        SERVICES,
+        ENDPOINTS,
+        CONFIGMAPS,
+        SECRETS,
+        PVCS,
+        EVENTS,
+        SERVICEACCOUNTS,
+        NAMESPACES,
+        NODES,
+        LEASES,
+    )
+}

@@ -1,0 +1,217 @@
+"""The store: an indexed cache of one kind's objects, like client-go's Indexer.
+
+Objects are plain dicts, decoded Kubernetes JSON, keyed by
+``(metadata.namespace, metadata.name)``; cluster-scoped objects have namespace
+``""``.  The reflector writes the store (:meth:`Store.add`, :meth:`Store.update`,
+:meth:`Store.delete`, :meth:`Store.replace`); everything else only reads it.
+
+Cached objects are read-only.  The store takes ownership of every object it is
+given (the caller must not keep mutating it) and hands out
+:class:`types.MappingProxyType` views, so an accidental top-level assignment
+raises ``TypeError``.  Nested values (``metadata``, ``spec`` …) are the cached
+dicts and lists themselves and must not be mutated either: call :func:`thaw`
+for a mutable deep copy before changing anything.
+
+Indexes map an object to string values.  ``namespace`` is always present;
+:meth:`Store.add_index` adds more (e.g. "configmaps this pod mounts").  Every
+index is kept exact through add, update (including updates that change an
+object's values), delete and replace, and is back-filled when it is added to a
+non-empty store.  Lookups preserve insertion order.  Costs: add/update/delete
+are O(number of indexes times values per object); replace rebuilds everything.
+"""
+
+from __future__ import annotations
+
+import builtins
+import copy
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, Final, TypeAlias
+
+import orjson
+
+__all__ = ["NAMESPACE_INDEX", "IndexFunc", "Key", "Obj", "Store", "key_of", "thaw"]
+
+Obj: TypeAlias = Mapping[str, Any]
+"""A cached object: read-only at the top level, not to be mutated below it."""
+
+Key: TypeAlias = tuple[str, str]
+"""``(namespace, name)``; namespace is ``""`` for cluster-scoped objects."""
+
+IndexFunc: TypeAlias = Callable[[Obj], Iterable[str]]
+"""Maps an object to the index values it is filed under (any number, duplicates ignored)."""
+
+NAMESPACE_INDEX: Final = "namespace"
+
+
+def key_of(obj: Obj) -> Key:
+    """``(namespace, name)`` from ``obj["metadata"]``; raises ``ValueError`` without a name."""
+    metadata = obj.get("metadata") or {}
+    name = metadata.get("name")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"object has no metadata.name: {dict(metadata)!r}")
+    namespace = metadata.get("namespace") or ""
+    return (namespace, name)
+
+
+def _namespace_values(obj: Obj) -> tuple[str]:
+    return (key_of(obj)[0],)
+
+
+def _freeze(obj: Obj) -> Obj:
+    return obj if isinstance(obj, MappingProxyType) else MappingProxyType(obj)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+def _thaw_slow(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _thaw_slow(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_thaw_slow(item) for item in value]
+    return copy.deepcopy(value)
+
+
+def thaw(obj: Obj) -> dict[str, Any]:
+    """A mutable deep copy of a cached object, safe to change and send to the API."""
+    try:
+        copied: dict[str, Any] = orjson.loads(orjson.dumps(obj, default=_plain))
+    except (orjson.JSONEncodeError, TypeError):
+        # Not plain JSON (e.g. integers beyond 64 bits): copy the slow way.
+        return dict(_thaw_slow(obj))
+    return copied
+
+
+class Store:
+    """A keyed, indexed, read-only cache of one kind's objects."""
+
+    def __init__(self) -> None:
+        self.resource_version = ""
+        """The resourceVersion of the last list or watch event applied; ``""`` before any."""
+        self._items: dict[Key, Obj] = {}
+        self._indexers: dict[str, IndexFunc] = {}
+        # index name -> value -> keys filed under it (a dict used as an ordered set)
+        self._indices: dict[str, dict[str, dict[Key, None]]] = {}
+        # index name -> key -> the values the key is filed under now
+        self._filed: dict[str, dict[Key, tuple[str, ...]]] = {}
+        self.add_index(NAMESPACE_INDEX, _namespace_values)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def add(self, obj: Obj) -> Obj:
+        """Insert or replace ``obj``; return the cached read-only view."""
+        key = key_of(obj)
+        frozen = _freeze(obj)
+        self._items[key] = frozen
+        for index_name, fn in self._indexers.items():
+            self._file(index_name, key, _values(fn, frozen))
+        return frozen
+
+    def update(self, obj: Obj) -> Obj:
+        """Same as :meth:`add`: the store does not distinguish new from changed objects."""
+        return self.add(obj)
+
+    def delete(self, obj: Obj) -> Obj | None:
+        """Remove the object with ``obj``'s key; return what was cached, if anything."""
+        key = key_of(obj)
+        cached = self._items.pop(key, None)
+        if cached is not None:
+            for index_name in self._indexers:
+                self._file(index_name, key, ())
+        return cached
+
+    def get(self, namespace: str, name: str) -> Obj | None:
+        """The cached object, or ``None``."""
+        return self._items.get((namespace, name))
+
+    def list(self) -> builtins.list[Obj]:
+        """Every cached object."""
+        return list(self._items.values())
+
+    def keys(self) -> builtins.list[Key]:
+        """Every cached key."""
+        return list(self._items)
+
+    def replace(self, objs: Iterable[Obj], resource_version: str) -> builtins.list[Obj]:
+        """Make the store hold exactly ``objs``; return the cached objects that vanished.
+
+        The reflector calls this after a (re)list, and emits a delete for each
+        returned object.  Indexes are rebuilt.  Duplicate keys: the last wins.
+        """
+        items: dict[Key, Obj] = {}
+        for obj in objs:
+            items[key_of(obj)] = _freeze(obj)
+        vanished = [cached for key, cached in self._items.items() if key not in items]
+        self._items = items
+        for index_name in self._indexers:
+            self._rebuild(index_name)
+        self.resource_version = resource_version
+        return vanished
+
+    def add_index(self, name: str, fn: IndexFunc) -> None:
+        """Add index ``name``; objects already cached are filed at once."""
+        if name in self._indexers:
+            raise ValueError(f"index {name!r} already exists")
+        self._indexers[name] = fn
+        self._rebuild(name)
+
+    def by_index(self, name: str, value: str) -> builtins.list[Obj]:
+        """The objects filed under ``value`` in index ``name``."""
+        return [self._items[key] for key in self._bucket(name, value)]
+
+    def keys_by_index(self, name: str, value: str) -> builtins.list[Key]:
+        """The keys of the objects filed under ``value`` in index ``name``."""
+        return list(self._bucket(name, value))
+
+    def index_values(self, name: str) -> builtins.list[str]:
+        """Every value with at least one object in index ``name``."""
+        return list(self._index(name))
+
+    def _index(self, name: str) -> dict[str, dict[Key, None]]:
+        try:
+            return self._indices[name]
+        except KeyError:
+            raise KeyError(f"no index named {name!r}") from None
+
+    def _bucket(self, name: str, value: str) -> dict[Key, None]:
+        return self._index(name).get(value) or {}
+
+    def _file(self, index_name: str, key: Key, values: tuple[str, ...]) -> None:
+        """File ``key`` under exactly ``values`` in index ``index_name``."""
+        filed = self._filed[index_name]
+        old = filed.get(key, ())
+        if old == values:
+            return
+        index = self._indices[index_name]
+        for value in old:
+            if value not in values:
+                bucket = index[value]
+                del bucket[key]
+                if not bucket:
+                    del index[value]
+        for value in values:
+            if value not in old:
+                index.setdefault(value, {})[key] = None
+        if values:
+            filed[key] = values
+        else:
+            del filed[key]
+
+    def _rebuild(self, index_name: str) -> None:
+        fn = self._indexers[index_name]
+        self._indices[index_name] = {}
+        self._filed[index_name] = {}
+        for key, obj in self._items.items():
+            self._file(index_name, key, _values(fn, obj))
+
+
+def _values(fn: IndexFunc, obj: Obj) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(fn(obj)))

@@ -165,6 +165,22 @@ class ControlPlane:
         self.processes.start(name, self._argv[name], tier=1)
         self._wait_ready(self._clusters[cluster], deadline=time.monotonic() + timeout)
 
+    def compact_etcd(self) -> int:
+        """Compact etcd at its current revision (physically); return that revision."""
+
+        def call(path: str, body: Mapping[str, Any]) -> Any:
+            req = urllib.request.Request(
+                self.etcd_url + path,
+                data=json.dumps(body).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return json.loads(resp.read())
+
+        revision = int(call("/v3/kv/range", {"key": "AA==", "limit": 1})["header"]["revision"])
+        call("/v3/kv/compaction", {"revision": revision, "physical": True})
+        return revision
+
     # -- start-up -----------------------------------------------------------------------
 
     def _start(self, *, deadline: float) -> None:

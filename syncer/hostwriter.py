@@ -1,0 +1,136 @@
+"""The one guarded path that writes to the host cluster.
+
+Every create, update, patch and delete of a host object goes through
+:class:`HostWriter`, which refuses — raising :class:`~syncer.errors.HostWriteRefused`
+and counting ``vsyncer_host_writes_refused_total{kind,reason}`` — any write that:
+
+* would land outside the host namespace (namespaced kinds) — ``namespace``;
+* targets or produces an object that is not ours by the REFERENCE.md rules
+  (marker label of this vcluster, provenance annotations that re-translate to
+  the object's own name, matching ``object-kind``) — ``not_owned``.  Labels and
+  annotations a tenant put on a virtual object cannot satisfy this for an
+  unrelated host object, because the name must be the translation of the
+  annotations *and* the object must already carry them;
+* happens while this replica is not the leader — ``not_leader``.
+
+Deletes carry a UID precondition from the object that was checked, so a
+host object re-created by someone else in between is never deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from syncer.errors import HostWriteRefused
+from syncer.kube import KubeClient
+from syncer.resources import Resource
+from syncer.translate import Translator
+
+Json = dict[str, Any]
+
+
+class RefusalMetrics(Protocol):
+    def refused(self, *, kind: str, reason: str) -> None: ...
+
+
+class NoopRefusalMetrics:
+    def refused(self, *, kind: str, reason: str) -> None:
+        return None
+
+
+class NotLeader(HostWriteRefused):
+    """This replica does not hold the lease: it must not write."""
+
+
+def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, Mapping) else {}
+
+
+class HostWriter:
+    """Writes to the host, only in the host namespace, only to objects that are ours."""
+
+    def __init__(
+        self,
+        *,
+        client: KubeClient,
+        translator: Translator,
+        may_write: Callable[[], bool] = lambda: True,
+        metrics: RefusalMetrics | None = None,
+    ) -> None:
+        self._client = client
+        self._translator = translator
+        self._may_write = may_write
+        self._metrics = metrics or NoopRefusalMetrics()
+
+    @property
+    def host_namespace(self) -> str:
+        return self._translator.host_namespace
+
+    def _refuse(self, resource: Resource, reason: str, detail: str) -> HostWriteRefused:
+        self._metrics.refused(kind=resource.kind, reason=reason)
+        cls = NotLeader if reason == "not_leader" else HostWriteRefused
+        return cls(f"refused host write of {resource.kind}: {detail}")
+
+    def _check(self, resource: Resource, obj: Mapping[str, Any], *, what: str) -> None:
+        if not self._may_write():
+            raise self._refuse(resource, "not_leader", "this replica is not the leader")
+        meta = _meta(obj)
+        namespace = meta.get("namespace") or ""
+        if resource.namespaced and namespace != self.host_namespace:
+            raise self._refuse(
+                resource,
+                "namespace",
+                f"{what} is in namespace {namespace!r}, not {self.host_namespace!r}",
+            )
+        if not self._translator.is_owned(obj, kind_string=resource.kind_string):
+            raise self._refuse(
+                resource, "not_owned", f"{what} {meta.get('name')!r} is not managed by this syncer"
+            )
+
+    def _namespace(self, resource: Resource) -> str | None:
+        return self.host_namespace if resource.namespaced else None
+
+    async def create(self, resource: Resource, *, body: Json) -> Json:
+        """Create ``body``, which must be fully translated (marker label, provenance)."""
+        self._check(resource, body, what="new object")
+        return await self._client.create(resource, namespace=self._namespace(resource), body=body)
+
+    async def update(self, resource: Resource, *, current: Mapping[str, Any], body: Json) -> Json:
+        """Replace ``current`` (ours) with ``body``: still ours, same name."""
+        self._check(resource, current, what="existing object")
+        self._check(resource, body, what="updated object")
+        name = _meta(current).get("name")
+        if _meta(body).get("name") != name:
+            raise self._refuse(resource, "not_owned", "an update may not rename an object")
+        return await self._client.update(
+            resource, namespace=self._namespace(resource), name=str(name), body=body
+        )
+
+    async def update_status(
+        self, resource: Resource, *, current: Mapping[str, Any], body: Json
+    ) -> Json:
+        self._check(resource, current, what="existing object")
+        name = str(_meta(current).get("name"))
+        return await self._client.update_status(
+            resource, namespace=self._namespace(resource), name=name, body=body
+        )
+
+    async def delete(
+        self,
+        resource: Resource,
+        *,
+        current: Mapping[str, Any],
+        grace_period_seconds: int | None = None,
+    ) -> Json:
+        """Delete ``current`` (ours), preconditioned on its UID."""
+        self._check(resource, current, what="existing object")
+        meta = _meta(current)
+        return await self._client.delete(
+            resource,
+            namespace=self._namespace(resource),
+            name=str(meta.get("name")),
+            uid=str(meta.get("uid")) if meta.get("uid") else None,
+            grace_period_seconds=grace_period_seconds,
+        )

@@ -84,24 +84,15 @@ class QueueMetrics(Protocol):
 
 
 class NoopQueueMetrics:
-    """Metrics that go nowhere: the default."""
+    """Metrics that go nowhere: the default.  The queue skips its calls entirely."""
 
     __slots__ = ()
 
-    def add(self) -> None:
-        pass
-
-    def depth(self, n: int) -> None:
-        pass
-
-    def queue_latency(self, seconds: float) -> None:
-        pass
-
-    def work_duration(self, seconds: float) -> None:
-        pass
-
-    def retry(self) -> None:
-        pass
+    def add(self) -> None: ...
+    def depth(self, n: int) -> None: ...
+    def queue_latency(self, seconds: float) -> None: ...
+    def work_duration(self, seconds: float) -> None: ...
+    def retry(self) -> None: ...
 
 
 def namespace_of(key: object) -> Hashable:
@@ -162,7 +153,7 @@ class _Delays(Generic[K]):
 
     def push(self, key: K, deadline: float) -> None:
         current = self._deadlines.get(key)
-        if False:
+        if current is not None and current <= deadline:
             return
         self._deadlines[key] = deadline
         heapq.heappush(self._heap, (deadline, next(self._seq), key))
@@ -207,7 +198,11 @@ class WorkQueue(Generic[K]):
             if rate_limiter is not None
             else default_controller_limiter(clock=self._clock)
         )
-        self._metrics: QueueMetrics = metrics if metrics is not None else NoopQueueMetrics()
+        # None stands for "no metrics" so the hot path skips the calls altogether.
+        self._metrics: QueueMetrics | None = (
+            None if metrics is None or isinstance(metrics, NoopQueueMetrics) else metrics
+        )
+        self._now = self._clock.now
         self._fairness_key = fairness_key
         # Dedupe layer.  Invariant: every key in _ready is in _dirty and not in
         # _processing, and is in _ready once.  add() of a key in _processing only
@@ -255,7 +250,8 @@ class WorkQueue(Generic[K]):
         """Mark ``key`` as needing work; a no-op if it already does or the queue is shut down."""
         if self._shutting_down or key in self._dirty:
             return
-        self._metrics.add()
+        if self._metrics is not None:
+            self._metrics.add()
         self._dirty.add(key)
         if key not in self._processing:
             self._enqueue(key)
@@ -270,11 +266,12 @@ class WorkQueue(Generic[K]):
                 raise ShutDown(self._name)
             await self._park()
         key, queued_at = self._ready.pop()
-        now = self._clock.now()
+        now = self._now()
         self._dirty.discard(key)
         self._processing[key] = now
-        self._metrics.depth(self._ready.size)
-        self._metrics.queue_latency(now - queued_at)
+        if self._metrics is not None:
+            self._metrics.depth(self._ready.size)
+            self._metrics.queue_latency(now - queued_at)
         return key
 
     def done(self, key: K) -> None:
@@ -282,7 +279,8 @@ class WorkQueue(Generic[K]):
         started = self._processing.pop(key, None)
         if started is None:
             return
-        self._metrics.work_duration(self._clock.now() - started)
+        if self._metrics is not None:
+            self._metrics.work_duration(self._now() - started)
         if self._shutting_down:
             if not self._processing:
                 self._drained.set()
@@ -303,7 +301,8 @@ class WorkQueue(Generic[K]):
         """Add ``key`` after the rate limiter's delay for it; counts a retry."""
         if self._shutting_down:
             return
-        self._metrics.retry()
+        if self._metrics is not None:
+            self._metrics.retry()
         self.add_after(key, self._limiter.when(key))
 
     def forget(self, key: K) -> None:
@@ -324,7 +323,8 @@ class WorkQueue(Generic[K]):
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-            self._metrics.depth(0)
+            if self._metrics is not None:
+                self._metrics.depth(0)
             while self._getters:
                 getter = self._getters.popleft()
                 if not getter.done():
@@ -346,8 +346,9 @@ class WorkQueue(Generic[K]):
         return self._clock.now() - min(self._processing.values())
 
     def _enqueue(self, key: K) -> None:
-        self._ready.push(self._fairness_key(key), key, self._clock.now())
-        self._metrics.depth(self._ready.size)
+        self._ready.push(self._fairness_key(key), key, self._now())
+        if self._metrics is not None:
+            self._metrics.depth(self._ready.size)
         if self._getters:
             self._wake_one()
 

@@ -26,10 +26,21 @@ def make_queue(clock: FakeClock | None = None) -> WorkQueue[ObjectKey]:
     )
 
 
+# A safety net only: a broken queue should fail the test, not hang the run.
+pytestmark = pytest.mark.timeout(30)
+
+
 async def settle() -> None:
     """Let every ready callback run; the loop has no real timers here, so this is exact."""
     for _ in range(5):
         await asyncio.sleep(0)
+
+
+async def take(queue: WorkQueue[ObjectKey]) -> ObjectKey:
+    """get() a key that must already be ready (after due timers have run)."""
+    await settle()
+    assert len(queue), "no key is ready"
+    return await queue.get()
 
 
 class RecordingMetrics:
@@ -112,7 +123,9 @@ async def test_cancelled_getter_passes_its_wakeup_on() -> None:
     await settle()
     queue.add(key("a", "1"))
     first.cancel()
-    assert await second == key("a", "1")
+    await settle()
+    assert second.done()
+    assert second.result() == key("a", "1")
     with pytest.raises(asyncio.CancelledError):
         await first
 
@@ -183,14 +196,14 @@ async def test_add_after_serves_keys_in_deadline_order() -> None:
     await clock.wait_for_sleepers(1)
     assert len(queue) == 0
     clock.advance(1)
-    assert await queue.get() == key("a", "fast")
+    assert await take(queue) == key("a", "fast")
     clock.advance(1.5)
     await settle()
     assert len(queue) == 0
     clock.advance(0.5)
-    assert await queue.get() == key("a", "mid")
+    assert await take(queue) == key("a", "mid")
     clock.advance(10)
-    assert await queue.get() == key("a", "slow")
+    assert await take(queue) == key("a", "slow")
     assert queue.delayed == 0
 
 
@@ -203,7 +216,7 @@ async def test_add_after_keeps_the_earlier_deadline(first: float, second: float)
     queue.add_after(key("a", "1"), second)
     assert queue.delayed == 1
     clock.advance(1)
-    assert await queue.get() == key("a", "1")
+    assert await take(queue) == key("a", "1")
     queue.done(key("a", "1"))
     clock.advance(10)
     await settle()
@@ -230,7 +243,7 @@ async def test_rate_limited_requeue_backs_off_until_forgotten() -> None:
         await clock.wait_for_sleepers(1)
         assert clock.next_deadline() == clock.now() + expected_delay
         clock.advance(expected_delay)
-        assert await queue.get() == item
+        assert await take(queue) == item
         queue.done(item)
     assert queue.num_requeues(item) == 3
     queue.forget(item)

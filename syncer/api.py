@@ -1,0 +1,196 @@
+"""The public plugin surface: everything a mapper author needs, and nothing else.
+
+A mapper translates one kind between the virtual cluster and the host
+namespace.  Its required part (:class:`Mapper`) is small, pure and
+synchronous: which kind, virtual key → host name, host object → virtual key,
+and whether a host object is managed.  "Not ours" is an explicit ``None``.
+Optional capabilities are further Protocols a mapper may also implement:
+
+* :class:`Syncer` — the reconcile step, dispatched on which side exists
+  (both → ``sync``, virtual only → ``sync_to_host``, host only →
+  ``sync_to_virtual``);
+* :class:`Indexer` — indexes to register on the virtual informer's store;
+* :class:`Watcher` — other kinds whose changes should enqueue keys of this kind.
+
+Mappers are discovered through the ``vsyncer.mappers`` entry-point group; the
+built-in ones register the same way.  ``mappers/`` imports only this module
+(and the value modules it re-exports).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from syncer.errors import (
+    AlreadyExists,
+    ApiError,
+    Conflict,
+    HostWriteRefused,
+    Invalid,
+    NotFound,
+    TerminalError,
+)
+from syncer.keys import ObjectKey
+from syncer.reconcile import DONE, Result
+from syncer.resources import Resource
+from syncer.store import Obj, thaw
+from syncer.translate import Translator
+
+__all__ = [
+    "DONE",
+    "AlreadyExists",
+    "ApiError",
+    "Conflict",
+    "HostWriteRefused",
+    "IndexFunc",
+    "Indexer",
+    "Invalid",
+    "Mapper",
+    "NotFound",
+    "Obj",
+    "ObjectKey",
+    "Resource",
+    "Result",
+    "SyncContext",
+    "Syncer",
+    "TerminalError",
+    "Translator",
+    "Watcher",
+    "thaw",
+]
+
+Json = dict[str, Any]
+IndexFunc = Callable[[Obj], Iterable[str]]
+
+
+@runtime_checkable
+class Mapper(Protocol):
+    """The required part of a plugin: name translation for one kind.  Pure, no I/O."""
+
+    resource: Resource
+
+    def virtual_to_host(self, key: ObjectKey) -> str | None:
+        """The host object's name for a virtual key, or ``None`` if it is not synced."""
+        ...
+
+    def host_to_virtual(self, p_obj: Obj) -> ObjectKey | None:
+        """The virtual key a host object belongs to, or ``None`` if it is not ours."""
+        ...
+
+    def is_managed(self, p_obj: Obj) -> bool:
+        """Whether a host object was created by this syncer for this kind."""
+        ...
+
+
+class HostWriterApi(Protocol):
+    """The guarded host writer as plugins see it."""
+
+    @property
+    def host_namespace(self) -> str: ...
+
+    async def create(self, resource: Resource, *, body: Json) -> Json: ...
+    async def update(
+        self, resource: Resource, *, current: Mapping[str, Any], body: Json
+    ) -> Json: ...
+    async def update_status(
+        self, resource: Resource, *, current: Mapping[str, Any], body: Json
+    ) -> Json: ...
+    async def delete(
+        self,
+        resource: Resource,
+        *,
+        current: Mapping[str, Any],
+        grace_period_seconds: int | None = None,
+    ) -> Json: ...
+
+
+class VirtualApi(Protocol):
+    """Writes to the virtual cluster (status, bindings, events, virtual objects)."""
+
+    async def get(self, resource: Resource, *, namespace: str | None, name: str) -> Json: ...
+    async def create(self, resource: Resource, *, namespace: str | None, body: Any) -> Json: ...
+    async def update(
+        self, resource: Resource, *, namespace: str | None, name: str, body: Any
+    ) -> Json: ...
+    async def update_status(
+        self, resource: Resource, *, namespace: str | None, name: str, body: Any
+    ) -> Json: ...
+    async def patch(
+        self,
+        resource: Resource,
+        *,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        patch_type: str = "merge",
+        subresource: str | None = None,
+    ) -> Json: ...
+    async def delete(
+        self,
+        resource: Resource,
+        *,
+        namespace: str | None,
+        name: str,
+        uid: str | None = None,
+        resource_version: str | None = None,
+        grace_period_seconds: int | None = None,
+        propagation: str | None = None,
+    ) -> Json: ...
+    async def create_subresource(
+        self, resource: Resource, *, namespace: str | None, name: str, subresource: str, body: Any
+    ) -> Json: ...
+
+
+class Cache(Protocol):
+    """Read-only access to an informer's store."""
+
+    def get(self, namespace: str, name: str) -> Obj | None: ...
+    def list(self) -> list[Obj]: ...
+    def by_index(self, name: str, value: str) -> builtins.list[Obj]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SyncContext:
+    """What a reconcile step may use; frozen, passed down, never global."""
+
+    translator: Translator
+    host: HostWriterApi
+    virtual: VirtualApi
+    virtual_cache: Callable[[Resource], Cache]
+    host_cache: Callable[[Resource], Cache]
+    record_event: Callable[..., Any]
+    log: Any
+
+    @property
+    def vcluster(self) -> str:
+        return self.translator.vcluster
+
+    @property
+    def host_namespace(self) -> str:
+        return self.translator.host_namespace
+
+
+@runtime_checkable
+class Syncer(Protocol):
+    """Optional: the reconcile step for a kind, dispatched on which side exists."""
+
+    async def sync_to_host(self, ctx: SyncContext, v_obj: Obj) -> Result: ...
+    async def sync(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj) -> Result: ...
+    async def sync_to_virtual(self, ctx: SyncContext, key: ObjectKey, p_obj: Obj) -> Result: ...
+
+
+@runtime_checkable
+class Indexer(Protocol):
+    """Optional: indexes to register on the virtual store of this kind."""
+
+    def indexes(self) -> Mapping[str, IndexFunc]: ...
+
+
+@runtime_checkable
+class Watcher(Protocol):
+    """Optional: changes of other virtual kinds that should enqueue keys of this kind."""
+
+    def watches(self) -> Mapping[Resource, Callable[[Obj], Iterable[ObjectKey]]]: ...

@@ -1,0 +1,70 @@
+"""Mapper discovery through the ``vsyncer.mappers`` entry-point group.
+
+An entry point's name is the kind it serves (the resource's plural, e.g.
+``pods``); its value is a factory ``factory(*, translator) -> Mapper``.  The
+built-in mappers register the same way as third-party ones.  Two entry points
+claiming one kind is a start-up error naming both; so is a factory whose
+mapper's plural differs from the name it registered under.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from importlib import metadata
+from typing import Protocol
+
+from syncer.api import Mapper, Translator
+from syncer.errors import VsyncerError
+
+GROUP = "vsyncer.mappers"
+
+
+class PluginError(VsyncerError):
+    """A mapper plugin is missing, ambiguous or broken."""
+
+
+class MapperFactory(Protocol):
+    def __call__(self, *, translator: Translator) -> Mapper: ...
+
+
+def discover(
+    *, entry_points: Iterable[metadata.EntryPoint] | None = None
+) -> dict[str, Callable[..., Mapper]]:
+    """All registered mapper factories by kind; raises :class:`PluginError` on a double claim."""
+    eps = list(metadata.entry_points(group=GROUP) if entry_points is None else entry_points)
+    found: dict[str, metadata.EntryPoint] = {}
+    for ep in eps:
+        other = found.get(ep.name)
+        if other is not None and other.value != ep.value:
+            raise PluginError(f"two mappers claim kind {ep.name!r}: {other.value} and {ep.value}")
+        found[ep.name] = ep
+    factories: dict[str, Callable[..., Mapper]] = {}
+    for kind, ep in found.items():
+        try:
+            factories[kind] = ep.load()
+        except Exception as exc:
+            raise PluginError(
+                f"mapper plugin {ep.value} for kind {kind!r} failed to load: {exc}"
+            ) from exc
+    return factories
+
+
+def build_mappers(
+    *, kinds: Iterable[str], factories: Mapping[str, Callable[..., Mapper]], translator: Translator
+) -> dict[str, Mapper]:
+    """Instantiate the mappers for ``kinds``; unknown kinds and mismatches are errors."""
+    mappers: dict[str, Mapper] = {}
+    for kind in kinds:
+        factory = factories.get(kind)
+        if factory is None:
+            known = ", ".join(sorted(factories)) or "none"
+            raise PluginError(f"no mapper registered for kind {kind!r} (known: {known})")
+        mapper = factory(translator=translator)
+        if not isinstance(mapper, Mapper):
+            raise PluginError(f"the mapper for {kind!r} does not implement the Mapper protocol")
+        if mapper.resource.plural != kind:
+            raise PluginError(
+                f"the mapper registered for {kind!r} serves {mapper.resource.plural!r}"
+            )
+        mappers[kind] = mapper
+    return mappers

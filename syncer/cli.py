@@ -9,6 +9,7 @@ when it stops everything it started.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
 import sys
 from pathlib import Path
@@ -38,10 +39,39 @@ def _dev(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from syncer.errors import ConfigError
+    from syncer.logs import configure_logging
+    from syncer.plugins import PluginError
+    from syncer.settings import load_settings
+
+    try:
+        settings = load_settings(config_file=args.config)
+    except ConfigError as exc:
+        print(f"vsyncer: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(format=settings.log_format, level=settings.log_level)
+    from syncer.daemon import Daemon
+
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        runner = asyncio.run
+    else:
+        runner = uvloop.run
+    try:
+        return int(runner(Daemon(settings=settings).run()))
+    except (ConfigError, PluginError) as exc:
+        print(f"vsyncer: {exc}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vsyncer", description="the syncer of a virtual cluster")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("version", help="print the version")
+    run = sub.add_parser("run", help="run the syncer (settings from VSYNCER_* and --config)")
+    run.add_argument("--config", type=Path, default=None, help="YAML settings file")
     dev = sub.add_parser("dev", help="run a local host and virtual cluster until Ctrl-C")
     dev.add_argument("--run-dir", type=Path, default=Path(".dev"))
     dev.add_argument("--nodes", type=int, default=3)
@@ -49,4 +79,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "version":
         print(__version__)
         return 0
+    if args.command == "run":
+        return _run(args)
     return _dev(args)

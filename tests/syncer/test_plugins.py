@@ -30,5 +30,5 @@ def test_unknown_kind_is_an_error() -> None:
 
 def test_broken_plugin_is_reported() -> None:
     """A plugin that fails to import is reported with its entry point."""
-    with pytest.raises(PluginError, match="no.such.module"):
+    with pytest.raises(PluginError, match=r"no\.such\.module"):
         discover(entry_points=[_ep("pods", "no.such.module:factory")])

@@ -1,0 +1,1 @@
+"""Benchmarks: measured against the real local control plane, never as timed tests."""

@@ -33,7 +33,7 @@ import structlog
 
 from syncer.api import Indexer, Mapper, SyncContext, Watcher
 from syncer.controller import Controller
-from syncer.errors import ConfigError
+from syncer.errors import ApiError, ConfigError
 from syncer.events import EventRecorder
 from syncer.hostwriter import HostWriter
 from syncer.informer import Informer, wait_all_synced
@@ -190,18 +190,25 @@ class Daemon:
         if s.virtual_kubeconfig is None:
             raise ConfigError("VSYNCER_VIRTUAL_KUBECONFIG", "is required")
         rest = self.metrics.rest_metrics()
-        virtual = await KubeClient.connect(
-            cluster="virtual",
-            kubeconfig=str(s.virtual_kubeconfig),
-            metrics=rest,
-            write_throttle=Throttle(s.virtual_qps, s.virtual_burst),
-        )
-        host = await KubeClient.connect(
-            cluster="host",
-            kubeconfig=str(s.host_kubeconfig) if s.host_kubeconfig else None,
-            metrics=rest,
-            write_throttle=Throttle(s.host_qps, s.host_burst),
-        )
+        try:
+            virtual = await KubeClient.connect(
+                cluster="virtual",
+                kubeconfig=str(s.virtual_kubeconfig),
+                metrics=rest,
+                write_throttle=Throttle(s.virtual_qps, s.virtual_burst),
+            )
+        except ApiError as exc:
+            raise ConfigError("VSYNCER_VIRTUAL_KUBECONFIG", exc.message) from exc
+        try:
+            host = await KubeClient.connect(
+                cluster="host",
+                kubeconfig=str(s.host_kubeconfig) if s.host_kubeconfig else None,
+                metrics=rest,
+                write_throttle=Throttle(s.host_qps, s.host_burst),
+            )
+        except ApiError as exc:
+            await virtual.close()
+            raise ConfigError("VSYNCER_HOST_KUBECONFIG", exc.message) from exc
         return virtual, host
 
     def _informer(

@@ -99,7 +99,11 @@ class KubeClient:
         try:
             cfg = await _configuration(kubeconfig=kubeconfig, context=context)
         except Exception as exc:  # kubeconfig parsing raises many types
-            raise ApiError(status=0, reason="ConfigError", message=f"{cluster}: {exc}") from exc
+            where = kubeconfig or "in-cluster config"
+            detail = " ".join(str(exc).split())
+            raise ApiError(
+                status=0, reason="ConfigError", message=f"cannot load {where}: {detail}"
+            ) from exc
         cfg.connection_pool_maxsize = pool_size
         api_client = k8s_client.ApiClient(configuration=cfg)
         return cls(

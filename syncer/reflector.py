@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any, Protocol
 
 import structlog
@@ -185,24 +186,27 @@ class Reflector:
 
     def _replace(self, items: list[Json], resource_version: str) -> None:
         store = self._store
-        previous = {key_of(obj): obj for obj in items if store.get(*key_of(obj)) is not None}
-        old_by_key = {key: store.get(*key) for key in previous}
-        vanished = store.replace(items, resource_version)
+        listed = {key_of(obj): obj for obj in items}
+        added: set[tuple[str, str]] = set()
+        changed: dict[tuple[str, str], Obj] = {}
+        for key, obj in listed.items():
+            cached = store.get(*key) if key in store else None
+            if cached is None:
+                added.add(key)
+            elif _rv(cached) != _rv(obj):
+                changed[key] = cached
+        vanished = store.replace(listed.values(), resource_version)
         self.resource_version = resource_version
-        for obj in vanished:
+        for gone in vanished:
             self._metrics.event(type_="DELETED")
-            self._handler.on_delete(obj)
-        for obj in items:
-            key = key_of(obj)
-            new = store.get(*key)
-            assert new is not None
-            old = old_by_key.get(key)
-            if old is None:
+            self._handler.on_delete(gone)
+        for key, obj in listed.items():
+            if key in added:
                 self._metrics.event(type_="ADDED")
-                self._handler.on_add(new)
-            elif _rv(old) != _rv(new):
+                self._handler.on_add(MappingProxyType(obj))
+            elif key in changed:
                 self._metrics.event(type_="MODIFIED")
-                self._handler.on_update(old, new)
+                self._handler.on_update(changed[key], MappingProxyType(obj))
         self._synced.set()
         self._log.debug("listed", count=len(items), resource_version=resource_version)
 

@@ -28,9 +28,12 @@ class CopyConfigMaps:
 
     resource = CONFIGMAPS
 
-    def __init__(self, *, translator: Translator, gate: asyncio.Event | None = None) -> None:
+    def __init__(
+        self, *, translator: Translator, gate: asyncio.Event | None = None, gated: str = ""
+    ) -> None:
         self.t = translator
         self.gate = gate
+        self.gated = gated
         self.started = asyncio.Event()
 
     def virtual_to_host(self, key: ObjectKey) -> str | None:
@@ -65,8 +68,8 @@ class CopyConfigMaps:
         }
 
     async def sync_to_host(self, ctx: SyncContext, v_obj: Obj) -> Result:
-        self.started.set()
-        if self.gate is not None:
+        if self.gate is not None and v_obj["metadata"]["name"] == self.gated:
+            self.started.set()
             await self.gate.wait()
         await ctx.host.create(CONFIGMAPS, body=self._host_body(v_obj))
         return DONE
@@ -245,8 +248,10 @@ async def test_graceful_stop_drains_in_flight_then_forced_stop(
     gate = asyncio.Event()
     mappers: list[CopyConfigMaps] = []
 
+    gated = "slow"
+
     def factory(*, translator: Translator) -> CopyConfigMaps:
-        mappers.append(CopyConfigMaps(translator=translator, gate=gate))
+        mappers.append(CopyConfigMaps(translator=translator, gate=gate, gated=gated))
         return mappers[-1]
 
     async with daemon_running(settings, factory) as (daemon, task):
@@ -261,6 +266,7 @@ async def test_graceful_stop_drains_in_flight_then_forced_stop(
     assert await host.get(CONFIGMAPS, namespace=namespace, name=t.host_name(vns, "slow"))
 
     gate = asyncio.Event()
+    gated = "stuck"
     async with daemon_running(settings, factory) as (daemon, task):
         await _until(lambda: daemon.ready()[0], task)
         await virtual.create(CONFIGMAPS, namespace=vns, body=_cm("stuck", "1"))

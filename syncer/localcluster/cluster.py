@@ -379,9 +379,11 @@ class ControlPlane:
                         "type": "kwok",
                     },
                 },
+                # Room for benchmark-sized loads (tens of thousands of pods): kwok nodes
+                # cost nothing, and a full node would stall scheduling, not the syncer.
                 "status": {
-                    "allocatable": {"cpu": "64", "memory": "256Gi", "pods": "2000"},
-                    "capacity": {"cpu": "64", "memory": "256Gi", "pods": "2000"},
+                    "allocatable": {"cpu": "4000", "memory": "16Ti", "pods": "20000"},
+                    "capacity": {"cpu": "4000", "memory": "16Ti", "pods": "20000"},
                 },
             }
             status, body = api.request("POST", "/api/v1/nodes", node)

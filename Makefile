@@ -30,7 +30,7 @@ dev: $(STAMP) controlplane
 	$(VENV)/bin/vsyncer dev
 
 bench: $(STAMP) controlplane
-	$(PY) -m benchmarks --json benchmarks/results.json
+	$(PY) -m benchmarks --json benchmarks/results.json --results benchmarks/RESULTS.md
 
 clean:
 	rm -rf $(VENV) .dev .pytest_cache .mypy_cache .ruff_cache

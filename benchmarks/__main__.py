@@ -424,16 +424,59 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+
+def write_results(path: Path, report: dict[str, Any]) -> None:
+    """Refresh the generated section of RESULTS.md, keeping the hand-written rest."""
+    import datetime as dt
+    import os
+    import subprocess
+
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+    )
+    section = "\n".join(
+        [
+            BEGIN,
+            f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on commit `{commit or 'unknown'}`; "
+            f"machine: {machine}; Python {report['python']}; Kubernetes {report['kubernetes']}"
+            f"{'; --quick' if report['quick'] else ''}.",
+            "",
+            table(report["scenarios"]),
+            "",
+            "```json",
+            json.dumps(report["scenarios"], indent=2),
+            "```",
+            END,
+        ]
+    )
+    text = path.read_text() if path.exists() else f"# Benchmark results\n\n{BEGIN}\n{END}\n"
+    if BEGIN in text and END in text:
+        head, _, rest = text.partition(BEGIN)
+        _, _, tail = rest.partition(END)
+        text = head + section + tail
+    else:
+        text += "\n" + section + "\n"
+    path.write_text(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="scale N down 10x")
     parser.add_argument("--only", default="", help="comma-separated scenario ids, e.g. P1,P4")
     parser.add_argument("--json", type=Path, default=None, help="write results here")
+    parser.add_argument("--results", type=Path, default=None, help="refresh this RESULTS.md")
     args = parser.parse_args(argv)
     report = asyncio.run(main_async(args))
     print(table(report["scenarios"]))
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
+    if args.results is not None:
+        write_results(args.results, report)
     return 0
 
 

@@ -45,7 +45,7 @@ class SyncerProcess:
         workers: int = 32,
         host_qps: float = 2000,
         host_burst: int = 4000,
-        kinds: str = "pods",
+        kinds: str = "pods,nodes",
     ) -> None:
         self.metrics_port = free_port()
         self.probes_port = free_port()

@@ -40,6 +40,19 @@ SERVICE_CIDR = "10.96.0.0/16"
 SERVICE_IP = "10.96.0.1"
 POD_CIDR = "10.244.0.0/16"
 
+VIRTUAL_DISABLED = (
+    "node-ipam-controller",
+    "node-lifecycle-controller",
+    "node-route-controller",
+    "cloud-node-lifecycle-controller",
+    "taint-eviction-controller",
+    "service-lb-controller",
+    "persistentvolume-binder-controller",
+    "persistentvolume-attach-detach-controller",
+    "persistentvolume-expander-controller",
+    "ttl-controller",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class ClusterInfo:
@@ -327,6 +340,11 @@ class ControlPlane:
             "--allocate-node-cidrs=false",
             "--profiling=false",
         ]
+        if name == "virtual":
+            # As vcluster runs it: the virtual cluster has no real nodes or volumes, so the
+            # controllers that manage those (and would evict pods from the syncer's fake
+            # nodes) stay off; the host's controllers do that work.
+            argv.append("--controllers=" + ",".join(["*", *(f"-{c}" for c in VIRTUAL_DISABLED)]))
         self.processes.start(f"{name}-controller-manager", argv, tier=2)
 
     def _start_scheduler(self) -> None:

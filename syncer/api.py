@@ -28,6 +28,7 @@ from syncer.errors import (
     AlreadyExists,
     ApiError,
     Conflict,
+    Forbidden,
     HostWriteRefused,
     Invalid,
     NotFound,
@@ -35,15 +36,68 @@ from syncer.errors import (
 )
 from syncer.keys import ObjectKey
 from syncer.reconcile import DONE, Result
-from syncer.resources import Resource
+from syncer.resources import (
+    CONFIGMAPS,
+    ENDPOINTS,
+    EVENTS,
+    NAMESPACES,
+    NODES,
+    PODS,
+    PVCS,
+    SECRETS,
+    SERVICEACCOUNTS,
+    SERVICES,
+    Resource,
+)
 from syncer.store import Obj, thaw
-from syncer.translate import Translator
+from syncer.translate import (
+    FAKE_NODE_LABEL,
+    MANAGED_ANNOTATIONS_ANNOTATION,
+    MANAGED_BY_LABEL,
+    MANAGED_LABELS_ANNOTATION,
+    NAMESPACE_LABEL,
+    OBJECT_HOST_NAME_ANNOTATION,
+    OBJECT_HOST_NAMESPACE_ANNOTATION,
+    OBJECT_KIND_ANNOTATION,
+    OBJECT_NAME_ANNOTATION,
+    OBJECT_NAMESPACE_ANNOTATION,
+    OBJECT_UID_ANNOTATION,
+    OWNER_REFERENCES_ANNOTATION,
+    Translator,
+    managed_keys_annotation,
+    merge_managed,
+    parse_managed_keys,
+    three_way_merge,
+)
 
 __all__ = [
+    "CONFIGMAPS",
     "DONE",
+    "ENDPOINTS",
+    "EVENTS",
+    "FAKE_NODE_LABEL",
+    "MANAGED_ANNOTATIONS_ANNOTATION",
+    "MANAGED_BY_LABEL",
+    "MANAGED_LABELS_ANNOTATION",
+    "NAMESPACES",
+    "NAMESPACE_LABEL",
+    "NODES",
+    "OBJECT_HOST_NAMESPACE_ANNOTATION",
+    "OBJECT_HOST_NAME_ANNOTATION",
+    "OBJECT_KIND_ANNOTATION",
+    "OBJECT_NAMESPACE_ANNOTATION",
+    "OBJECT_NAME_ANNOTATION",
+    "OBJECT_UID_ANNOTATION",
+    "OWNER_REFERENCES_ANNOTATION",
+    "PODS",
+    "PVCS",
+    "SECRETS",
+    "SERVICEACCOUNTS",
+    "SERVICES",
     "AlreadyExists",
     "ApiError",
     "Conflict",
+    "Forbidden",
     "HostWriteRefused",
     "IndexFunc",
     "Indexer",
@@ -59,7 +113,11 @@ __all__ = [
     "TerminalError",
     "Translator",
     "Watcher",
+    "managed_keys_annotation",
+    "merge_managed",
+    "parse_managed_keys",
     "thaw",
+    "three_way_merge",
 ]
 
 Json = dict[str, Any]

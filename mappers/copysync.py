@@ -1,0 +1,224 @@
+"""The reconcile of kinds whose host object is a translated copy of the virtual one.
+
+:class:`CopySyncer` specialises :class:`~mappers.generic.NamespacedMapper`
+with the three Syncer steps; the shared I/O steps here go through the
+:class:`~syncer.api.SyncContext` only.
+
+Guarantees:
+
+* create when missing, update only what differs, delete the host copy of a
+  virtual object that is gone, terminating, replaced (other UID) or no longer
+  wanted (``desired_host`` answers ``None``);
+* an orphan is deleted only after a live read of the virtual cluster confirms
+  it is gone, so a lagging cache never costs a host object;
+* our own recent creates are remembered: a create answered "already exists"
+  within :data:`RECENT_SECONDS` of our own create of that key is the host cache
+  lagging behind our write, and is looked at again a second later instead of
+  being reported as a foreign object in the way;
+* a create the host rejects as invalid or forbidden becomes a Warning event on
+  the virtual object and a :class:`TerminalError`: no crash loop.
+"""
+
+from __future__ import annotations
+
+import time
+
+from mappers.generic import (
+    Json,
+    NamespacedMapper,
+    is_terminating,
+    key_of_virtual,
+    name_of,
+    namespace_of,
+    uid_of,
+    virtual_uid_of_host,
+    with_metadata,
+)
+from syncer.api import (
+    DONE,
+    AlreadyExists,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Obj,
+    ObjectKey,
+    Resource,
+    Result,
+    SyncContext,
+    TerminalError,
+    Translator,
+    thaw,
+)
+
+#: How long our own create explains an "already exists" answer (host cache lag).
+RECENT_SECONDS = 30.0
+#: When to look again at a key whose host object we created but do not see yet.
+CACHE_LAG_RETRY = Result(requeue_after=1.0)
+
+
+class RecentCreates:
+    """Keys whose host object this process created lately (client-go's expectations, simplified)."""
+
+    def __init__(self, *, seconds: float = RECENT_SECONDS) -> None:
+        self._seconds = seconds
+        self._until: dict[ObjectKey, float] = {}
+
+    def remember(self, key: ObjectKey) -> None:
+        self._until[key] = time.monotonic() + self._seconds
+
+    def recent(self, key: ObjectKey) -> bool:
+        """Whether ``key``'s host object was created by us within the window."""
+        until = self._until.get(key)
+        if until is None:
+            return False
+        if until <= time.monotonic():
+            del self._until[key]
+            return False
+        return True
+
+
+# -- shared I/O steps (through ctx only) ------------------------------------------------
+
+
+async def create_on_host(
+    ctx: SyncContext,
+    resource: Resource,
+    *,
+    v_obj: Obj,
+    body: Json,
+    recent: RecentCreates | None = None,
+) -> Json | None:
+    """Create ``body`` on the host; ``None`` if our own earlier create is just not cached yet.
+
+    A rejection (422/403) becomes a Warning event and a :class:`TerminalError`;
+    an "already exists" that our own recent create does not explain propagates
+    (the engine reports the foreign object in the way).
+    """
+    key = key_of_virtual(resource, v_obj)
+    try:
+        created = await ctx.host.create(resource, body=body)
+    except AlreadyExists:
+        if recent is not None and recent.recent(key):
+            return None
+        raise
+    except (Invalid, Forbidden) as exc:
+        await ctx.record_event(
+            v_obj,
+            type_="Warning",
+            reason="SyncError",
+            message=f"the host cluster rejected this {resource.kind}: {exc.message or exc}",
+            kind=resource.kind,
+        )
+        raise TerminalError(f"host rejected {resource.kind} {name_of(v_obj)}: {exc}") from exc
+    if recent is not None:
+        recent.remember(key)
+    return created
+
+
+async def delete_on_host(
+    ctx: SyncContext, resource: Resource, p_obj: Obj, *, grace_period_seconds: int | None = None
+) -> None:
+    """Delete our host object (UID precondition); already gone is fine."""
+    try:
+        await ctx.host.delete(resource, current=p_obj, grace_period_seconds=grace_period_seconds)
+    except NotFound:
+        return
+
+
+async def delete_virtual(
+    ctx: SyncContext, resource: Resource, v_obj: Obj, *, grace_period_seconds: int | None = None
+) -> None:
+    """Delete a virtual object, preconditioned on its UID; already gone is fine."""
+    try:
+        await ctx.virtual.delete(
+            resource,
+            namespace=namespace_of(v_obj) or None,
+            name=name_of(v_obj),
+            uid=uid_of(v_obj) or None,
+            grace_period_seconds=grace_period_seconds,
+        )
+    except NotFound:
+        return
+
+
+async def virtual_is_gone(ctx: SyncContext, resource: Resource, key: ObjectKey) -> bool:
+    """A live read: is the virtual object really absent (not just missing from a lagging cache)?"""
+    try:
+        await ctx.virtual.get(resource, namespace=key.namespace or None, name=key.name)
+    except NotFound:
+        return True
+    return False
+
+
+class CopySyncer(NamespacedMapper):
+    """The reconcile of a kind whose host object is a translated copy of the virtual one.
+
+    Subclasses say what the host object should be (:meth:`desired_host`, ``None``
+    when it should not exist) and which top-level fields an update carries
+    (:attr:`synced_fields`).
+    """
+
+    synced_fields: tuple[str, ...] = ()
+
+    def __init__(self, *, resource: Resource, translator: Translator) -> None:
+        super().__init__(resource=resource, translator=translator)
+        self.recent = RecentCreates()
+
+    def desired_host(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> Json | None:
+        """The full host object for ``v_obj``, or ``None`` if it must not exist on the host."""
+        body: Json = {
+            "apiVersion": self.resource.api_version,
+            "kind": self.resource.kind,
+            "metadata": self.host_metadata(v_obj, p_obj),
+        }
+        for field in self.synced_fields:
+            if field in v_obj:
+                body[field] = thaw({field: v_obj[field]})[field]
+        return body
+
+    def updated_host(self, p_obj: Obj, desired: Json) -> Json:
+        """``p_obj`` with the desired labels, annotations and synced fields."""
+        body = with_metadata(p_obj, desired["metadata"])
+        for field in self.synced_fields:
+            if field in desired:
+                body[field] = desired[field]
+            else:
+                body.pop(field, None)
+        return body
+
+    def must_recreate(self, p_obj: Obj, desired: Json) -> bool:
+        """Whether the host object must be replaced instead of updated (immutable fields)."""
+        del p_obj, desired
+        return False
+
+    async def sync_to_host(self, ctx: SyncContext, v_obj: Obj) -> Result:
+        if is_terminating(v_obj):
+            return DONE
+        body = self.desired_host(ctx, v_obj, None)
+        if body is None:
+            return DONE
+        created = await create_on_host(
+            ctx, self.resource, v_obj=v_obj, body=body, recent=self.recent
+        )
+        return DONE if created is not None else CACHE_LAG_RETRY
+
+    async def sync(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj) -> Result:
+        if is_terminating(p_obj):
+            return DONE  # its delete event brings us back
+        desired = None if is_terminating(v_obj) else self.desired_host(ctx, v_obj, p_obj)
+        stale = virtual_uid_of_host(p_obj) != uid_of(v_obj)
+        if desired is None or stale or self.must_recreate(p_obj, desired):
+            await delete_on_host(ctx, self.resource, p_obj)
+            return DONE
+        body = self.updated_host(p_obj, desired)
+        if body != thaw(p_obj):
+            await ctx.host.update(self.resource, current=p_obj, body=body)
+        return DONE
+
+    async def sync_to_virtual(self, ctx: SyncContext, key: ObjectKey, p_obj: Obj) -> Result:
+        if is_terminating(p_obj):
+            return DONE
+        if not await virtual_is_gone(ctx, self.resource, key):
+            return Result(requeue=True)  # the virtual cache lags; look again
+        await delete_on_host(ctx, self.resource, p_obj)
+        return DONE

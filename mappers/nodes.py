@@ -1,0 +1,189 @@
+"""Nodes (fromHost): one fake virtual Node per host node that runs a synced pod.
+
+A virtual pod is bound (by the pods mapper) to the host node its host pod runs
+on; the virtual cluster then needs a Node of that name, or its pod garbage
+collector would delete pods bound to a missing node.  Fake nodes carry no real
+data about the host beyond what scheduling-aware tenants read: the host node's
+OS/arch/zone labels, capacity and allocatable, and a Ready condition.
+
+Guarantees:
+
+* a virtual Node labelled ``vcluster.loft.sh/fake-node=true`` exists exactly
+  while some virtual pod is bound to that node name (one lookup in the pods
+  store's node index, see :mod:`mappers.references`); it is created from the
+  host node when that exists, and deleted when the last pod goes;
+* this mapper watches virtual pods, so a binding or a pod deletion is noticed;
+* while needed, the fake node's Ready heartbeat is renewed every
+  :data:`HEARTBEAT_SECONDS`, so the virtual node lifecycle controller never
+  marks it unreachable;
+* host nodes are only read; a virtual Node without the fake-node label is
+  never touched.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+
+from mappers.copysync import (
+    delete_virtual,
+)
+from mappers.generic import (
+    Json,
+    labels_of,
+    mapping,
+    name_of,
+)
+from mappers.references import NODE_INDEX, index_node
+from mappers.tokens import format_time, parse_time
+from syncer.api import (
+    DONE,
+    FAKE_NODE_LABEL,
+    NODES,
+    PODS,
+    AlreadyExists,
+    Obj,
+    ObjectKey,
+    Resource,
+    Result,
+    SyncContext,
+    Translator,
+    thaw,
+)
+
+HEARTBEAT_SECONDS = 20.0
+COPIED_LABELS = (
+    "kubernetes.io/os",
+    "kubernetes.io/arch",
+    "topology.kubernetes.io/zone",
+    "topology.kubernetes.io/region",
+    "node.kubernetes.io/instance-type",
+)
+
+
+def is_fake(v_node: Obj) -> bool:
+    return labels_of(v_node).get(FAKE_NODE_LABEL) == "true"
+
+
+def ready_condition(now: float) -> Json:
+    stamp = format_time(now)
+    return {
+        "type": "Ready",
+        "status": "True",
+        "reason": "KubeletReady",
+        "message": "fake node of a virtual cluster",
+        "lastHeartbeatTime": stamp,
+        "lastTransitionTime": stamp,
+    }
+
+
+def fake_node(name: str, *, p_node: Obj | None, now: float) -> Json:
+    """The fake virtual node for host node ``name``."""
+    labels = {FAKE_NODE_LABEL: "true", "kubernetes.io/hostname": name}
+    status: Json = {
+        "conditions": [ready_condition(now)],
+        "addresses": [{"type": "Hostname", "address": name}],
+    }
+    if p_node is not None:
+        host_labels = labels_of(p_node)
+        labels.update({k: host_labels[k] for k in COPIED_LABELS if k in host_labels})
+        p_status = mapping(p_node.get("status"))
+        for field in ("capacity", "allocatable", "nodeInfo"):
+            if field in p_status:
+                status[field] = thaw({field: p_status[field]})[field]
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {},
+        "status": status,
+    }
+
+
+def heartbeat_due(v_node: Obj, *, now: float) -> bool:
+    for condition in mapping(v_node.get("status")).get("conditions") or []:
+        if mapping(condition).get("type") == "Ready":
+            if mapping(condition).get("status") != "True":
+                return True
+            beat = parse_time(mapping(condition).get("lastHeartbeatTime"))
+            return beat is None or now - beat >= HEARTBEAT_SECONDS
+    return True
+
+
+class NodeMapper:
+    """Fake nodes; the key is the node name, the same on both sides."""
+
+    resource = NODES
+    host_resource = NODES
+    host_label_selector: str | None = None  # host nodes are read, never written
+
+    def __init__(self, *, translator: Translator) -> None:
+        self.translator = translator
+
+    def virtual_to_host(self, key: ObjectKey) -> str | None:
+        return key.name
+
+    def host_to_virtual(self, p_obj: Obj) -> ObjectKey | None:
+        return ObjectKey(NODES.plural, "", name_of(p_obj))
+
+    def is_managed(self, p_obj: Obj) -> bool:
+        return True  # only read: its name is the node name in both clusters
+
+    def watches(self) -> Mapping[Resource, Callable[[Obj], Iterable[ObjectKey]]]:
+        return {PODS: self.keys_of_pod}
+
+    @staticmethod
+    def keys_of_pod(pod: Obj) -> list[ObjectKey]:
+        return [ObjectKey(NODES.plural, "", node) for node in index_node(pod)]
+
+    @staticmethod
+    def needed(ctx: SyncContext, name: str) -> bool:
+        try:
+            return bool(ctx.virtual_cache(PODS).by_index(NODE_INDEX, name))
+        except KeyError:  # no pods mapper: nothing is bound by us
+            return False
+
+    async def sync_to_virtual(self, ctx: SyncContext, key: ObjectKey, p_obj: Obj) -> Result:
+        if not self.needed(ctx, key.name):
+            return DONE
+        try:
+            await ctx.virtual.create(
+                NODES, namespace=None, body=fake_node(key.name, p_node=p_obj, now=time.time())
+            )
+        except AlreadyExists:
+            return Result(requeue=True)  # the cache lags
+        return Result(requeue_after=HEARTBEAT_SECONDS)
+
+    async def sync(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj) -> Result:
+        return await self._keep_or_remove(ctx, v_obj)
+
+    async def sync_to_host(self, ctx: SyncContext, v_obj: Obj) -> Result:
+        return await self._keep_or_remove(ctx, v_obj)
+
+    async def _keep_or_remove(self, ctx: SyncContext, v_obj: Obj) -> Result:
+        if not is_fake(v_obj):
+            return DONE
+        name = name_of(v_obj)
+        if not self.needed(ctx, name):
+            await delete_virtual(ctx, NODES, v_obj)
+            return DONE
+        now = time.time()
+        if heartbeat_due(v_obj, now=now):
+            body = thaw(v_obj)
+            status = body.setdefault("status", {})
+            conditions = status.get("conditions") or []
+            ready = ready_condition(now)
+            for old in conditions:
+                if old.get("type") == "Ready" and old.get("status") == "True":
+                    ready["lastTransitionTime"] = old.get(
+                        "lastTransitionTime", ready["lastTransitionTime"]
+                    )
+            others = [c for c in conditions if c.get("type") != "Ready"]
+            status["conditions"] = [ready, *others]
+            await ctx.virtual.update_status(NODES, namespace=None, name=name, body=body)
+        return Result(requeue_after=HEARTBEAT_SECONDS)
+
+
+def make(*, translator: Translator) -> NodeMapper:
+    """Entry-point factory."""
+    return NodeMapper(translator=translator)

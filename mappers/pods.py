@@ -1,0 +1,357 @@
+"""Pods: the virtual pod runs as a host pod; what the host decides flows back up.
+
+Guarantees (REFERENCE.md "Pods"; the translation itself is :mod:`mappers.podspec`):
+
+* virtual only → the host pod is created (then its token Secret, see
+  :mod:`mappers.tokens`); a pod the host rejects (422/403) gets a Warning event
+  and is dropped until it changes;
+* both → in this order: a host pod made for an older virtual pod of the same
+  name (other UID) is deleted; a terminating virtual pod deletes the host pod
+  with the same grace period; a host pod terminating under a virtual pod that
+  had started deletes the virtual pod (one that had not started waits to be
+  recreated); a host ``nodeName`` the virtual pod lacks becomes a Binding;
+  then status (keeping the virtual QoS class) goes up and the allowed spec and
+  metadata changes go down; the token is renewed when due;
+* virtual only, host pod gone → if the virtual pod is terminating or had
+  started, it is deleted (UID precondition, no grace: nothing runs it any
+  more); otherwise the host pod is recreated;
+* host only → an orphan: deleted once a live read confirms the virtual pod is gone.
+
+It also registers the pod → configmaps / secrets / PVCs / node indexes the
+other mappers rely on (:mod:`mappers.references`).
+
+What the translation reads from the caches — the virtual namespace's labels,
+the cluster IPs of ``default/kubernetes`` and ``kube-system/kube-dns``, the
+virtual CA — reaches a host pod at that pod's next reconcile; a change there
+does not by itself revisit every pod.  Nameserver precedence: the ``nameserver``
+given to :class:`PodMapper`, else the virtual ``kube-system/kube-dns`` cluster
+IP (the host's, once the services mapper aligned it), else
+:data:`~mappers.podspec.DEFAULT_NAMESERVER`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from mappers.copysync import (
+    CACHE_LAG_RETRY,
+    CopySyncer,
+    RecentCreates,
+    create_on_host,
+    delete_on_host,
+    delete_virtual,
+)
+from mappers.generic import (
+    Json,
+    is_terminating,
+    items,
+    key_of_virtual,
+    labels_of,
+    mapping,
+    meta,
+    name_of,
+    namespace_of,
+    no_keys,
+    uid_of,
+    virtual_uid_of_host,
+)
+from mappers.podspec import (
+    DEFAULT_CLUSTER_DOMAIN,
+    DEFAULT_NAMESERVER,
+    PodEnvironment,
+    translate_pod,
+    updated_host_pod,
+)
+from mappers.references import (
+    CONFIGMAP_INDEX,
+    NODE_INDEX,
+    PVC_INDEX,
+    ROOT_CA_CONFIGMAP,
+    SECRET_INDEX,
+    index_configmaps,
+    index_node,
+    index_pvcs,
+    index_secrets,
+)
+from mappers.tokens import (
+    parse_time,
+    refresh_after,
+    service_account_of,
+    token_request,
+    token_secret,
+    token_secret_fresh,
+    token_secret_name,
+    token_sources,
+)
+from syncer.api import (
+    CONFIGMAPS,
+    DONE,
+    NAMESPACES,
+    PODS,
+    SECRETS,
+    SERVICEACCOUNTS,
+    SERVICES,
+    AlreadyExists,
+    IndexFunc,
+    NotFound,
+    Obj,
+    ObjectKey,
+    Resource,
+    Result,
+    SyncContext,
+    Translator,
+    thaw,
+)
+
+#: The virtual services whose cluster IPs the pods use (they carry the host IPs).
+KUBERNETES_SERVICE = ("default", "kubernetes")
+DNS_SERVICE = ("kube-system", "kube-dns")
+_STARTED_PHASES = frozenset({"Running", "Succeeded", "Failed"})
+
+
+def has_started(pod: Obj) -> bool:
+    """Whether a pod ever started: it has a start time or left the Pending phase."""
+    status = mapping(pod.get("status"))
+    return bool(status.get("startTime")) or status.get("phase") in _STARTED_PHASES
+
+
+def grace_period(obj: Obj) -> int | None:
+    value = meta(obj).get("deletionGracePeriodSeconds")
+    return int(value) if isinstance(value, int) else None
+
+
+def virtual_status(v_pod: Obj, p_pod: Obj) -> Json:
+    """The host pod's status as the virtual pod should show it (virtual QoS class kept)."""
+    status = thaw(mapping(p_pod.get("status")))
+    qos = mapping(v_pod.get("status")).get("qosClass")
+    if qos:
+        status["qosClass"] = qos
+    else:
+        status.pop("qosClass", None)
+    return status
+
+
+def binding(v_pod: Obj, node: str) -> Json:
+    return {
+        "apiVersion": "v1",
+        "kind": "Binding",
+        "metadata": {"name": name_of(v_pod), "uid": uid_of(v_pod)},
+        "target": {"apiVersion": "v1", "kind": "Node", "name": node},
+    }
+
+
+def _cluster_ip(service: Obj | None) -> str | None:
+    ip = mapping(service.get("spec") if service else None).get("clusterIP")
+    try:
+        ipaddress.ip_address(str(ip))
+    except ValueError:
+        return None
+    return str(ip)
+
+
+def _https_port(service: Obj | None) -> int:
+    ports = items(mapping(service.get("spec") if service else None).get("ports"))
+    for port in ports:
+        if mapping(port).get("name") == "https":
+            return int(port["port"])
+    return int(mapping(ports[0]).get("port", 443)) if ports else 443
+
+
+class PodMapper(CopySyncer):
+    """The pods mapper: translation in :mod:`mappers.podspec`, reconcile here."""
+
+    def __init__(
+        self,
+        *,
+        translator: Translator,
+        nameserver: str | None = None,
+        cluster_domain: str = DEFAULT_CLUSTER_DOMAIN,
+    ) -> None:
+        super().__init__(resource=PODS, translator=translator)
+        self.nameserver = nameserver
+        self.cluster_domain = cluster_domain
+        self.recent_tokens = RecentCreates()
+
+    # -- plugin capabilities ------------------------------------------------------------
+
+    def indexes(self) -> Mapping[str, IndexFunc]:
+        return {
+            CONFIGMAP_INDEX: index_configmaps,
+            SECRET_INDEX: index_secrets,
+            PVC_INDEX: index_pvcs,
+            NODE_INDEX: index_node,
+        }
+
+    def watches(self) -> Mapping[Resource, Callable[[Obj], Iterable[ObjectKey]]]:
+        # Read in every reconcile (namespace labels, API/DNS service IPs, the CA).
+        return {NAMESPACES: no_keys, SERVICES: no_keys, CONFIGMAPS: no_keys}
+
+    # -- reading the environment ------------------------------------------------------------
+
+    def environment(self, ctx: SyncContext, v_pod: Obj) -> PodEnvironment:
+        """What the translation needs from the caches, for this pod."""
+        services = ctx.virtual_cache(SERVICES)
+        kubernetes = services.get(*KUBERNETES_SERVICE)
+        namespace = ctx.virtual_cache(NAMESPACES).get("", namespace_of(v_pod))
+        token = None
+        if token_sources(v_pod) and self._host_secrets(ctx) is not None:
+            token = self.translator.host_name(
+                namespace_of(v_pod), token_secret_name(name_of(v_pod))
+            )
+        nameserver = (
+            self.nameserver or _cluster_ip(services.get(*DNS_SERVICE)) or DEFAULT_NAMESERVER
+        )
+        return PodEnvironment(
+            nameserver=nameserver,
+            cluster_domain=self.cluster_domain,
+            api_host=_cluster_ip(kubernetes),
+            api_port=_https_port(kubernetes),
+            namespace_labels=dict(labels_of(namespace)) if namespace else {},
+            token_secret=token,
+        )
+
+    def desired_host(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> Json | None:
+        return self.host_pod(ctx, v_obj, p_obj)
+
+    def host_pod(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> Json:
+        """The host pod for ``v_obj`` in this cluster's current environment."""
+        env = self.environment(ctx, v_obj)
+        return translate_pod(v_obj, translator=self.translator, env=env, p_pod=p_obj)
+
+    @staticmethod
+    def _host_secrets(ctx: SyncContext) -> Any:
+        try:
+            return ctx.host_cache(SECRETS)
+        except KeyError:  # the secrets mapper is off: no host secrets cache, no tokens
+            return None
+
+    # -- reconcile -------------------------------------------------------------------------------
+
+    async def sync_to_host(self, ctx: SyncContext, v_obj: Obj) -> Result:
+        if is_terminating(v_obj) or has_started(v_obj):
+            # The host pod is gone: nothing runs this pod any more.
+            await delete_virtual(ctx, PODS, v_obj, grace_period_seconds=0)
+            return DONE
+        body = self.host_pod(ctx, v_obj, None)
+        created = await create_on_host(ctx, PODS, v_obj=v_obj, body=body, recent=self.recent)
+        if created is None:
+            return CACHE_LAG_RETRY
+        try:
+            return await self.ensure_token(ctx, v_obj, created)
+        except NotFound:
+            return DONE  # the virtual pod went meanwhile; its delete event brings us back
+
+    async def sync(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj) -> Result:
+        try:
+            return await self._sync(ctx, v_obj, p_obj)
+        except NotFound:
+            return DONE  # one side vanished meanwhile; its delete event brings us back
+
+    async def _sync(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj) -> Result:
+        if virtual_uid_of_host(p_obj) != uid_of(v_obj):
+            if not is_terminating(p_obj):  # made for an older pod of the same name
+                await delete_on_host(ctx, PODS, p_obj)
+            return DONE
+        if is_terminating(v_obj):
+            if not is_terminating(p_obj):
+                await delete_on_host(ctx, PODS, p_obj, grace_period_seconds=grace_period(v_obj))
+            return DONE
+        if is_terminating(p_obj):
+            if has_started(v_obj) or has_started(p_obj):
+                await delete_virtual(ctx, PODS, v_obj, grace_period_seconds=grace_period(p_obj))
+            return DONE
+        node = mapping(p_obj.get("spec")).get("nodeName")
+        if node and not mapping(v_obj.get("spec")).get("nodeName"):
+            await ctx.virtual.create_subresource(
+                PODS,
+                namespace=namespace_of(v_obj),
+                name=name_of(v_obj),
+                subresource="binding",
+                body=binding(v_obj, str(node)),
+            )
+            return DONE  # the virtual update event brings us back for the status
+        status = virtual_status(v_obj, p_obj)
+        if status != thaw(mapping(v_obj.get("status"))):
+            body = thaw(v_obj)
+            body["status"] = status
+            await ctx.virtual.update_status(
+                PODS, namespace=namespace_of(v_obj), name=name_of(v_obj), body=body
+            )
+        desired = self.host_pod(ctx, v_obj, p_obj)
+        updated = updated_host_pod(p_obj, desired)
+        if updated != thaw(p_obj):
+            p_obj = await ctx.host.update(PODS, current=p_obj, body=updated)
+        return await self.ensure_token(ctx, v_obj, p_obj)
+
+    # sync_to_virtual (orphans) is CopySyncer's: live-confirmed, then deleted.
+
+    # -- the service-account token ----------------------------------------------------------------
+
+    async def ensure_token(self, ctx: SyncContext, v_pod: Obj, p_pod: Obj) -> Result:
+        """Create or renew the pod's token Secret; revisit when the token is due."""
+        sources = token_sources(v_pod)
+        cache = self._host_secrets(ctx)
+        if not sources or cache is None:
+            return DONE
+        key = key_of_virtual(PODS, v_pod)
+        p_name = self.translator.host_name(namespace_of(v_pod), token_secret_name(name_of(v_pod)))
+        p_secret = cache.get(self.translator.host_namespace, p_name)
+        now = time.time()
+        if p_secret is not None:
+            left = token_secret_fresh(p_secret, p_pod=p_pod, sources=sources, now=now)
+            if left is not None:
+                return Result(requeue_after=left)
+        tokens: dict[str, str] = {}
+        due = float("inf")
+        for source in sources:
+            answer = await ctx.virtual.create_subresource(
+                SERVICEACCOUNTS,
+                namespace=namespace_of(v_pod),
+                name=service_account_of(v_pod),
+                subresource="token",
+                body=token_request(v_pod, source),
+            )
+            status = mapping(answer.get("status"))
+            tokens[source.key] = str(status.get("token") or "")
+            expires = parse_time(status.get("expirationTimestamp")) or now + source.expiration
+            due = min(due, refresh_after(issued=now, expires=expires))
+        root_ca = ctx.virtual_cache(CONFIGMAPS).get(namespace_of(v_pod), ROOT_CA_CONFIGMAP)
+        ca = str(mapping(root_ca.get("data") if root_ca else None).get("ca.crt") or "")
+        body = token_secret(
+            translator=self.translator,
+            v_pod=v_pod,
+            p_pod=p_pod,
+            tokens=tokens,
+            ca=ca,
+            refresh_at=due,
+        )
+        if p_secret is None:
+            try:
+                await ctx.host.create(SECRETS, body=body)
+            except AlreadyExists:
+                if self.recent_tokens.recent(key):
+                    return CACHE_LAG_RETRY
+                await ctx.record_event(
+                    v_pod,
+                    type_="Warning",
+                    reason="SyncError",
+                    message=f"host secret {p_name} for the service-account token is not ours",
+                    kind="Pod",
+                )
+                return DONE
+            self.recent_tokens.remember(key)
+        else:
+            body["metadata"]["resourceVersion"] = meta(p_secret).get("resourceVersion")
+            try:
+                await ctx.host.update(SECRETS, current=p_secret, body=body)
+            except NotFound:
+                return Result(requeue=True)
+        return Result(requeue_after=max(due - now, 1.0))
+
+
+def make(*, translator: Translator) -> PodMapper:
+    """Entry-point factory."""
+    return PodMapper(translator=translator)

@@ -1,0 +1,235 @@
+"""The pods reconcile as a table: which side exists and in what state → which writes happen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mappers.pods import PodMapper, has_started, virtual_status
+from mappers.podspec import PodEnvironment, translate_pod
+from mappers.references import CONFIGMAP_INDEX, NODE_INDEX, SECRET_INDEX
+from syncer.api import DONE, PODS, AlreadyExists, Invalid, ObjectKey, Result, TerminalError
+from tests.mappers.fakes import Fake, T
+
+Json = dict[str, Any]
+KEY = ObjectKey("pods", "shop", "web")
+
+
+def v_pod(
+    *, phase: str = "Pending", terminating: int | None = None, node: str | None = None, **spec: Any
+) -> Json:
+    pod: Json = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "web", "namespace": "shop", "uid": "v-uid", "resourceVersion": "7"},
+        "spec": {"containers": [{"name": "main", "image": "app:1"}], **spec},
+        "status": {"phase": phase, "qosClass": "Burstable"},
+    }
+    if phase != "Pending":
+        pod["status"]["startTime"] = "2024-01-01T00:00:00Z"
+    if terminating is not None:
+        pod["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z"
+        pod["metadata"]["deletionGracePeriodSeconds"] = terminating
+    if node:
+        pod["spec"]["nodeName"] = node
+    return pod
+
+
+def p_pod(
+    v: Json,
+    *,
+    phase: str = "Pending",
+    node: str | None = None,
+    terminating: int | None = None,
+    uid_of_virtual: str | None = None,
+) -> Json:
+    pod = translate_pod(v, translator=T, env=PodEnvironment())
+    pod["metadata"].update({"uid": "p-uid", "resourceVersion": "3"})
+    if uid_of_virtual is not None:
+        pod["metadata"]["annotations"]["vcluster.loft.sh/object-uid"] = uid_of_virtual
+    if node:
+        pod["spec"]["nodeName"] = node
+    if terminating is not None:
+        pod["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z"
+        pod["metadata"]["deletionGracePeriodSeconds"] = terminating
+    pod["status"] = {"phase": phase, "qosClass": "BestEffort", "podIP": "10.244.0.5"}
+    return pod
+
+
+P_NAME = T.host_name("shop", "web")
+CASES: list[tuple[str, Json | None, Json | None, list[tuple[str, str, str]]]] = [
+    ("new virtual pod → host pod created", v_pod(), None, [("host", "create", P_NAME)]),
+    (
+        "host pod gone after start → virtual pod deleted",
+        v_pod(phase="Running", node="n1"),
+        None,
+        [("virtual", "delete(grace=0)", "web")],
+    ),
+    (
+        "host pod gone, virtual terminating → virtual pod finished",
+        v_pod(terminating=30, node="n1"),
+        None,
+        [("virtual", "delete(grace=0)", "web")],
+    ),
+    (
+        "host pod of an older virtual pod → deleted",
+        v_pod(),
+        p_pod(v_pod(), uid_of_virtual="old-uid"),
+        [("host", "delete(grace=None)", P_NAME)],
+    ),
+    (
+        "virtual terminating → host deleted with the same grace period",
+        v_pod(terminating=12, node="n1", phase="Running"),
+        p_pod(v_pod(), node="n1", phase="Running"),
+        [("host", "delete(grace=12)", P_NAME)],
+    ),
+    (
+        "both terminating → wait for the host",
+        v_pod(terminating=12, node="n1", phase="Running"),
+        p_pod(v_pod(), node="n1", phase="Running", terminating=12),
+        [],
+    ),
+    (
+        "host terminating after start → virtual deleted",
+        v_pod(node="n1", phase="Running"),
+        p_pod(v_pod(), node="n1", phase="Running", terminating=5),
+        [("virtual", "delete(grace=5)", "web")],
+    ),
+    (
+        "host terminating before start → wait to recreate",
+        v_pod(),
+        p_pod(v_pod(), terminating=5),
+        [],
+    ),
+    (
+        "host scheduled, virtual unbound → binding",
+        v_pod(),
+        p_pod(v_pod(), node="n1"),
+        [("virtual", "binding", "web")],
+    ),
+    (
+        "status flows up",
+        v_pod(node="n1"),
+        p_pod(v_pod(), node="n1", phase="Running"),
+        [("virtual", "update_status", "web")],
+    ),
+    (
+        "an allowed change flows down",
+        v_pod(node="n1", phase="Running", activeDeadlineSeconds=60),
+        p_pod(v_pod(), node="n1", phase="Running"),
+        [("virtual", "update_status", "web"), ("host", "update", P_NAME)],
+    ),
+    (
+        "orphan host pod → deleted",
+        None,
+        p_pod(v_pod(), node="n1", phase="Running"),
+        [("host", "delete(grace=None)", P_NAME)],
+    ),
+    (
+        "orphan already terminating → left alone",
+        None,
+        p_pod(v_pod(), terminating=3),
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "v", "p", "writes"), CASES, ids=[c[0] for c in CASES])
+async def test_reconcile_table(
+    case: str, v: Json | None, p: Json | None, writes: list[tuple[str, str, str]]
+) -> None:
+    """Before (caches) → after (writes)."""
+    fake = Fake(virtual={"pods": [v] if v else []}, host={"pods": [p] if p else [], "secrets": []})
+    mapper = PodMapper(translator=T)
+    if v is not None and p is not None:
+        await mapper.sync(fake.ctx, v, p)
+    elif v is not None:
+        await mapper.sync_to_host(fake.ctx, v)
+    else:
+        assert p is not None
+        await mapper.sync_to_virtual(fake.ctx, KEY, p)
+    assert fake.calls == writes, case
+
+
+async def test_orphan_seen_only_by_a_lagging_cache_is_kept() -> None:
+    """Host only in the cache, but the virtual pod exists (live read): nothing is deleted."""
+    fake = Fake(host={"pods": [p_pod(v_pod())], "secrets": []})
+    fake.live.put(v_pod())
+    result = await PodMapper(translator=T).sync_to_virtual(fake.ctx, KEY, p_pod(v_pod()))
+    assert result == Result(requeue=True)
+    assert fake.calls == []
+
+
+async def test_a_pod_the_host_rejects_gets_a_warning_and_is_dropped() -> None:
+    """422 from the host: Warning event on the virtual pod, TerminalError (no crash loop)."""
+    fake = Fake(virtual={"pods": [v_pod()]}, host={"pods": [], "secrets": []})
+    fake.recorder.fail[("host", "create")] = Invalid(status=422, message="bad")
+    with pytest.raises(TerminalError):
+        await PodMapper(translator=T).sync_to_host(fake.ctx, v_pod())
+    assert fake.events == [("Warning", "SyncError")]
+
+
+async def test_token_secret_is_made_for_pods_that_project_a_token() -> None:
+    """A projected token: a TokenRequest in virtual, then a host Secret the syncer owns."""
+    volume = {
+        "name": "kube-api-access-1",
+        "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]},
+    }
+    pod = v_pod(volumes=[volume], serviceAccountName="builder")
+    fake = Fake(virtual={"pods": [pod]}, host={"pods": [], "secrets": []})
+    result = await PodMapper(translator=T).sync_to_host(fake.ctx, pod)
+    token_name = T.host_name("shop", "web-sa-token")
+    assert fake.calls == [
+        ("host", "create", P_NAME),
+        ("virtual", "token", "builder"),
+        ("host", "create", token_name),
+    ]
+    request = fake.virtual.bodies[0]
+    assert request["spec"]["boundObjectRef"] == {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "name": "web",
+        "uid": "v-uid",
+    }
+    secret = fake.host.created[1]
+    assert secret["metadata"]["ownerReferences"][0]["uid"] == "p-new"
+    assert result.requeue_after is not None
+    assert result.requeue_after > 60
+    host_pod = fake.host.created[0]
+    assert host_pod["spec"]["volumes"][0]["projected"]["sources"][0]["secret"]["name"] == token_name
+
+
+async def test_an_already_existing_host_pod_we_just_created_is_cache_lag() -> None:
+    """Our own create not yet in the cache: 'already exists' means look again, not a conflict."""
+    fake = Fake(virtual={"pods": [v_pod()]}, host={"pods": [], "secrets": []})
+    mapper = PodMapper(translator=T)
+    assert await mapper.sync_to_host(fake.ctx, v_pod()) == DONE
+    fake.recorder.fail[("host", "create")] = AlreadyExists(status=409, reason="AlreadyExists")
+    result = await mapper.sync_to_host(fake.ctx, v_pod())
+    assert result.requeue_after == 1.0
+    other = PodMapper(translator=T)  # no memory of a create: the engine must report it
+    with pytest.raises(AlreadyExists):
+        await other.sync_to_host(fake.ctx, v_pod())
+
+
+def test_status_keeps_the_virtual_qos_class() -> None:
+    """Phase, IPs and conditions come from the host; the QoS class stays the virtual one."""
+    status = virtual_status(v_pod(), p_pod(v_pod(), phase="Running"))
+    assert status == {"phase": "Running", "qosClass": "Burstable", "podIP": "10.244.0.5"}
+    assert has_started(v_pod(phase="Succeeded"))
+    assert not has_started(v_pod())
+
+
+def test_indexes_cover_what_other_mappers_need() -> None:
+    """The pods mapper files pods by configmap, secret and node for the other mappers."""
+    indexes = PodMapper(translator=T).indexes()
+    pod = v_pod(
+        node="n1",
+        volumes=[{"name": "a", "configMap": {"name": "cfg"}}],
+        imagePullSecrets=[{"name": "reg"}],
+    )
+    assert list(indexes[CONFIGMAP_INDEX](pod)) == ["shop/cfg"]
+    assert list(indexes[SECRET_INDEX](pod)) == ["shop/reg"]
+    assert list(indexes[NODE_INDEX](pod)) == ["n1"]
+    assert PODS.plural == "pods"

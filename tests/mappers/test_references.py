@@ -1,0 +1,77 @@
+"""What a pod refers to, as the configmaps/secrets/nodes mappers see it through the pods indexes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mappers.references import (
+    PodReferences,
+    index_configmaps,
+    index_node,
+    index_pvcs,
+    index_secrets,
+    pod_references,
+)
+
+POD: dict[str, Any] = {
+    "metadata": {"name": "p", "namespace": "shop"},
+    "spec": {
+        "nodeName": "n1",
+        "volumes": [
+            {"name": "a", "configMap": {"name": "cm-vol"}},
+            {"name": "b", "secret": {"secretName": "s-vol"}},
+            {"name": "c", "persistentVolumeClaim": {"claimName": "data"}},
+            {"name": "d", "csi": {"driver": "x", "nodePublishSecretRef": {"name": "s-csi"}}},
+            {
+                "name": "e",
+                "projected": {
+                    "sources": [
+                        {"configMap": {"name": "cm-proj"}},
+                        {"secret": {"name": "s-proj"}},
+                        {"configMap": {"name": "kube-root-ca.crt"}},
+                        {"serviceAccountToken": {"path": "token"}},
+                    ]
+                },
+            },
+        ],
+        "initContainers": [{"name": "i", "envFrom": [{"configMapRef": {"name": "cm-init"}}]}],
+        "containers": [
+            {
+                "name": "m",
+                "env": [
+                    {"name": "A", "valueFrom": {"configMapKeyRef": {"name": "cm-env", "key": "k"}}},
+                    {"name": "B", "valueFrom": {"secretKeyRef": {"name": "s-env", "key": "k"}}},
+                    {"name": "C", "value": "plain"},
+                ],
+                "envFrom": [{"secretRef": {"name": "s-from"}}],
+            }
+        ],
+        "ephemeralContainers": [{"name": "dbg", "envFrom": [{"secretRef": {"name": "s-eph"}}]}],
+        "imagePullSecrets": [{"name": "s-pull"}],
+    },
+}
+
+
+def test_every_kind_of_reference_is_found() -> None:
+    """Volumes, projections, CSI, env, envFrom (all container kinds) and image pull secrets."""
+    assert pod_references(POD) == PodReferences(
+        configmaps=frozenset({"cm-vol", "cm-proj", "cm-init", "cm-env"}),
+        secrets=frozenset({"s-vol", "s-csi", "s-proj", "s-env", "s-from", "s-eph", "s-pull"}),
+        pvcs=frozenset({"data"}),
+    )
+
+
+def test_index_values_are_namespaced_and_skip_the_root_ca() -> None:
+    """Index values are ``ns/name``; kube-root-ca.crt is never indexed (never synced)."""
+    assert "shop/cm-vol" in index_configmaps(POD)
+    assert not any(v.endswith("kube-root-ca.crt") for v in index_configmaps(POD))
+    assert "shop/s-pull" in index_secrets(POD)
+    assert index_pvcs(POD) == ["shop/data"]
+    assert index_node(POD) == ["n1"]
+    assert index_node({"metadata": {"name": "x"}, "spec": {}}) == []
+
+
+def test_malformed_pods_refer_to_nothing() -> None:
+    """Missing or odd fields are read as empty, never raise."""
+    odd = {"metadata": {"name": "x"}, "spec": {"volumes": None, "containers": [{"env": None}]}}
+    assert pod_references(odd) == PodReferences(frozenset(), frozenset(), frozenset())

@@ -273,11 +273,9 @@ class Daemon:
                 translator=translator,
                 host=writer,
                 virtual=virtual,
-                virtual_cache=lambda r, c=virtual: (
-                    self._informer(  # type: ignore[misc]
-                        cluster="virtual", client=c, resource=r
-                    ).store
-                ),
+                # Only informers created while building (a mapper's own kind and what it
+                # watches) run; asking for any other cache is a programming error.
+                virtual_cache=lambda r: self.informers[("virtual", r.plural)].store,
                 host_cache=lambda r: self.informers[("host", r.plural)].store,
                 record_event=recorder.record,
                 log=self._log.bind(kind=kind),

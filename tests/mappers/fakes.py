@@ -49,6 +49,10 @@ class FakeCache:
         fn = self.indexes[name]  # KeyError for an unknown index, like the real store
         return [o for o in self.objs.values() if value in fn(o)]
 
+    def keys_by_index(self, name: str, value: str) -> builtins.list[tuple[str, str]]:
+        fn = self.indexes[name]
+        return [k for k, o in self.objs.items() if value in fn(o)]
+
 
 class Recorder:
     def __init__(self) -> None:

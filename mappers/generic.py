@@ -49,9 +49,12 @@ from syncer.api import (
 
 Json = dict[str, Any]
 
+#: On a host pod: what was last synced of its labels and annotations (:mod:`mappers.metamerge`).
+SYNCED_METADATA_ANNOTATION = "vsyncer.dev/synced-metadata"
 #: Annotation keys only the syncer writes; copies on a virtual object are dropped.
 RESERVED_ANNOTATIONS = frozenset(
     {
+        SYNCED_METADATA_ANNOTATION,
         OBJECT_NAME_ANNOTATION,
         OBJECT_NAMESPACE_ANNOTATION,
         OBJECT_UID_ANNOTATION,

@@ -10,7 +10,9 @@ Guarantees (REFERENCE.md "Pods"; the translation itself is :mod:`mappers.podspec
   with the same grace period; a host pod terminating under a virtual pod that
   had started deletes the virtual pod (one that had not started waits to be
   recreated); a host ``nodeName`` the virtual pod lacks becomes a Binding;
-  then status (keeping the virtual QoS class) goes up and the allowed spec and
+  then status (keeping the virtual QoS class) goes up, label and annotation
+  changes made on the host pod go up (a three-way merge in which the virtual
+  side wins a conflict, :mod:`mappers.metamerge`), and the allowed spec and
   metadata changes go down; the token is renewed when due;
 * virtual only, host pod gone → if the virtual pod is terminating or had
   started, it is deleted (UID precondition, no grace: nothing runs it any
@@ -46,6 +48,7 @@ from mappers.copysync import (
 )
 from mappers.generic import (
     Json,
+    annotations_of,
     is_terminating,
     items,
     key_of_virtual,
@@ -58,6 +61,7 @@ from mappers.generic import (
     uid_of,
     virtual_uid_of_host,
 )
+from mappers.metamerge import merge_pod_metadata
 from mappers.podspec import (
     DEFAULT_CLUSTER_DOMAIN,
     DEFAULT_NAMESERVER,
@@ -277,14 +281,29 @@ class PodMapper(CopySyncer):
         if status != thaw(mapping(v_obj.get("status"))):
             body = thaw(v_obj)
             body["status"] = status
-            await ctx.virtual.update_status(
+            v_obj = await ctx.virtual.update_status(
                 PODS, namespace=namespace_of(v_obj), name=name_of(v_obj), body=body
             )
+        v_obj = await self.merge_up(ctx, v_obj, p_obj)  # virtual first: see mappers.metamerge
         desired = self.host_pod(ctx, v_obj, p_obj)
         updated = updated_host_pod(p_obj, desired)
         if updated != thaw(p_obj):
             p_obj = await ctx.host.update(PODS, current=p_obj, body=updated)
         return await self.ensure_token(ctx, v_obj, p_obj)
+
+    async def merge_up(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj) -> Obj:
+        """Let label and annotation changes made on the host pod flow up; the virtual pod after."""
+        merged = merge_pod_metadata(self.translator, v_obj, p_obj)
+        if merged.labels == dict(labels_of(v_obj)) and merged.annotations == dict(
+            annotations_of(v_obj)
+        ):
+            return v_obj
+        body = thaw(v_obj)
+        body["metadata"]["labels"] = merged.labels
+        body["metadata"]["annotations"] = merged.annotations
+        return await ctx.virtual.update(
+            PODS, namespace=namespace_of(v_obj), name=name_of(v_obj), body=body
+        )
 
     # sync_to_virtual (orphans) is CopySyncer's: live-confirmed, then deleted.
 

@@ -5,6 +5,8 @@
 * metadata: host name, translated labels plus the virtual namespace's labels
   (``ns-label`` keys), the tenant's annotations, provenance; virtual
   ownerReferences are kept as JSON in ``vcluster.loft.sh/owner-references``;
+  the record of what was synced, for the merge of host-side changes
+  (:mod:`mappers.metamerge`), in ``vsyncer.dev/synced-metadata``;
 * the host scheduler places the pod: ``nodeName`` is dropped, and so are the
   fields host admission computes and would reject from a client (``priority``,
   ``priorityClassName``, ``preemptionPolicy``, ``overhead``) and
@@ -47,6 +49,7 @@ from mappers.generic import (
     namespace_of,
     with_metadata,
 )
+from mappers.metamerge import SYNCED_METADATA_ANNOTATION, synced_record
 from mappers.references import ROOT_CA_CONFIGMAP
 from mappers.tokens import CA_KEY, token_key
 from syncer.api import (
@@ -104,7 +107,9 @@ def translate_pod(
     """The host pod for ``v_pod`` (merged with ``p_pod``'s metadata when given)."""
     namespace = namespace_of(v_pod)
     owners = mapping(v_pod.get("metadata")).get("ownerReferences")
-    extra = {OWNER_REFERENCES_ANNOTATION: _compact_json(owners)} if owners else {}
+    extra = {SYNCED_METADATA_ANNOTATION: synced_record(v_pod)}
+    if owners:
+        extra[OWNER_REFERENCES_ANNOTATION] = _compact_json(owners)
     metadata = host_metadata(
         translator=translator,
         resource=PODS,

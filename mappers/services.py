@@ -23,7 +23,11 @@ Guarantees (REFERENCE.md "Services"):
 * A host service whose provenance UID differs from the virtual one is adopted
   (updated), not deleted: the UID changes whenever the syncer re-creates the
   virtual service.  Orphans are deleted as for every copied kind.
-* ``default/kubernetes`` is not synced: it is the virtual API server's own.
+* ``default/kubernetes`` is never copied to the host.  With
+  ``MapperConfig.virtual_service_host`` set, its cluster IP, port and
+  Endpoints follow the host Service that fronts the virtual API server
+  (:mod:`mappers.apiservice`; its "host object" is that Service, which is only
+  read); unset, it is left to the virtual API server.
 """
 
 from __future__ import annotations
@@ -32,6 +36,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from mappers.apiservice import (
+    CLUSTER_IP_MISMATCH_ANNOTATION,
+    KUBERNETES_SERVICE,
+    ApiService,
+    is_api_service,
+)
 from mappers.copysync import (
     CACHE_LAG_RETRY,
     CopySyncer,
@@ -56,6 +66,7 @@ from syncer.api import (
     SERVICES,
     AlreadyExists,
     ApiError,
+    MapperConfig,
     NotFound,
     Obj,
     ObjectKey,
@@ -66,9 +77,8 @@ from syncer.api import (
     thaw,
 )
 
-KUBERNETES_SERVICE = ("default", "kubernetes")
-#: On a virtual service the host's cluster IP could not be given to: that IP.
-CLUSTER_IP_MISMATCH_ANNOTATION = "vsyncer.dev/host-cluster-ip"
+__all__ = ["CLUSTER_IP_MISMATCH_ANNOTATION", "KUBERNETES_SERVICE", "ServiceMapper", "make"]
+
 #: How long Endpoints of a re-created selector-less service are restored if they vanish.
 ENDPOINTS_GUARD_SECONDS = 30.0
 #: Spec fields the host allocates; the virtual service copies them from the host.
@@ -201,9 +211,11 @@ class EndpointsGuard:
 
 
 class ServiceMapper(CopySyncer):
-    def __init__(self, *, translator: Translator) -> None:
+    def __init__(self, *, translator: Translator, config: MapperConfig | None = None) -> None:
         super().__init__(resource=SERVICES, translator=translator)
         self.endpoints_guard = EndpointsGuard()
+        config = config or MapperConfig()
+        self.api_service = ApiService(config=config) if config.virtual_service_host else None
 
     def watches(self) -> Mapping[Resource, Callable[[Obj], Iterable[ObjectKey]]]:
         return {
@@ -219,7 +231,8 @@ class ServiceMapper(CopySyncer):
 
     def virtual_to_host(self, key: ObjectKey) -> str | None:
         if (key.namespace, key.name) == KUBERNETES_SERVICE:
-            return None
+            # Its stand-in on the host is the configured Service (read, never written).
+            return self.api_service.host if self.api_service is not None else None
         return super().virtual_to_host(key)
 
     def desired_host(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> Json | None:
@@ -247,6 +260,8 @@ class ServiceMapper(CopySyncer):
     async def sync_to_host(self, ctx: SyncContext, v_obj: Obj) -> Result:
         if is_terminating(v_obj):
             return DONE
+        if is_api_service(v_obj):
+            return await self.api_service.sync(ctx, v_obj) if self.api_service else DONE
         await self.guard_endpoints(ctx, v_obj)
         body = self.host_service(v_obj, None)
         created = await create_on_host(ctx, SERVICES, v_obj=v_obj, body=body, recent=self.recent)
@@ -363,6 +378,6 @@ class ServiceMapper(CopySyncer):
         return created
 
 
-def make(*, translator: Translator) -> ServiceMapper:
+def make(*, translator: Translator, config: MapperConfig | None = None) -> ServiceMapper:
     """Entry-point factory."""
-    return ServiceMapper(translator=translator)
+    return ServiceMapper(translator=translator, config=config)

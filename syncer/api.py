@@ -12,6 +12,10 @@ Optional capabilities are further Protocols a mapper may also implement:
 * :class:`Indexer` — indexes to register on the virtual informer's store;
 * :class:`Watcher` — other kinds whose changes should enqueue keys of this kind.
 
+A factory that accepts a ``config`` keyword gets the :class:`MapperConfig`
+(the settings mappers may read); one that takes only ``translator`` keeps
+working (see :mod:`syncer.plugins`).
+
 Mappers are discovered through the ``vsyncer.mappers`` entry-point group; the
 built-in ones register the same way.  ``mappers/`` imports only this module
 (and the value modules it re-exports).
@@ -51,6 +55,7 @@ from syncer.resources import (
 )
 from syncer.store import Obj, thaw
 from syncer.translate import (
+    COLLIDING_LABEL_KEYS,
     FAKE_NODE_LABEL,
     MANAGED_ANNOTATIONS_ANNOTATION,
     MANAGED_BY_LABEL,
@@ -71,6 +76,7 @@ from syncer.translate import (
 )
 
 __all__ = [
+    "COLLIDING_LABEL_KEYS",
     "CONFIGMAPS",
     "DONE",
     "ENDPOINTS",
@@ -98,11 +104,13 @@ __all__ = [
     "ApiError",
     "Conflict",
     "Forbidden",
+    "HostReader",
     "HostWriteRefused",
     "IndexFunc",
     "Indexer",
     "Invalid",
     "Mapper",
+    "MapperConfig",
     "NotFound",
     "Obj",
     "ObjectKey",
@@ -141,6 +149,27 @@ class Mapper(Protocol):
     def is_managed(self, p_obj: Obj) -> bool:
         """Whether a host object was created by this syncer for this kind."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class MapperConfig:
+    """The settings a mapper may read, handed to factories that accept ``config``.
+
+    ``virtual_service_host`` names the Service in the host namespace that fronts
+    the virtual API server (an IP address is taken as that address itself);
+    ``None`` leaves the virtual ``default/kubernetes`` service to the virtual API
+    server.  ``virtual_service_port`` is its port when given an address, and
+    the preferred port of the Service when it has no port named ``https``.
+    """
+
+    virtual_service_host: str | None = None
+    virtual_service_port: int = 443
+
+
+class HostReader(Protocol):
+    """A live, read-only GET of one object in the host namespace (any owner)."""
+
+    async def __call__(self, resource: Resource, *, name: str) -> Json: ...
 
 
 class HostWriterApi(Protocol):
@@ -224,6 +253,9 @@ class SyncContext:
     host_cache: Callable[[Resource], Cache]
     record_event: Callable[..., Any]
     log: Any
+    #: Reads one host object that the host caches do not hold (they hold only managed
+    #: ones); ``None`` where the runtime offers no live host reads.
+    host_read: HostReader | None = None
 
     @property
     def vcluster(self) -> str:

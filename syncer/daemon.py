@@ -31,7 +31,7 @@ from typing import Any
 
 import structlog
 
-from syncer.api import Indexer, Mapper, SyncContext, Watcher
+from syncer.api import Indexer, Mapper, MapperConfig, SyncContext, Watcher
 from syncer.controller import Controller
 from syncer.errors import ApiError, ConfigError
 from syncer.events import EventRecorder
@@ -231,7 +231,13 @@ class Daemon:
         s = self.settings
         translator = Translator(vcluster=s.vcluster_name, host_namespace=s.host_namespace)
         factories = self._factories if self._factories is not None else discover()
-        mappers = build_mappers(kinds=s.kinds, factories=factories, translator=translator)
+        config = MapperConfig(
+            virtual_service_host=s.virtual_service_host,
+            virtual_service_port=s.virtual_service_port,
+        )
+        mappers = build_mappers(
+            kinds=s.kinds, factories=factories, translator=translator, config=config
+        )
         if s.leader_elect:
             self.elector = LeaderElector(
                 client=host,
@@ -279,6 +285,9 @@ class Daemon:
                 host_cache=lambda r: self.informers[("host", r.plural)].store,
                 record_event=recorder.record,
                 log=self._log.bind(kind=kind),
+                host_read=lambda r, *, name: host.get(
+                    r, namespace=s.host_namespace if r.namespaced else None, name=name
+                ),
             )
             sync = KindSync(
                 mapper=mapper,

@@ -163,6 +163,8 @@ class Settings(BaseSettings):
     shutdown_grace: float = Field(default=30, ge=0)
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "info"
+    # The host Service (in the host namespace) fronting the virtual API server, or its IP;
+    # virtual default/kubernetes follows it (mappers/apiservice.py).  None: left alone.
     virtual_service_host: str | None = None
     virtual_service_port: int = Field(default=443, ge=1, le=65535)
 

@@ -342,3 +342,66 @@ async def test_a_pod_the_host_refuses_gets_a_warning_not_a_crash_loop(
         assert daemon.healthy()
         p_name = translator(namespace_with_sa).host_name(v_ns, "refused")
         assert await get_or_none(host, PODS, namespace=namespace_with_sa, name=p_name) is None
+
+
+async def test_labels_added_on_the_host_pod_flow_up_and_virtual_wins_conflicts(
+    namespace_with_sa: str,
+    v_ns: str,
+    host: KubeClient,
+    virtual: KubeClient,
+    host_kubeconfig: Path,
+    virtual_kubeconfig: Path,
+) -> None:
+    """A label someone adds on the host pod appears in virtual; a virtual change then wins."""
+    t = translator(namespace_with_sa)
+    p_name = t.host_name(v_ns, "web")
+    async with run_syncer(
+        host_namespace=namespace_with_sa,
+        host_kubeconfig=host_kubeconfig,
+        virtual_kubeconfig=virtual_kubeconfig,
+        kinds=KINDS,
+    ):
+        await virtual.create(PODS, namespace=v_ns, body=pod("web"))
+        await wait_for_object(
+            host, PODS, namespace=namespace_with_sa, name=p_name, predicate=exists
+        )
+        await host.patch(
+            PODS,
+            namespace=namespace_with_sa,
+            name=p_name,
+            body={"metadata": {"labels": {"added-on-host": "yes", "app": "host-value"}}},
+        )
+        # Both host changes flow up (virtual had not changed "app" since the last sync).
+        await wait_for_object(
+            virtual,
+            PODS,
+            namespace=v_ns,
+            name="web",
+            predicate=where(
+                lambda o: o["metadata"]["labels"] == {"app": "host-value", "added-on-host": "yes"}
+            ),
+        )
+        # A virtual change and a concurrent host change of the same key: virtual wins.
+        await host.patch(
+            PODS,
+            namespace=namespace_with_sa,
+            name=p_name,
+            body={"metadata": {"labels": {"app": "host-again"}}},
+        )
+        await virtual.patch(
+            PODS, namespace=v_ns, name="web", body={"metadata": {"labels": {"app": "virtual"}}}
+        )
+        p_pod = await wait_for_object(
+            host,
+            PODS,
+            namespace=namespace_with_sa,
+            name=p_name,
+            predicate=where(lambda o: o["metadata"]["labels"].get("app") == "virtual"),
+        )
+        assert p_pod is not None
+        assert p_pod["metadata"]["labels"]["added-on-host"] == "yes"
+        assert p_pod["metadata"]["labels"][MANAGED_BY_LABEL] == VCLUSTER
+        v_pod = await virtual.get(PODS, namespace=v_ns, name="web")
+        assert v_pod["metadata"]["labels"] == {"app": "virtual", "added-on-host": "yes"}
+        # The syncer's own labels never flowed up.
+        assert not [k for k in v_pod["metadata"]["labels"] if k.startswith("vcluster.loft.sh/")]

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from syncer.daemon import Daemon
+from syncer.errors import NotFound
 from syncer.kube import KubeClient
 from syncer.resources import ENDPOINTS, PODS, SERVICES
 from syncer.translate import MANAGED_BY_LABEL, NAMESPACE_LABEL, OBJECT_UID_ANNOTATION
 from tests.e2e.test_sync_support import (
     VCLUSTER,
+    exists,
     gone,
     pod,
     run_syncer,
@@ -211,3 +216,120 @@ async def test_endpoints_of_a_service_without_selector_are_copied(
         await wait_for_object(
             host, ENDPOINTS, namespace=ns, name=t.host_name(v_ns, "external"), predicate=gone
         )
+
+
+class _ApiServiceSeen:
+    """An informer handler that sets ``event`` once default/kubernetes has ``ip``."""
+
+    def __init__(self, ip: str) -> None:
+        self.ip = ip
+        self.event = asyncio.Event()
+
+    def check(self, obj: Any) -> None:
+        meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+        named = (meta.get("namespace"), meta.get("name")) == ("default", "kubernetes")
+        if named and spec.get("clusterIP") == self.ip:
+            self.event.set()
+
+    def on_add(self, obj: Any) -> None:
+        self.check(obj)
+
+    def on_update(self, old: Any, new: Any) -> None:
+        self.check(new)
+
+    def on_delete(self, obj: Any) -> None:
+        return None
+
+
+async def _cached_with_ip(daemon: Daemon, ip: str) -> None:
+    """Until the daemon's own virtual services cache shows default/kubernetes with ``ip``."""
+    informer = daemon.informers[("virtual", "services")]
+    seen = _ApiServiceSeen(ip)
+    informer.add_handler(seen)
+    current = informer.get("default", "kubernetes")
+    if current is not None:
+        seen.check(current)
+    await seen.event.wait()
+
+
+async def _restore_default_kubernetes(virtual: KubeClient) -> None:
+    """Hand default/kubernetes back to the virtual API server, which re-creates it."""
+    for resource in (ENDPOINTS, SERVICES):
+        with contextlib.suppress(NotFound):
+            await virtual.delete(resource, namespace="default", name="kubernetes")
+    await wait_for_object(
+        virtual, SERVICES, namespace="default", name="kubernetes", predicate=exists
+    )
+
+
+async def test_default_kubernetes_points_at_the_configured_host_service(
+    namespace_with_sa: str,
+    v_ns: str,
+    host: KubeClient,
+    virtual: KubeClient,
+    host_kubeconfig: Path,
+    virtual_kubeconfig: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """VSYNCER_VIRTUAL_SERVICE_HOST: virtual default/kubernetes takes that host Service's IP."""
+    ns = namespace_with_sa
+    t = translator(ns)
+    api = await host.create(
+        SERVICES,
+        namespace=ns,
+        body={
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "vc-api"},
+            "spec": {"ports": [{"name": "https", "port": 443, "targetPort": 8443}]},
+        },
+    )
+    ip = api["spec"]["clusterIP"]
+    expected_subsets = [
+        {"addresses": [{"ip": ip}], "ports": [{"name": "https", "port": 443, "protocol": "TCP"}]}
+    ]
+    monkeypatch.setenv("VSYNCER_VIRTUAL_SERVICE_HOST", "vc-api")
+    try:
+        async with run_syncer(
+            host_namespace=ns,
+            host_kubeconfig=host_kubeconfig,
+            virtual_kubeconfig=virtual_kubeconfig,
+            kinds=KINDS,
+        ) as daemon:
+            assert daemon.settings.virtual_service_host == "vc-api"
+            v_api = await wait_for_object(
+                virtual,
+                SERVICES,
+                namespace="default",
+                name="kubernetes",
+                predicate=where(has_cluster_ip(ip)),
+            )
+            assert v_api is not None
+            assert [(p["name"], p["port"]) for p in v_api["spec"]["ports"]] == [("https", 443)]
+            await wait_for_object(
+                virtual,
+                ENDPOINTS,
+                namespace="default",
+                name="kubernetes",
+                predicate=where(lambda o: o.get("subsets") == expected_subsets),
+            )
+            # A pod created once the daemon's cache holds the new address is pointed at it.
+            await asyncio.wait_for(_cached_with_ip(daemon, ip), 30)
+            await virtual.create(PODS, namespace=v_ns, body=pod("client"))
+            p_pod = await wait_for_object(
+                host,
+                PODS,
+                namespace=ns,
+                name=t.host_name(v_ns, "client"),
+                predicate=where(lambda o: True),
+            )
+            assert p_pod is not None
+            env = {e["name"]: e.get("value") for e in p_pod["spec"]["containers"][0]["env"]}
+            assert env["KUBERNETES_SERVICE_HOST"] == ip
+            assert env["KUBERNETES_SERVICE_PORT"] == "443"
+            # The host Service is only read, never adopted or changed.
+            after = await host.get(SERVICES, namespace=ns, name="vc-api")
+            assert after["metadata"]["resourceVersion"] == api["metadata"]["resourceVersion"]
+            assert MANAGED_BY_LABEL not in (after["metadata"].get("labels") or {})
+    finally:
+        await _restore_default_kubernetes(virtual)

@@ -4,6 +4,8 @@ The fakes keep what a Syncer method did as a list of ``(side, verb, name)``
 tuples, so table-driven tests can state "before" (the caches) and "after" (the
 writes) without a cluster.  Host writes go through the real ownership rules
 (:meth:`Translator.is_owned`), as the guarded host writer would apply them.
+Live host reads (``host_read``) answer from ``host_live`` and are recorded as
+``("host", "get", name)``.
 """
 
 from __future__ import annotations
@@ -180,6 +182,7 @@ class Fake:
         *,
         virtual: Mapping[str, list[Json]] | None = None,
         host: Mapping[str, list[Json]] | None = None,
+        host_live: list[Json] | None = None,
     ) -> None:
         self.recorder = Recorder()
         self.virtual_caches = {k: FakeCache(v) for k, v in (virtual or {}).items()}
@@ -191,6 +194,15 @@ class Fake:
         async def record_event(obj: Any, **kw: Any) -> None:
             self.recorder.events.append((str(kw.get("type_")), str(kw.get("reason"))))
 
+        self.host_live = FakeCache(host_live)
+
+        async def host_read(resource: Resource, *, name: str) -> Json:
+            self.recorder.record("host", "get", name)
+            obj = self.host_live.get(T.host_namespace, name)
+            if obj is None:
+                raise NotFound(status=404)
+            return dict(obj)
+
         self.ctx = SyncContext(
             translator=T,
             host=self.host,
@@ -199,6 +211,7 @@ class Fake:
             host_cache=lambda r: self.host_caches[r.plural],
             record_event=record_event,
             log=None,
+            host_read=host_read,
         )
 
     @property

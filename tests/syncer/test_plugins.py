@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import metadata
+from typing import Any
 
 import pytest
 
-from syncer.plugins import GROUP, PluginError, build_mappers, discover
+from mappers.services import make as services_make
+from syncer.api import Mapper, MapperConfig, Obj, ObjectKey, Resource
+from syncer.plugins import GROUP, PluginError, accepts_config, build_mappers, discover
 from syncer.translate import Translator
 
 
@@ -32,3 +36,68 @@ def test_broken_plugin_is_reported() -> None:
     """A plugin that fails to import is reported with its entry point."""
     with pytest.raises(PluginError, match=r"no\.such\.module"):
         discover(entry_points=[_ep("pods", "no.such.module:factory")])
+
+
+class _Widgets:
+    """A minimal mapper that remembers what its factory was given."""
+
+    resource = Resource(group="", version="v1", kind="Service", plural="services", namespaced=True)
+
+    def __init__(self, config: MapperConfig | None) -> None:
+        self.config = config
+
+    def virtual_to_host(self, key: ObjectKey) -> str | None:
+        return None
+
+    def host_to_virtual(self, p_obj: Obj) -> ObjectKey | None:
+        return None
+
+    def is_managed(self, p_obj: Obj) -> bool:
+        return False
+
+
+def _plain(*, translator: Translator) -> _Widgets:
+    return _Widgets(None)
+
+
+def _configurable(*, translator: Translator, config: MapperConfig) -> _Widgets:
+    return _Widgets(config)
+
+
+def _catch_all(**kw: Any) -> _Widgets:
+    return _Widgets(kw.get("config"))
+
+
+@pytest.mark.parametrize(
+    ("factory", "gets_config"),
+    [(_plain, False), (_configurable, True), (_catch_all, True), (services_make, True)],
+    ids=["translator only", "config keyword", "**kwargs", "built-in services"],
+)
+def test_config_goes_to_factories_that_accept_it(
+    factory: Callable[..., Mapper], gets_config: bool
+) -> None:
+    """Factories declaring ``config`` (or ``**kwargs``) get it; translator-only ones still work."""
+    config = MapperConfig(virtual_service_host="vc-api", virtual_service_port=6443)
+    assert accepts_config(factory) is gets_config
+    mappers = build_mappers(
+        kinds=["services"],
+        factories={"services": factory},
+        translator=Translator("dev", "host-ns"),
+        config=config,
+    )
+    mapper = mappers["services"]
+    if isinstance(mapper, _Widgets):
+        assert mapper.config == (config if gets_config else None)
+    else:
+        assert mapper.virtual_to_host(ObjectKey("services", "default", "kubernetes")) == "vc-api"
+
+
+def test_without_config_factories_get_the_empty_one() -> None:
+    """``build_mappers`` without ``config`` hands out the defaults."""
+    mappers = build_mappers(
+        kinds=["services"],
+        factories={"services": _configurable},
+        translator=Translator("dev", "host-ns"),
+    )
+    assert isinstance(mappers["services"], _Widgets)
+    assert mappers["services"].config == MapperConfig()

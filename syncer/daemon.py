@@ -162,7 +162,7 @@ class Daemon:
                 self._guard(informer.run(), name=f"informer {informer.name}")
             await self._wait_synced()
             if not self._stop.is_set():
-                await self._lead_then_work(host=host)
+                await self._lead_then_work()
             await self._stop.wait()
             await self._drain()
         except asyncio.CancelledError:
@@ -332,22 +332,11 @@ class Daemon:
             )
         self._log.info("caches synced", informers=len(informers))
 
-    async def _lead_then_work(self, *, host: KubeClient) -> None:
-        del host
+    async def _lead_then_work(self) -> None:
         if self.elector is not None:
-            leading = asyncio.Event()
-            elector = self.elector
-            previous = elector._on_change
-
-            def changed(is_leader: bool) -> None:
-                previous(is_leader)
-                if is_leader:
-                    leading.set()
-
-            elector._on_change = changed
-            self._guard(elector.run(), name="leader election")
+            self._guard(self.elector.run(), name="leader election")
             stopper = asyncio.ensure_future(self._stop.wait())
-            waiter = asyncio.ensure_future(leading.wait())
+            waiter = asyncio.ensure_future(self.elector.wait_leading())
             try:
                 await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
             finally:

@@ -67,6 +67,7 @@ class LeaderElector:
         self._observed_at = 0.0
         self._last_renew: float | None = None
         self._leading = False
+        self._became_leader = asyncio.Event()
         self.attempts_failed = 0
         self._log = structlog.get_logger("vsyncer.leader").bind(
             lease=f"{namespace}/{name}", identity=identity
@@ -75,6 +76,10 @@ class LeaderElector:
     @property
     def is_leader(self) -> bool:
         return self._leading
+
+    async def wait_leading(self) -> None:
+        """Return once this replica has acquired the lease."""
+        await self._became_leader.wait()
 
     def may_write(self) -> bool:
         """True while leading and the last renewal is fresher than ``renew_deadline``."""
@@ -109,7 +114,10 @@ class LeaderElector:
     def _set_leading(self, leading: bool) -> None:
         if leading != self._leading:
             self._leading = leading
-            if not leading:
+            if leading:
+                self._became_leader.set()
+            else:
+                self._became_leader.clear()
                 self._last_renew = None
             self._log.info("leading" if leading else "stopped leading")
             self._on_change(leading)

@@ -160,6 +160,7 @@ async def scenario_p1_p5(run: Run) -> None:
     virtual_running = PodObserver(client=run.virtual, namespace=None, selector=None)
     await virtual_running.start()
     already_running = len(virtual_running.running)
+    counts0 = await asyncio.to_thread(_work_counts, run.syncer)
     cpu0 = run.syncer.cpu_seconds()
     started = time.monotonic()
     await _create_virtual(run, names)
@@ -167,10 +168,30 @@ async def scenario_p1_p5(run: Run) -> None:
     syncer_s = last - started
     await virtual_running.wait_running(already_running + n)
     cpu = run.syncer.cpu_seconds() - cpu0
+    counts = await asyncio.to_thread(_work_counts, run.syncer)
     await virtual_running.stop()
     p1 = run.results["P1"]
     p1.update({"syncer_s": syncer_s, "ratio": syncer_s / p1["dual_write_s"]})
-    run.results["P5"] = {"n": n, "cpu_s": cpu, "cpu_s_per_1000": cpu / n * 1000}
+    run.results["P5"] = {
+        "n": n,
+        "cpu_s": cpu,
+        "cpu_s_per_1000": cpu / n * 1000,
+        # Where the CPU goes, per pod: reconciles of any kind, and API requests.
+        **{f"{what}_per_pod": (counts[what] - counts0[what]) / n for what in counts},
+    }
+
+
+def _work_counts(syncer: SyncerProcess) -> dict[str, float]:
+    """Reconciles (all kinds) and API requests (both clusters, watches excluded) so far."""
+    m = syncer.metrics()
+    return {
+        "reconciles": sum(v for k, v in m.items() if k.startswith("vsyncer_reconcile_total{")),
+        "requests": sum(
+            v
+            for k, v in m.items()
+            if k.startswith("vsyncer_rest_requests_total{") and 'verb="watch"' not in k
+        ),
+    }
 
 
 async def scenario_p6(run: Run) -> None:

@@ -23,6 +23,7 @@ The reconcile of copied kinds, which does I/O through the context, is
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from syncer.api import (
@@ -74,6 +75,8 @@ _MARKER_LABELS = frozenset({MANAGED_BY_LABEL, NAMESPACE_LABEL})
 
 def mapping(value: object) -> Mapping[str, Any]:
     """``value`` if it is a mapping, else an empty one (missing fields read as empty)."""
+    if isinstance(value, dict | MappingProxyType):  # the common cases, without the ABC check
+        return value
     return value if isinstance(value, Mapping) else {}
 
 

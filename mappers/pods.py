@@ -66,8 +66,9 @@ from mappers.podspec import (
     DEFAULT_CLUSTER_DOMAIN,
     DEFAULT_NAMESERVER,
     PodEnvironment,
+    host_pod_metadata,
+    host_pod_update,
     translate_pod,
-    updated_host_pod,
 )
 from mappers.references import (
     CONFIGMAP_INDEX,
@@ -75,10 +76,8 @@ from mappers.references import (
     PVC_INDEX,
     ROOT_CA_CONFIGMAP,
     SECRET_INDEX,
-    index_configmaps,
+    PodReferenceIndexes,
     index_node,
-    index_pvcs,
-    index_secrets,
 )
 from mappers.tokens import (
     parse_time,
@@ -107,7 +106,6 @@ from syncer.api import (
     Result,
     SyncContext,
     Translator,
-    thaw,
 )
 
 #: The virtual services whose cluster IPs the pods use (they carry the host IPs).
@@ -129,13 +127,20 @@ def grace_period(obj: Obj) -> int | None:
 
 def virtual_status(v_pod: Obj, p_pod: Obj) -> Json:
     """The host pod's status as the virtual pod should show it (virtual QoS class kept)."""
-    status = thaw(mapping(p_pod.get("status")))
+    status = {k: v for k, v in mapping(p_pod.get("status")).items() if k != "qosClass"}
     qos = mapping(v_pod.get("status")).get("qosClass")
     if qos:
         status["qosClass"] = qos
-    else:
-        status.pop("qosClass", None)
     return status
+
+
+def status_for_virtual(v_pod: Obj, p_pod: Obj) -> Json | None:
+    """:func:`virtual_status` when the virtual pod does not show it yet, else ``None``.
+
+    Shallow: the values below the top level are ``p_pod``'s own; copy before changing.
+    """
+    status = virtual_status(v_pod, p_pod)
+    return None if status == mapping(v_pod.get("status")) else status
 
 
 def binding(v_pod: Obj, node: str) -> Json:
@@ -165,7 +170,13 @@ def _https_port(service: Obj | None) -> int:
 
 
 class PodMapper(CopySyncer):
-    """The pods mapper: translation in :mod:`mappers.podspec`, reconcile here."""
+    """The pods mapper: translation in :mod:`mappers.podspec`, reconcile here.
+
+    Every step carries on with the objects its writes return, so the watch
+    events of those writes are not reconciled again (``skip_own_echoes``).
+    """
+
+    skip_own_echoes = True
 
     def __init__(
         self,
@@ -178,14 +189,15 @@ class PodMapper(CopySyncer):
         self.nameserver = nameserver
         self.cluster_domain = cluster_domain
         self.recent_tokens = RecentCreates()
+        self._references = PodReferenceIndexes()
 
     # -- plugin capabilities ------------------------------------------------------------
 
     def indexes(self) -> Mapping[str, IndexFunc]:
         return {
-            CONFIGMAP_INDEX: index_configmaps,
-            SECRET_INDEX: index_secrets,
-            PVC_INDEX: index_pvcs,
+            CONFIGMAP_INDEX: self._references.configmaps,
+            SECRET_INDEX: self._references.secrets,
+            PVC_INDEX: self._references.pvcs,
             NODE_INDEX: index_node,
         }
 
@@ -277,17 +289,25 @@ class PodMapper(CopySyncer):
                 body=binding(v_obj, str(node)),
             )
             return DONE  # the virtual update event brings us back for the status
-        status = virtual_status(v_obj, p_obj)
-        if status != thaw(mapping(v_obj.get("status"))):
-            body = thaw(v_obj)
-            body["status"] = status
+        status = status_for_virtual(v_obj, p_obj)
+        if status is not None:
+            # Shallow: only "status" is replaced, nothing below the top is changed.
+            body = {**v_obj, "status": status}
             v_obj = await ctx.virtual.update_status(
                 PODS, namespace=namespace_of(v_obj), name=name_of(v_obj), body=body
             )
         v_obj = await self.merge_up(ctx, v_obj, p_obj)  # virtual first: see mappers.metamerge
-        desired = self.host_pod(ctx, v_obj, p_obj)
-        updated = updated_host_pod(p_obj, desired)
-        if updated != thaw(p_obj):
+        # Only metadata, images, deadline, tolerations and gates may change on a running
+        # pod; none of the spec ones is translated, so the virtual spec stands in for the
+        # translated one and the spec translation is skipped.
+        desired = {
+            "metadata": host_pod_metadata(
+                v_obj, translator=self.translator, env=self.environment(ctx, v_obj), p_pod=p_obj
+            ),
+            "spec": mapping(v_obj.get("spec")),
+        }
+        updated = host_pod_update(p_obj, desired)
+        if updated is not None:
             p_obj = await ctx.host.update(PODS, current=p_obj, body=updated)
         return await self.ensure_token(ctx, v_obj, p_obj)
 
@@ -298,9 +318,10 @@ class PodMapper(CopySyncer):
             annotations_of(v_obj)
         ):
             return v_obj
-        body = thaw(v_obj)
-        body["metadata"]["labels"] = merged.labels
-        body["metadata"]["annotations"] = merged.annotations
+        body = {
+            **v_obj,
+            "metadata": {**meta(v_obj), "labels": merged.labels, "annotations": merged.annotations},
+        }
         return await ctx.virtual.update(
             PODS, namespace=namespace_of(v_obj), name=name_of(v_obj), body=body
         )

@@ -106,18 +106,7 @@ def translate_pod(
 ) -> Json:
     """The host pod for ``v_pod`` (merged with ``p_pod``'s metadata when given)."""
     namespace = namespace_of(v_pod)
-    owners = mapping(v_pod.get("metadata")).get("ownerReferences")
-    extra = {SYNCED_METADATA_ANNOTATION: synced_record(v_pod)}
-    if owners:
-        extra[OWNER_REFERENCES_ANNOTATION] = _compact_json(owners)
-    metadata = host_metadata(
-        translator=translator,
-        resource=PODS,
-        v_obj=v_pod,
-        p_obj=p_pod,
-        extra_labels=translator.translate_namespace_labels(env.namespace_labels),
-        extra_annotations=extra,
-    )
+    metadata = host_pod_metadata(v_pod, translator=translator, env=env, p_pod=p_pod)
     spec = thaw(mapping(v_pod.get("spec")))
     for key in _DROPPED_SPEC_FIELDS:
         spec.pop(key, None)
@@ -135,6 +124,24 @@ def translate_pod(
     for constraint in items(spec.get("topologySpreadConstraints")):
         _translate_selector_term(constraint, namespace=namespace, translator=translator)
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
+
+
+def host_pod_metadata(
+    v_pod: Obj, *, translator: Translator, env: PodEnvironment, p_pod: Obj | None = None
+) -> Json:
+    """Just the ``metadata`` of :func:`translate_pod` (the spec is not translated)."""
+    owners = mapping(v_pod.get("metadata")).get("ownerReferences")
+    extra = {SYNCED_METADATA_ANNOTATION: synced_record(v_pod)}
+    if owners:
+        extra[OWNER_REFERENCES_ANNOTATION] = _compact_json(owners)
+    return host_metadata(
+        translator=translator,
+        resource=PODS,
+        v_obj=v_pod,
+        p_obj=p_pod,
+        extra_labels=translator.translate_namespace_labels(env.namespace_labels),
+        extra_annotations=extra,
+    )
 
 
 def _compact_json(value: Any) -> str:
@@ -358,7 +365,44 @@ def _translate_affinity_term(term: Json, *, namespace: str, translator: Translat
 # -- updates of a running pod -----------------------------------------------------------------
 
 
-def updated_host_pod(p_pod: Obj, desired: Json) -> Json:
+def host_pod_update(p_pod: Obj, desired: Mapping[str, Any]) -> Json | None:
+    """:func:`updated_host_pod`, or ``None`` when it would change nothing.
+
+    Decides without copying ``p_pod``: the common case (nothing to change)
+    costs a few comparisons.  Only ``desired``'s labels, annotations and the
+    spec fields :func:`updated_host_pod` reads are used, and those spec fields
+    are not translated, so the *virtual* pod's spec may stand in for a
+    translated one.
+    """
+    return updated_host_pod(p_pod, desired) if _host_pod_differs(p_pod, desired) else None
+
+
+def _host_pod_differs(p_pod: Obj, desired: Mapping[str, Any]) -> bool:
+    p_meta = mapping(p_pod.get("metadata"))
+    want_meta = mapping(desired.get("metadata"))
+    if mapping(p_meta.get("labels")) != mapping(want_meta.get("labels")):
+        return True
+    if mapping(p_meta.get("annotations")) != mapping(want_meta.get("annotations")):
+        return True
+    spec = mapping(p_pod.get("spec"))
+    want = mapping(desired.get("spec"))
+    for field_name in ("initContainers", "containers"):
+        images = {c.get("name"): c.get("image") for c in items(want.get(field_name))}
+        for container in items(spec.get(field_name)):
+            image = images.get(container.get("name"))
+            if image and container.get("image") != image:
+                return True
+    deadline = want.get("activeDeadlineSeconds")
+    if deadline is not None and spec.get("activeDeadlineSeconds") != deadline:
+        return True
+    tolerations = items(spec.get("tolerations"))
+    if any(t not in tolerations for t in items(want.get("tolerations"))):
+        return True
+    wanted_gates = items(want.get("schedulingGates"))
+    return any(g not in wanted_gates for g in items(spec.get("schedulingGates")))
+
+
+def updated_host_pod(p_pod: Obj, desired: Mapping[str, Any]) -> Json:
     """``p_pod`` with the changes Kubernetes allows on a pod taken from ``desired``.
 
     Labels and annotations; container and init-container images (matched by

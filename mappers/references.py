@@ -108,6 +108,37 @@ def index_pvcs(pod: Obj) -> list[str]:
     return _qualified(pod, pod_references(pod).pvcs)
 
 
+class PodReferenceIndexes:
+    """The configmap, secret and PVC index functions over one walk of each pod.
+
+    The store calls every index function on the same object in turn; this
+    walks the pod's spec once for all three (a one-entry memo that holds the
+    last object, so its identity cannot be reused while it is remembered).
+    The results equal :func:`index_configmaps`, :func:`index_secrets` and
+    :func:`index_pvcs`.
+    """
+
+    def __init__(self) -> None:
+        self._last: tuple[Obj, PodReferences] | None = None
+
+    def _references(self, pod: Obj) -> PodReferences:
+        last = self._last
+        if last is not None and last[0] is pod:
+            return last[1]
+        references = pod_references(pod)
+        self._last = (pod, references)
+        return references
+
+    def configmaps(self, pod: Obj) -> list[str]:
+        return _qualified(pod, self._references(pod).configmaps)
+
+    def secrets(self, pod: Obj) -> list[str]:
+        return _qualified(pod, self._references(pod).secrets)
+
+    def pvcs(self, pod: Obj) -> list[str]:
+        return _qualified(pod, self._references(pod).pvcs)
+
+
 def index_node(pod: Obj) -> list[str]:
     """Index function: the node the pod is bound to, if any."""
     node = mapping(pod.get("spec")).get("nodeName")

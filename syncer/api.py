@@ -12,6 +12,9 @@ Optional capabilities are further Protocols a mapper may also implement:
 * :class:`Indexer` — indexes to register on the virtual informer's store;
 * :class:`Watcher` — other kinds whose changes should enqueue keys of this kind.
 
+A syncer may also opt out of reconciling its own writes' watch events
+(``skip_own_echoes``, see :class:`Syncer`).
+
 A factory that accepts a ``config`` keyword gets the :class:`MapperConfig`
 (the settings mappers may read); one that takes only ``translator`` keeps
 working (see :mod:`syncer.plugins`).
@@ -268,7 +271,16 @@ class SyncContext:
 
 @runtime_checkable
 class Syncer(Protocol):
-    """Optional: the reconcile step for a kind, dispatched on which side exists."""
+    """Optional: the reconcile step for a kind, dispatched on which side exists.
+
+    Own-write events: by default every watch event reconciles the key again,
+    including the event that a write of this very reconcile caused.  A syncer
+    whose reconcile carries on with the objects its writes return (so that
+    running it again on them would write nothing) may set the class attribute
+    ``skip_own_echoes = True``; the watch events of versions the syncer itself
+    created, updated or patched (of its own kind, on either side) then do not
+    enqueue the key.  Changes by anyone else always do, and so do deletions.
+    """
 
     async def sync_to_host(self, ctx: SyncContext, v_obj: Obj) -> Result: ...
     async def sync(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj) -> Result: ...

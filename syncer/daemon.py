@@ -296,6 +296,8 @@ class Daemon:
                 context=context,
                 enqueue=queue.add,
                 metrics=self.metrics,
+                virtual_writes=virtual.own_writes,
+                host_writes=host.own_writes,
             )
             self.syncs[kind] = sync
             self.controllers[kind] = Controller(

@@ -29,6 +29,7 @@ import orjson
 from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio import config as k8s_config
 
+from syncer.echoes import OwnWrites
 from syncer.errors import ApiError, ServerError, error_for_status
 from syncer.ratelimit import Throttle
 from syncer.resources import Resource
@@ -105,6 +106,8 @@ class KubeClient:
         self._server_hostname: str | None = configuration.tls_server_name or None
         self._metrics = metrics
         self._throttle = write_throttle
+        self.own_writes = OwnWrites()
+        """The object versions this client wrote (for the kinds someone tracks)."""
 
     @classmethod
     async def connect(
@@ -314,20 +317,28 @@ class KubeClient:
     # -- writes -----------------------------------------------------------------------
 
     async def create(self, resource: Resource, *, namespace: str | None, body: Any) -> Json:
-        return await self.request("create", "POST", resource.path(namespace=namespace), body=body)
+        created = await self.request(
+            "create", "POST", resource.path(namespace=namespace), body=body
+        )
+        self.own_writes.record(resource.plural, created)
+        return created
 
     async def update(
         self, resource: Resource, *, namespace: str | None, name: str, body: Any
     ) -> Json:
-        return await self.request(
+        updated = await self.request(
             "update", "PUT", resource.path(namespace=namespace, name=name), body=body
         )
+        self.own_writes.record(resource.plural, updated)
+        return updated
 
     async def update_status(
         self, resource: Resource, *, namespace: str | None, name: str, body: Any
     ) -> Json:
         path = resource.path(namespace=namespace, name=name, subresource="status")
-        return await self.request("update", "PUT", path, body=body)
+        updated = await self.request("update", "PUT", path, body=body)
+        self.own_writes.record(resource.plural, updated)
+        return updated
 
     async def patch(
         self,
@@ -340,9 +351,11 @@ class KubeClient:
         subresource: str | None = None,
     ) -> Json:
         path = resource.path(namespace=namespace, name=name, subresource=subresource)
-        return await self.request(
+        patched = await self.request(
             "patch", "PATCH", path, body=body, content_type=PATCH_TYPES[patch_type]
         )
+        self.own_writes.record(resource.plural, patched)
+        return patched
 
     async def delete(
         self,

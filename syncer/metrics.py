@@ -143,6 +143,12 @@ class Metrics:
             ["kind", "reason"],
             registry=r,
         )
+        self._own_write_events = Counter(
+            "vsyncer_own_write_events_total",
+            "Watch events of versions this syncer wrote itself, not reconciled again.",
+            ["kind"],
+            registry=r,
+        )
         self._refused = Counter(
             "vsyncer_host_writes_refused_total",
             "Host writes the guarded writer refused.",
@@ -208,6 +214,10 @@ class Metrics:
     def skipped(self, *, kind: str, reason: str) -> None:
         """An object was not synced: unmappable, or its mapper failed."""
         self._skipped.labels(kind, reason).inc()
+
+    def own_write_event(self, *, kind: str) -> None:
+        """A watch event echoed a write of ours and was not reconciled (``skip_own_echoes``)."""
+        self._own_write_events.labels(kind).inc()
 
     def refused(self, *, kind: str, reason: str) -> None:
         """The guarded host writer refused a write."""

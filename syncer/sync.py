@@ -12,6 +12,9 @@ Guarantees:
   ``sync_to_virtual``.  A host object under the translated name that is not
   ours is never touched: the virtual object gets a warning event and the key
   is dropped (terminal).
+* A mapper with ``skip_own_echoes = True`` is not reconciled for the watch
+  event of a version that this syncer wrote itself (:mod:`syncer.echoes`);
+  such events still update the caches.  Every other event enqueues.
 * The time from the first unprocessed event of a key to its successful
   reconcile is observed as ``vsyncer_sync_lag_seconds{direction}``.
 """
@@ -25,6 +28,7 @@ from typing import Protocol
 import structlog
 
 from syncer.api import Mapper, SyncContext, Syncer
+from syncer.echoes import OwnWrites
 from syncer.errors import AlreadyExists, TerminalError
 from syncer.informer import Informer
 from syncer.keys import ObjectKey
@@ -35,6 +39,7 @@ from syncer.store import Obj, key_of
 class SyncMetrics(Protocol):
     def skipped(self, *, kind: str, reason: str) -> None: ...
     def sync_lag(self, *, kind: str, direction: str, seconds: float) -> None: ...
+    def own_write_event(self, *, kind: str) -> None: ...
 
 
 class KindSync:
@@ -49,6 +54,8 @@ class KindSync:
         context: SyncContext,
         enqueue: Callable[[ObjectKey], None],
         metrics: SyncMetrics,
+        virtual_writes: OwnWrites | None = None,
+        host_writes: OwnWrites | None = None,
     ) -> None:
         self.mapper = mapper
         self.kind = mapper.resource.plural
@@ -59,8 +66,16 @@ class KindSync:
         self._metrics = metrics
         self._pending: dict[ObjectKey, tuple[float, str]] = {}
         self._log = structlog.get_logger("vsyncer.sync").bind(kind=self.kind)
-        virtual.add_handler(_Handler(self._on_virtual))
-        host.add_handler(_Handler(self._on_host))
+        self._virtual_writes: OwnWrites | None = None
+        self._host_writes: OwnWrites | None = None
+        if getattr(mapper, "skip_own_echoes", False) is True and isinstance(mapper, Syncer):
+            self._virtual_writes = virtual_writes
+            self._host_writes = host_writes
+            for writes in (virtual_writes, host_writes):
+                if writes is not None:
+                    writes.track(self.kind)
+        virtual.add_handler(_Handler(self._on_virtual, self._is_virtual_echo))
+        host.add_handler(_Handler(self._on_host, self._is_host_echo))
 
     # -- events → keys -------------------------------------------------------------------
 
@@ -68,6 +83,20 @@ class KindSync:
         if key not in self._pending:
             self._pending[key] = (time.monotonic(), direction)
         self._enqueue(key)
+
+    def _is_virtual_echo(self, obj: Obj) -> bool:
+        writes = self._virtual_writes
+        if writes is None or not writes.is_echo(self.kind, obj):
+            return False
+        self._metrics.own_write_event(kind=self.kind)
+        return True
+
+    def _is_host_echo(self, obj: Obj) -> bool:
+        writes = self._host_writes
+        if writes is None or not writes.is_echo(self.kind, obj):
+            return False
+        self._metrics.own_write_event(kind=self.kind)
+        return True
 
     def _on_virtual(self, obj: Obj) -> None:
         namespace, name = key_of(obj)
@@ -150,17 +179,23 @@ class KindSync:
 
 
 class _Handler:
-    """Adapts one callback to the informer's add/update/delete handler protocol."""
+    """Adapts one callback to the informer's add/update/delete handler protocol.
 
-    def __init__(self, callback: Callable[[Obj], None]) -> None:
+    Adds and updates that ``is_echo`` recognises are dropped; deletes never are.
+    """
+
+    def __init__(self, callback: Callable[[Obj], None], is_echo: Callable[[Obj], bool]) -> None:
         self._callback = callback
+        self._is_echo = is_echo
 
     def on_add(self, obj: Obj) -> None:
-        self._callback(obj)
+        if not self._is_echo(obj):
+            self._callback(obj)
 
     def on_update(self, old: Obj, new: Obj) -> None:
         del old
-        self._callback(new)
+        if not self._is_echo(new):
+            self._callback(new)
 
     def on_delete(self, obj: Obj) -> None:
         self._callback(obj)

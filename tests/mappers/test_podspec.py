@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from mappers.podspec import (
     DEFAULT_NAMESERVER,
     PodEnvironment,
+    host_pod_update,
     kubernetes_env,
     pod_hostname,
     translate_pod,
@@ -430,3 +431,62 @@ def test_every_translated_pod_is_ours_and_short(name: str, namespace: str) -> No
     assert T.is_owned(host, kind_string=PODS.kind_string)
     assert T.virtual_key_from_host(host) == (namespace, name)
     assert len(host["spec"]["hostname"]) <= 63
+
+
+def _host_variants() -> list[tuple[str, Callable[[Json], None]]]:
+    def image(p: Json) -> None:
+        p["spec"]["containers"][0]["image"] = "app:0"
+
+    def deadline(p: Json) -> None:
+        p["spec"]["activeDeadlineSeconds"] = 5
+
+    def toleration(p: Json) -> None:
+        p["spec"]["tolerations"] = []
+
+    def gate(p: Json) -> None:
+        p["spec"]["schedulingGates"] = [{"name": "g1"}, {"name": "g2"}]
+
+    def label(p: Json) -> None:
+        p["metadata"]["labels"]["app"] = "other"
+
+    def annotation(p: Json) -> None:
+        p["metadata"]["annotations"]["note"] = "changed"
+
+    def host_only(p: Json) -> None:  # what the host decides is not ours to change
+        p["spec"]["nodeName"] = "node-9"
+        p["status"] = {"phase": "Running"}
+
+    return [
+        ("image", image),
+        ("deadline", deadline),
+        ("toleration", toleration),
+        ("gate", gate),
+        ("label", label),
+        ("annotation", annotation),
+        ("host-only", host_only),
+    ]
+
+
+@pytest.mark.parametrize(("name", "change"), _host_variants())
+def test_host_pod_update_is_none_exactly_when_nothing_would_change(
+    name: str, change: Callable[[Json], None]
+) -> None:
+    """The copy-free check agrees with the full update, with the virtual spec standing in."""
+    virtual = v_pod(
+        activeDeadlineSeconds=30,
+        tolerations=[{"key": "k", "operator": "Exists"}],
+        schedulingGates=[{"name": "g2"}],
+    )
+    host = translate_pod(virtual, translator=T, env=ENV)
+    desired = {"metadata": host["metadata"], "spec": virtual["spec"]}
+    assert host_pod_update(host, desired) is None
+    changed = copy.deepcopy(host)
+    change(changed)
+    full = updated_host_pod(changed, desired)
+    update = host_pod_update(changed, desired)
+    if name == "host-only":
+        assert update is None
+        assert full == changed
+    else:
+        assert update is not None
+        assert update == full != changed

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from mappers.references import (
+    PodReferenceIndexes,
     PodReferences,
     index_configmaps,
     index_node,
@@ -75,3 +77,17 @@ def test_malformed_pods_refer_to_nothing() -> None:
     """Missing or odd fields are read as empty, never raise."""
     odd = {"metadata": {"name": "x"}, "spec": {"volumes": None, "containers": [{"env": None}]}}
     assert pod_references(odd) == PodReferences(frozenset(), frozenset(), frozenset())
+
+
+def test_shared_walk_indexes_equal_the_plain_index_functions() -> None:
+    """One walk per object serves all three indexes; each object gets its own answer."""
+    shared = PodReferenceIndexes()
+    other = {"metadata": {"name": "q", "namespace": "shop"}, "spec": {"volumes": []}}
+    for pod in (POD, other, POD, copy.deepcopy(POD)):
+        assert shared.configmaps(pod) == index_configmaps(pod)
+        assert shared.secrets(pod) == index_secrets(pod)
+        assert shared.pvcs(pod) == index_pvcs(pod)
+    changed = copy.deepcopy(POD)
+    changed["spec"]["volumes"] = []
+    assert shared.pvcs(POD) == ["shop/data"]
+    assert shared.pvcs(changed) == []

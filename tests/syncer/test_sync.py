@@ -1,0 +1,147 @@
+"""KindSync's event handling: own-write echoes are skipped only for syncers that opt in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+import pytest
+
+from syncer.api import SyncContext
+from syncer.echoes import OwnWrites
+from syncer.informer import Informer
+from syncer.keys import ObjectKey
+from syncer.reconcile import DONE, Result
+from syncer.reflector import EventHandler
+from syncer.resources import PODS
+from syncer.store import Obj
+from syncer.sync import KindSync
+
+
+class StubInformer:
+    """Just what KindSync uses while wiring: handler registration."""
+
+    def __init__(self) -> None:
+        self.handlers: list[EventHandler] = []
+
+    def add_handler(self, handler: EventHandler) -> None:
+        self.handlers.append(handler)
+
+    def add(self, obj: Obj) -> None:
+        for handler in self.handlers:
+            handler.on_add(obj)
+
+    def update(self, obj: Obj) -> None:
+        for handler in self.handlers:
+            handler.on_update(obj, obj)
+
+    def delete(self, obj: Obj) -> None:
+        for handler in self.handlers:
+            handler.on_delete(obj)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.echoes = 0
+
+    def skipped(self, *, kind: str, reason: str) -> None:
+        return None
+
+    def sync_lag(self, *, kind: str, direction: str, seconds: float) -> None:
+        return None
+
+    def own_write_event(self, *, kind: str) -> None:
+        self.echoes += 1
+
+
+class PodSyncer:
+    resource = PODS
+
+    def __init__(self, *, skip: bool) -> None:
+        self.skip_own_echoes = skip
+
+    def virtual_to_host(self, key: ObjectKey) -> str | None:
+        return f"{key.name}-x-{key.namespace}"
+
+    def host_to_virtual(self, p_obj: Obj) -> ObjectKey | None:
+        name, _, namespace = p_obj["metadata"]["name"].partition("-x-")
+        return ObjectKey("pods", namespace, name)
+
+    def is_managed(self, p_obj: Obj) -> bool:
+        return True
+
+    async def sync_to_host(self, ctx: SyncContext, v_obj: Obj) -> Result:
+        return DONE
+
+    async def sync(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj) -> Result:
+        return DONE
+
+    async def sync_to_virtual(self, ctx: SyncContext, key: ObjectKey, p_obj: Obj) -> Result:
+        return DONE
+
+
+def pod(name: str, rv: str, namespace: str = "shop") -> Mapping[str, Any]:
+    return {"metadata": {"namespace": namespace, "name": name, "resourceVersion": rv}}
+
+
+def wire(
+    *, skip: bool
+) -> tuple[StubInformer, StubInformer, OwnWrites, OwnWrites, list[ObjectKey], Metrics]:
+    virtual, host = StubInformer(), StubInformer()
+    v_writes, p_writes = OwnWrites(), OwnWrites()
+    queued: list[ObjectKey] = []
+    metrics = Metrics()
+    KindSync(
+        mapper=PodSyncer(skip=skip),
+        virtual=cast(Informer, virtual),
+        host=cast(Informer, host),
+        context=cast(SyncContext, None),
+        enqueue=queued.append,
+        metrics=metrics,
+        virtual_writes=v_writes,
+        host_writes=p_writes,
+    )
+    return virtual, host, v_writes, p_writes, queued, metrics
+
+
+WEB = ObjectKey("pods", "shop", "web")
+
+
+def test_echoes_of_own_writes_do_not_enqueue_for_a_syncer_that_opts_in() -> None:
+    virtual, host, v_writes, p_writes, queued, metrics = wire(skip=True)
+    v_writes.record("pods", pod("web", "5"))
+    p_writes.record("pods", pod("web-x-shop", "7", namespace="host"))
+    virtual.update(pod("web", "5"))
+    host.add(pod("web-x-shop", "7", namespace="host"))
+    assert queued == []
+    assert metrics.echoes == 2
+
+
+def test_changes_by_anyone_else_still_enqueue() -> None:
+    virtual, host, v_writes, _p_writes, queued, metrics = wire(skip=True)
+    v_writes.record("pods", pod("web", "5"))
+    virtual.update(pod("web", "6"))  # someone else's version
+    host.update(pod("web-x-shop", "8", namespace="host"))
+    virtual.update(pod("web", "5"))  # ours: skipped
+    virtual.update(pod("web", "5"))  # a second delivery of the same version is not ours again
+    assert queued == [WEB, WEB, WEB]
+    assert metrics.echoes == 1
+
+
+def test_deletes_always_enqueue() -> None:
+    virtual, host, v_writes, p_writes, queued, _ = wire(skip=True)
+    v_writes.record("pods", pod("web", "5"))
+    p_writes.record("pods", pod("web-x-shop", "7", namespace="host"))
+    virtual.delete(pod("web", "5"))
+    host.delete(pod("web-x-shop", "7", namespace="host"))
+    assert queued == [WEB, WEB]
+
+
+@pytest.mark.parametrize("skip", [False, "yes"])
+def test_without_opting_in_every_event_enqueues(skip: object) -> None:
+    virtual, _host, v_writes, _p_writes, queued, metrics = wire(skip=cast(bool, skip))
+    v_writes.record("pods", pod("web", "5"))
+    virtual.update(pod("web", "5"))
+    assert queued == [WEB]
+    assert metrics.echoes == 0
+    assert len(v_writes) == 0  # the kind is not even tracked

@@ -177,14 +177,17 @@ async def scenario_p1_p5(run: Run) -> None:
         "cpu_s": cpu,
         "cpu_s_per_1000": cpu / n * 1000,
         # Where the CPU goes, per pod: reconciles of any kind, and API requests.
-        **{f"{what}_per_pod": (counts[what] - counts0[what]) / n for what in counts},
+        **{
+            f"{what}_per_pod": (counts[what] - counts0.get(what, 0.0)) / n
+            for what in sorted(counts)
+        },
     }
 
 
 def _work_counts(syncer: SyncerProcess) -> dict[str, float]:
     """Reconciles (all kinds) and API requests (both clusters, watches excluded) so far."""
     m = syncer.metrics()
-    return {
+    counts = {
         "reconciles": sum(v for k, v in m.items() if k.startswith("vsyncer_reconcile_total{")),
         "requests": sum(
             v
@@ -192,6 +195,21 @@ def _work_counts(syncer: SyncerProcess) -> dict[str, float]:
             if k.startswith("vsyncer_rest_requests_total{") and 'verb="watch"' not in k
         ),
     }
+    for k, v in m.items():
+        labels = _labels(k)
+        if k.startswith("vsyncer_rest_requests_total{") and labels.get("verb") != "watch":
+            what = f"requests_{labels.get('cluster')}_{labels.get('verb')}"
+            counts[what] = counts.get(what, 0.0) + v
+        elif k.startswith("vsyncer_reconcile_total{"):
+            what = f"reconciles_{labels.get('kind')}"
+            counts[what] = counts.get(what, 0.0) + v
+    return counts
+
+
+def _labels(sample: str) -> dict[str, str]:
+    inner = sample.partition("{")[2].rstrip("}")
+    pairs = (part.split("=", 1) for part in inner.split(",") if "=" in part)
+    return {name: value.strip('"') for name, value in pairs}
 
 
 async def scenario_p6(run: Run) -> None:

@@ -62,9 +62,19 @@ class RecentCreates:
     def __init__(self, *, seconds: float = RECENT_SECONDS) -> None:
         self._seconds = seconds
         self._until: dict[ObjectKey, float] = {}
+        self._sweep_at = 1024
+
+    def __len__(self) -> int:
+        return len(self._until)
 
     def remember(self, key: ObjectKey) -> None:
-        self._until[key] = time.monotonic() + self._seconds
+        now = time.monotonic()
+        self._until[key] = now + self._seconds
+        if len(self._until) >= self._sweep_at:
+            # Forget expired keys, so that memory follows the creates of the last window
+            # (amortised: the next sweep waits until the map has doubled again).
+            self._until = {k: t for k, t in self._until.items() if t > now}
+            self._sweep_at = max(1024, 2 * len(self._until))
 
     def recent(self, key: ObjectKey) -> bool:
         """Whether ``key``'s host object was created by us within the window."""

@@ -66,9 +66,11 @@ class KindSync:
         self._metrics = metrics
         self._pending: dict[ObjectKey, tuple[float, str]] = {}
         self._log = structlog.get_logger("vsyncer.sync").bind(kind=self.kind)
+        # Checked once: isinstance() against a runtime-checkable Protocol is slow.
+        self._syncer: Syncer | None = mapper if isinstance(mapper, Syncer) else None
         self._virtual_writes: OwnWrites | None = None
         self._host_writes: OwnWrites | None = None
-        if getattr(mapper, "skip_own_echoes", False) is True and isinstance(mapper, Syncer):
+        if getattr(mapper, "skip_own_echoes", False) is True and self._syncer is not None:
             self._virtual_writes = virtual_writes
             self._host_writes = host_writes
             for writes in (virtual_writes, host_writes):
@@ -144,20 +146,21 @@ class KindSync:
             if v_obj is not None:
                 await self._conflicting_host_object(v_obj, p_name)
             raise TerminalError(f"host object {p_name} belongs to another virtual object")
-        if not isinstance(self.mapper, Syncer):
+        syncer = self._syncer
+        if syncer is None:
             return DONE
         ctx = self._ctx
         if v_obj is not None and p_obj is not None:
-            result = await self.mapper.sync(ctx, v_obj, p_obj)
+            result = await syncer.sync(ctx, v_obj, p_obj)
         elif v_obj is not None:
             try:
-                result = await self.mapper.sync_to_host(ctx, v_obj)
+                result = await syncer.sync_to_host(ctx, v_obj)
             except AlreadyExists as exc:
                 # Something not ours holds the translated name on the host.
                 await self._conflicting_host_object(v_obj, p_name)
                 raise TerminalError(f"host object {p_name} exists and is not ours") from exc
         elif p_obj is not None:
-            result = await self.mapper.sync_to_virtual(ctx, key, p_obj)
+            result = await syncer.sync_to_virtual(ctx, key, p_obj)
         else:
             result = DONE
         pending = self._pending.pop(key, None)

@@ -149,6 +149,19 @@ def test_recent_creates_expire() -> None:
     assert no_keys(v_obj()) == []
 
 
+def test_recent_creates_forget_expired_keys_without_being_asked() -> None:
+    """Keys nobody asks about again do not pile up: memory follows the live window."""
+    expired = RecentCreates(seconds=-1)
+    for n in range(10_000):
+        expired.remember(ObjectKey("pods", "a", f"p{n}"))
+    assert len(expired) < 1024
+    live = RecentCreates(seconds=60)
+    for n in range(3_000):
+        live.remember(ObjectKey("pods", "a", f"p{n}"))
+    assert len(live) == 3_000
+    assert all(live.recent(ObjectKey("pods", "a", f"p{n}")) for n in range(3_000))
+
+
 def _pod_using(name: str) -> Json:
     return {
         "metadata": {"name": "p", "namespace": "shop"},

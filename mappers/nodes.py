@@ -139,7 +139,7 @@ class NodeMapper:
     @staticmethod
     def needed(ctx: SyncContext, name: str) -> bool:
         try:
-            return bool(ctx.virtual_cache(PODS).keys_by_index(NODE_INDEX, name))
+            return ctx.virtual_cache(PODS).has_indexed(NODE_INDEX, name)
         except KeyError:  # no pods mapper: nothing is bound by us
             return False
 

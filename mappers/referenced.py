@@ -46,7 +46,7 @@ class ReferencedCopySyncer(CopySyncer):
         """Whether some virtual pod refers to ``v_obj`` (one index lookup)."""
         value = qualified(namespace_of(v_obj), name_of(v_obj))
         try:
-            return bool(ctx.virtual_cache(PODS).keys_by_index(self.index, value))
+            return ctx.virtual_cache(PODS).has_indexed(self.index, value)
         except KeyError:  # no pods mapper, no index: no synced pod refers to anything
             return False
 

@@ -244,6 +244,10 @@ class Cache(Protocol):
         """The keys filed under ``value``: cheap, decodes nothing."""
         ...
 
+    def has_indexed(self, name: str, value: str) -> bool:
+        """Whether anything is filed under ``value``: O(1), copies nothing."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class SyncContext:

@@ -194,6 +194,10 @@ class Store:
         """The keys of the objects filed under ``value`` in index ``name``."""
         return list(self._bucket(name, value))
 
+    def has_indexed(self, name: str, value: str) -> bool:
+        """Whether any object is filed under ``value`` in index ``name`` (O(1))."""
+        return bool(self._bucket(name, value))
+
     def index_values(self, name: str) -> builtins.list[str]:
         """Every value with at least one object in index ``name``."""
         return list(self._index(name))

@@ -55,6 +55,9 @@ class FakeCache:
         fn = self.indexes[name]
         return [k for k, o in self.objs.items() if value in fn(o)]
 
+    def has_indexed(self, name: str, value: str) -> bool:
+        return bool(self.keys_by_index(name, value))
+
 
 class Recorder:
     def __init__(self) -> None:

@@ -212,3 +212,5 @@ def test_indexes_always_match_a_recomputation(ops: list[tuple[str, Any]]) -> Non
             for value, keys in expected.items():
                 assert set(store.keys_by_index(index, value)) == keys
                 assert len(store.by_index(index, value)) == len(keys)
+                assert store.has_indexed(index, value) == bool(keys)
+            assert not store.has_indexed(index, "no such value")

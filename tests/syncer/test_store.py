@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncer.store import NAMESPACE_INDEX, Obj, Store, key_of, thaw
+from syncer.store import NAMESPACE_INDEX, TRAIN_AT, Obj, Store, key_of, thaw
 
 
 def obj(namespace: str, name: str, **spec: Any) -> dict[str, Any]:
@@ -214,3 +215,57 @@ def test_indexes_always_match_a_recomputation(ops: list[tuple[str, Any]]) -> Non
                 assert len(store.by_index(index, value)) == len(keys)
                 assert store.has_indexed(index, value) == bool(keys)
             assert not store.has_indexed(index, "no such value")
+
+
+def pod_like(n: int) -> dict[str, Any]:
+    """Similar but not identical objects, like the pods of a few deployments."""
+    return {
+        "metadata": {
+            "namespace": f"ns-{n % 7}",
+            "name": f"web-{n}",
+            "uid": f"{n:08x}-0000-4000-8000-{n * 7919:012x}",
+            "resourceVersion": str(1000 + n),
+            "labels": {"app": f"app-{n % 5}", "pod-template-hash": f"{n % 3:x}7d9f8c6b5d"},
+        },
+        "spec": {
+            "containers": [{"name": "app", "image": f"registry.example/app-{n % 5}:1.{n % 4}"}],
+            "configmaps": [f"cm-{n % 11}"],
+            "nodeName": f"node-{n % 3}",
+        },
+        "status": {"phase": "Running", "podIP": f"10.0.{n // 250}.{n % 250}"},
+    }
+
+
+def test_a_large_store_compresses_and_every_read_is_exact() -> None:
+    """Past TRAIN_AT objects the store keeps zstd frames; reads, indexes, updates stay exact."""
+    store = Store()
+    store.add_index("configmap", mounted_configmaps)
+    model = {}
+    for n in range(TRAIN_AT * 3):
+        model[key_of(pod_like(n))] = pod_like(n)
+        store.add(pod_like(n))
+    assert store.compressed
+    plain = sum(len(json.dumps(o, separators=(",", ":"))) for o in model.values())
+    assert store.stored_bytes() * 4 < plain
+    changed = pod_like(5)
+    changed["status"]["phase"] = "Succeeded"
+    store.update(changed)
+    model[key_of(changed)] = changed
+    store.delete(pod_like(6))
+    del model[key_of(pod_like(6))]
+    assert {key_of(o): thaw(o) for o in store.list()} == model
+    assert thaw(store.get("ns-5", "web-5") or {}) == changed
+    assert len(store.by_index("configmap", "ns-0/cm-0")) == len(
+        [o for o in model.values() if "ns-0/cm-0" in mounted_configmaps(o)]
+    )
+    store.replace(list(model.values())[:10], "99")
+    assert {key_of(o): thaw(o) for o in store.list()} == dict(list(model.items())[:10])
+
+
+def test_objects_too_small_to_train_on_stay_plain_json() -> None:
+    """If no dictionary can be trained, the store works uncompressed."""
+    store = Store()
+    for n in range(TRAIN_AT):
+        store.add({"metadata": {"name": f"{n}"}})
+    assert store.get("", "7") == {"metadata": {"name": "7"}}
+    assert len(store.list()) == TRAIN_AT

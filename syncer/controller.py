@@ -82,7 +82,7 @@ class Controller:
 
     async def process(self, key: ObjectKey) -> None:
         """Reconcile ``key`` once and apply the retry policy; the caller marks it done."""
-        log = self._log.bind(key=str(key), reconcile_id=next(self._ids))
+        reconcile_id = next(self._ids)
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self._timeout):
@@ -91,6 +91,8 @@ class Controller:
             raise
         except Exception as exc:
             decision = decide(error=exc)
+            # Bound only when there is something to say: binding costs on every reconcile.
+            log = self._log.bind(key=str(key), reconcile_id=reconcile_id)
             if decision.outcome.value == "terminal":
                 log.error("reconcile failed permanently; dropped", error=str(exc))
             elif decision.outcome.value == "conflict":

@@ -24,7 +24,7 @@ the scrape-time gauges read the queues, which are not thread-safe.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import (
     CollectorRegistry,
@@ -143,6 +143,8 @@ class Metrics:
             ["kind", "reason"],
             registry=r,
         )
+        self._reconcile_children: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._lag_children: dict[tuple[str, str], Any] = {}
         self._own_write_events = Counter(
             "vsyncer_own_write_events_total",
             "Watch events of versions this syncer wrote itself, not reconciled again.",
@@ -204,12 +206,22 @@ class Metrics:
 
     def reconcile(self, *, kind: str, result: str, seconds: float) -> None:
         """One reconcile of ``kind`` ended with ``result`` after ``seconds``."""
-        self._reconciles.labels(kind, result).inc()
-        self._reconcile_time.labels(kind).observe(seconds)
+        # Children are looked up once per label set: ``labels()`` is slow on the hot path.
+        children = self._reconcile_children.get((kind, result))
+        if children is None:
+            children = self._reconcile_children[(kind, result)] = (
+                self._reconciles.labels(kind, result),
+                self._reconcile_time.labels(kind),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def sync_lag(self, *, kind: str, direction: str, seconds: float) -> None:
         """A change reached the other side ``seconds`` after it was made (toHost, fromHost)."""
-        self._sync_lag.labels(kind, direction).observe(seconds)
+        child = self._lag_children.get((kind, direction))
+        if child is None:
+            child = self._lag_children[(kind, direction)] = self._sync_lag.labels(kind, direction)
+        child.observe(seconds)
 
     def skipped(self, *, kind: str, reason: str) -> None:
         """An object was not synced: unmappable, or its mapper failed."""

@@ -124,13 +124,12 @@ class KindSync:
     # -- reconcile ----------------------------------------------------------------------
 
     async def reconcile(self, key: ObjectKey) -> Result:
-        log = self._log.bind(key=str(key))
         v_obj = self.virtual.get(key.namespace, key.name)
         try:
             p_name = self.mapper.virtual_to_host(key)
         except Exception:
             self._metrics.skipped(kind=self.kind, reason="mapper_error")
-            log.exception("mapper failed; object skipped")
+            self._log.exception("mapper failed; object skipped", key=str(key))
             self._pending.pop(key, None)
             return DONE
         if p_name is None:

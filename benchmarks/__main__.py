@@ -60,6 +60,7 @@ class Run:
     syncer: SyncerProcess | None = None
     observer: PodObserver | None = None
     rss_empty: int = 0
+    workers: int = CONCURRENCY
 
     def n(self, full: int) -> int:
         return max(1, full // 10) if self.quick else full
@@ -97,6 +98,7 @@ async def _start_syncer(run: Run) -> float:
         host_namespace=HOST_NS,
         vcluster=VCLUSTER,
         log=run.workdir / "vsyncer.log",
+        workers=run.workers,
     )
     seconds = await asyncio.to_thread(syncer.start)
     run.syncer = syncer
@@ -424,6 +426,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 virtual=virtual,
                 plane=plane,
                 workdir=workdir,
+                workers=args.workers,
             )
             await ensure_namespaces(host, [HOST_NS])
             await wait_for_default_sa(host, [HOST_NS])
@@ -459,6 +462,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "kubernetes": KUBERNETES_VERSION,
         "python": platform.python_version(),
         "quick": bool(args.quick),
+        "workers": args.workers,
         "scenarios": results,
     }
 
@@ -509,6 +513,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated scenario ids, e.g. P1,P4")
     parser.add_argument("--json", type=Path, default=None, help="write results here")
     parser.add_argument("--results", type=Path, default=None, help="refresh this RESULTS.md")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=CONCURRENCY,
+        help=f"syncer workers per kind (default {CONCURRENCY}: the baselines' concurrency)",
+    )
     args = parser.parse_args(argv)
     report = asyncio.run(main_async(args))
     print(table(report["scenarios"]))

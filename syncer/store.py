@@ -269,8 +269,7 @@ class Store:
         self._items = {key: encode(obj) for key, obj in fresh.items()}
         if len(self._items) >= self._codec.next_training:
             self._train()
-        for index_name in self._indexers:
-            self._rebuild(index_name, fresh)
+        self._rebuild_all(fresh)
         self.resource_version = resource_version
         return vanished
 
@@ -328,6 +327,17 @@ class Store:
             filed[key] = values
         else:
             del filed[key]
+
+    def _rebuild_all(self, objs: Mapping[Key, Obj]) -> None:
+        """Rebuild every index, object by object (index functions may share work per object)."""
+        indexers = list(self._indexers.items())
+        for index_name, _ in indexers:
+            self._indices[index_name] = {}
+            self._filed[index_name] = {}
+        for key, obj in objs.items():
+            frozen = _freeze(obj)
+            for index_name, fn in indexers:
+                self._file(index_name, key, _values(fn, frozen))
 
     def _rebuild(self, index_name: str, objs: Mapping[Key, Obj]) -> None:
         fn = self._indexers[index_name]

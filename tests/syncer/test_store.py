@@ -269,3 +269,24 @@ def test_objects_too_small_to_train_on_stay_plain_json() -> None:
         store.add({"metadata": {"name": f"{n}"}})
     assert store.get("", "7") == {"metadata": {"name": "7"}}
     assert len(store.list()) == TRAIN_AT
+
+
+def test_replace_files_every_object_under_every_index() -> None:
+    """A relist rebuilds all indexes at once, object by object, to the same result as adds."""
+    seen: list[tuple[str, str]] = []
+
+    def tracing(index: str) -> Any:
+        def fn(o: Obj) -> list[str]:
+            seen.append((index, o["metadata"]["name"]))
+            return mounted_configmaps(o)
+
+        return fn
+
+    store = Store()
+    store.add_index("a", tracing("a"))
+    store.add_index("b", tracing("b"))
+    seen.clear()
+    store.replace([pod_like(1), pod_like(2)], "5")
+    assert seen == [("a", "web-1"), ("b", "web-1"), ("a", "web-2"), ("b", "web-2")]
+    assert store.keys_by_index("a", "ns-1/cm-1") == [("ns-1", "web-1")]
+    assert store.keys_by_index("b", "ns-2/cm-2") == [("ns-2", "web-2")]

@@ -278,7 +278,7 @@ def test_replace_files_every_object_under_every_index() -> None:
     def tracing(index: str) -> Any:
         def fn(o: Obj) -> list[str]:
             seen.append((index, o["metadata"]["name"]))
-            return mounted_configmaps(o)
+            return list(mounted_configmaps(o))
 
         return fn
 

@@ -269,7 +269,7 @@ class Store:
         self._items = {key: encode(obj) for key, obj in fresh.items()}
         if len(self._items) >= self._codec.next_training:
             self._train()
-        self._rebuild_all(fresh)
+        self._rebuild(self._indexers, fresh)
         self.resource_version = resource_version
         return vanished
 
@@ -279,7 +279,7 @@ class Store:
             raise ValueError(f"index {name!r} already exists")
         self._indexers[name] = fn
         decode = self._codec.decode
-        self._rebuild(name, {key: decode(raw) for key, raw in self._items.items()})
+        self._rebuild([name], {key: decode(raw) for key, raw in self._items.items()})
 
     def by_index(self, name: str, value: str) -> builtins.list[Obj]:
         """The objects filed under ``value`` in index ``name``."""
@@ -328,9 +328,9 @@ class Store:
         else:
             del filed[key]
 
-    def _rebuild_all(self, objs: Mapping[Key, Obj]) -> None:
-        """Rebuild every index, object by object (index functions may share work per object)."""
-        indexers = list(self._indexers.items())
+    def _rebuild(self, index_names: Iterable[str], objs: Mapping[Key, Obj]) -> None:
+        """Rebuild these indexes, object by object (index functions may share work per object)."""
+        indexers = [(name, self._indexers[name]) for name in index_names]
         for index_name, _ in indexers:
             self._indices[index_name] = {}
             self._filed[index_name] = {}
@@ -338,13 +338,6 @@ class Store:
             frozen = _freeze(obj)
             for index_name, fn in indexers:
                 self._file(index_name, key, _values(fn, frozen))
-
-    def _rebuild(self, index_name: str, objs: Mapping[Key, Obj]) -> None:
-        fn = self._indexers[index_name]
-        self._indices[index_name] = {}
-        self._filed[index_name] = {}
-        for key, obj in objs.items():
-            self._file(index_name, key, _values(fn, obj))
 
 
 def _values(fn: IndexFunc, obj: Obj) -> tuple[str, ...]:

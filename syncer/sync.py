@@ -86,19 +86,17 @@ class KindSync:
             self._pending[key] = (time.monotonic(), direction)
         self._enqueue(key)
 
-    def _is_virtual_echo(self, obj: Obj) -> bool:
-        writes = self._virtual_writes
+    def _is_echo(self, writes: OwnWrites | None, obj: Obj) -> bool:
         if writes is None or not writes.is_echo(self.kind, obj):
             return False
         self._metrics.own_write_event(kind=self.kind)
         return True
 
+    def _is_virtual_echo(self, obj: Obj) -> bool:
+        return self._is_echo(self._virtual_writes, obj)
+
     def _is_host_echo(self, obj: Obj) -> bool:
-        writes = self._host_writes
-        if writes is None or not writes.is_echo(self.kind, obj):
-            return False
-        self._metrics.own_write_event(kind=self.kind)
-        return True
+        return self._is_echo(self._host_writes, obj)
 
     def _on_virtual(self, obj: Obj) -> None:
         namespace, name = key_of(obj)

@@ -167,6 +167,15 @@ class MapperConfig:
 
     virtual_service_host: str | None = None
     virtual_service_port: int = 443
+    #: The Pod Security Standards level a virtual pod must meet to be synced, and the
+    #: controls or fields allowed past it (``VSYNCER_POD_SECURITY_*``).
+    pod_security_level: str = "baseline"
+    pod_security_allow: tuple[str, ...] = ()
+    #: CIDRs a Service's ``externalIPs`` may use; empty refuses every external IP.
+    service_external_ip_cidrs: tuple[str, ...] = ()
+    #: Endpoints addresses refused besides loopback, link-local and node addresses.
+    host_service_cidrs: tuple[str, ...] = ("10.96.0.0/12",)
+    endpoints_deny_cidrs: tuple[str, ...] = ()
 
 
 class HostReader(Protocol):

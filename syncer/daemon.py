@@ -234,6 +234,11 @@ class Daemon:
         config = MapperConfig(
             virtual_service_host=s.virtual_service_host,
             virtual_service_port=s.virtual_service_port,
+            pod_security_level=s.pod_security_level,
+            pod_security_allow=s.pod_security_allow,
+            service_external_ip_cidrs=s.service_external_ip_cidrs,
+            host_service_cidrs=s.host_service_cidrs,
+            endpoints_deny_cidrs=s.endpoints_deny_cidrs,
         )
         mappers = build_mappers(
             kinds=s.kinds, factories=factories, translator=translator, config=config

@@ -167,6 +167,16 @@ class Settings(BaseSettings):
     # virtual default/kubernetes follows it (mappers/apiservice.py).  None: left alone.
     virtual_service_host: str | None = None
     virtual_service_port: int = Field(default=443, ge=1, le=65535)
+    # Pod Security Standards level a virtual pod must meet to be synced (syncer/podsecurity.py),
+    # and the controls or fields allowed past it anyway.
+    pod_security_level: Literal["privileged", "baseline", "restricted"] = "baseline"
+    pod_security_allow: Annotated[tuple[str, ...], NoDecode] = ()
+    # Service spec.externalIPs are refused unless inside one of these CIDRs.
+    service_external_ip_cidrs: Annotated[tuple[str, ...], NoDecode] = ()
+    # Endpoints addresses of selector-less services are refused inside the host's service
+    # CIDRs and these extra CIDRs (loopback, link-local and node addresses always are).
+    host_service_cidrs: Annotated[tuple[str, ...], NoDecode] = ("10.96.0.0/12",)
+    endpoints_deny_cidrs: Annotated[tuple[str, ...], NoDecode] = ()
 
     @classmethod
     def settings_customise_sources(
@@ -214,6 +224,29 @@ class Settings(BaseSettings):
         if duplicates:
             raise ValueError(f"lists {', '.join(duplicates)} more than once")
         return kinds
+
+    @field_validator(
+        "pod_security_allow",
+        "service_external_ip_cidrs",
+        "host_service_cidrs",
+        "endpoints_deny_cidrs",
+        mode="before",
+    )
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("service_external_ip_cidrs", "host_service_cidrs", "endpoints_deny_cidrs")
+    @classmethod
+    def _cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not a CIDR such as 10.0.0.0/8") from None
+        return value
 
     @field_validator("metrics_bind", "probes_bind")
     @classmethod

@@ -39,6 +39,7 @@ from syncer.errors import (
     HostWriteRefused,
     Invalid,
     NotFound,
+    Refused,
     TerminalError,
 )
 from syncer.keys import ObjectKey
@@ -117,6 +118,7 @@ __all__ = [
     "NotFound",
     "Obj",
     "ObjectKey",
+    "Refused",
     "Resource",
     "Result",
     "SyncContext",

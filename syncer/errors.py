@@ -5,7 +5,8 @@ Only :mod:`syncer.kube` translates the client library's exceptions into these
 
 ``ApiError`` → ``NotFound``, ``Conflict``, ``AlreadyExists``, ``Gone``, ``Invalid``,
 ``Forbidden``, ``TooManyRequests``, ``ServerError``.  ``TerminalError`` marks a
-reconcile failure that retrying cannot fix: it is counted and dropped.
+reconcile failure that retrying cannot fix: it is counted and dropped; its
+``Refused`` is a tenant-boundary refusal the engine reports on the virtual object.
 ``ConfigError`` is a bad setting: the CLI prints it on one line and exits 2.
 """
 
@@ -27,6 +28,26 @@ class ConfigError(VsyncerError):
 
 class TerminalError(VsyncerError):
     """A reconcile error that retrying cannot fix: counted and dropped."""
+
+
+class Refused(TerminalError):
+    """vsyncer refuses to sync a virtual object as it is: a tenant-boundary rule says no.
+
+    ``reason`` is a short snake_case label (``pod_security``, ``external_ips``, …)
+    counted in ``vsyncer_refused_objects_total{kind,reason}``; ``message`` is one
+    line that names the offending field by its JSON path
+    (``spec.containers[0].securityContext.privileged: …``) and becomes a Warning
+    event on the virtual object.  ``retry_after`` is ``None`` when only a change
+    of the object itself can lift the refusal (its next watch event brings the
+    key back), else the seconds after which the engine looks again, for causes
+    that can change elsewhere (a colliding object removed, a node added).
+    """
+
+    def __init__(self, *, reason: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.retry_after = retry_after
 
 
 class ApiError(VsyncerError):

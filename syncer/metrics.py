@@ -157,6 +157,12 @@ class Metrics:
             ["kind", "reason"],
             registry=r,
         )
+        self._refused_objects = Counter(
+            "vsyncer_refused_objects_total",
+            "Virtual objects vsyncer refused to sync (tenant-boundary rules), by reason.",
+            ["kind", "reason"],
+            registry=r,
+        )
         self._leader = Gauge(
             "vsyncer_leader", "1 while this replica holds the leader lease.", registry=r
         )
@@ -234,6 +240,10 @@ class Metrics:
     def refused(self, *, kind: str, reason: str) -> None:
         """The guarded host writer refused a write."""
         self._refused.labels(kind, reason).inc()
+
+    def refused_object(self, *, kind: str, reason: str) -> None:
+        """A virtual object was refused (``Refused``): not synced as it is."""
+        self._refused_objects.labels(kind, reason).inc()
 
     def set_leader(self, leader: bool) -> None:
         """Whether this replica leads now."""

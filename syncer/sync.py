@@ -12,6 +12,11 @@ Guarantees:
   ``sync_to_virtual``.  A host object under the translated name that is not
   ours is never touched: the virtual object gets a warning event and the key
   is dropped (terminal).
+* A step that raises :class:`~syncer.errors.Refused` (a tenant-boundary rule)
+  costs that object only: a Warning event ``SyncRefused`` on the virtual object
+  (once per distinct message), ``vsyncer_refused_objects_total{kind,reason}``,
+  a log line with the key; the key is revisited after ``retry_after`` seconds,
+  or at the object's next change when that is ``None``.
 * A mapper with ``skip_own_echoes = True`` is not reconciled for the watch
   event of a version that this syncer wrote itself (:mod:`syncer.echoes`);
   such events still update the caches.  Every other event enqueues.
@@ -29,7 +34,7 @@ import structlog
 
 from syncer.api import Mapper, SyncContext, Syncer
 from syncer.echoes import OwnWrites
-from syncer.errors import AlreadyExists, TerminalError
+from syncer.errors import AlreadyExists, Refused, TerminalError
 from syncer.informer import Informer
 from syncer.keys import ObjectKey
 from syncer.reconcile import DONE, Result
@@ -40,6 +45,7 @@ class SyncMetrics(Protocol):
     def skipped(self, *, kind: str, reason: str) -> None: ...
     def sync_lag(self, *, kind: str, direction: str, seconds: float) -> None: ...
     def own_write_event(self, *, kind: str) -> None: ...
+    def refused_object(self, *, kind: str, reason: str) -> None: ...
 
 
 class KindSync:
@@ -65,6 +71,9 @@ class KindSync:
         self._enqueue = enqueue
         self._metrics = metrics
         self._pending: dict[ObjectKey, tuple[float, str]] = {}
+        # The last refusal reported per key, so a retried refusal is not reported again;
+        # a key leaves it at its next reconcile that is not refused.
+        self._refusals: dict[ObjectKey, str] = {}
         self._log = structlog.get_logger("vsyncer.sync").bind(kind=self.kind)
         # Checked once: isinstance() against a runtime-checkable Protocol is slow.
         self._syncer: Syncer | None = mapper if isinstance(mapper, Syncer) else None
@@ -147,19 +156,23 @@ class KindSync:
         if syncer is None:
             return DONE
         ctx = self._ctx
-        if v_obj is not None and p_obj is not None:
-            result = await syncer.sync(ctx, v_obj, p_obj)
-        elif v_obj is not None:
-            try:
-                result = await syncer.sync_to_host(ctx, v_obj)
-            except AlreadyExists as exc:
-                # Something not ours holds the translated name on the host.
-                await self._conflicting_host_object(v_obj, p_name)
-                raise TerminalError(f"host object {p_name} exists and is not ours") from exc
-        elif p_obj is not None:
-            result = await syncer.sync_to_virtual(ctx, key, p_obj)
-        else:
-            result = DONE
+        try:
+            if v_obj is not None and p_obj is not None:
+                result = await syncer.sync(ctx, v_obj, p_obj)
+            elif v_obj is not None:
+                try:
+                    result = await syncer.sync_to_host(ctx, v_obj)
+                except AlreadyExists as exc:
+                    # Something not ours holds the translated name on the host.
+                    await self._conflicting_host_object(v_obj, p_name)
+                    raise TerminalError(f"host object {p_name} exists and is not ours") from exc
+            elif p_obj is not None:
+                result = await syncer.sync_to_virtual(ctx, key, p_obj)
+            else:
+                result = DONE
+        except Refused as refusal:
+            return await self._refused(key, v_obj, refusal)
+        self._refusals.pop(key, None)
         pending = self._pending.pop(key, None)
         if pending is not None:
             started, direction = pending
@@ -167,6 +180,27 @@ class KindSync:
                 kind=self.kind, direction=direction, seconds=time.monotonic() - started
             )
         return result
+
+    async def _refused(self, key: ObjectKey, v_obj: Obj | None, refusal: Refused) -> Result:
+        """Report a refusal once per distinct message; revisit only if the cause can change."""
+        self._metrics.refused_object(kind=self.kind, reason=refusal.reason)
+        self._pending.pop(key, None)
+        if self._refusals.get(key) != refusal.message:
+            self._refusals[key] = refusal.message
+            self._log.warning(
+                "refused to sync", key=str(key), reason=refusal.reason, message=refusal.message
+            )
+            if v_obj is not None:
+                await self._ctx.record_event(
+                    v_obj,
+                    type_="Warning",
+                    reason="SyncRefused",
+                    message=refusal.message,
+                    kind=self.mapper.resource.kind,
+                )
+        if refusal.retry_after is None:
+            return DONE
+        return Result(requeue_after=refusal.retry_after)
 
     async def _conflicting_host_object(self, v_obj: Obj, p_name: str) -> None:
         await self._ctx.record_event(

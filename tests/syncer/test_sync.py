@@ -1,4 +1,4 @@
-"""KindSync's event handling: own-write echoes are skipped only for syncers that opt in."""
+"""KindSync: own-write echoes are skipped only for syncers that opt in; refusals are reported."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, cast
 
 import pytest
 
-from syncer.api import SyncContext
+from syncer.api import Refused, SyncContext, Translator
 from syncer.echoes import OwnWrites
 from syncer.informer import Informer
 from syncer.keys import ObjectKey
@@ -24,8 +24,13 @@ class StubInformer:
     def __init__(self) -> None:
         self.handlers: list[EventHandler] = []
 
+        self.objects: dict[tuple[str, str], Obj] = {}
+
     def add_handler(self, handler: EventHandler) -> None:
         self.handlers.append(handler)
+
+    def get(self, namespace: str, name: str) -> Obj | None:
+        return self.objects.get((namespace, name))
 
     def add(self, obj: Obj) -> None:
         for handler in self.handlers:
@@ -43,6 +48,7 @@ class StubInformer:
 class Metrics:
     def __init__(self) -> None:
         self.echoes = 0
+        self.refused: list[tuple[str, str]] = []
 
     def skipped(self, *, kind: str, reason: str) -> None:
         return None
@@ -52,6 +58,9 @@ class Metrics:
 
     def own_write_event(self, *, kind: str) -> None:
         self.echoes += 1
+
+    def refused_object(self, *, kind: str, reason: str) -> None:
+        self.refused.append((kind, reason))
 
 
 class PodSyncer:
@@ -145,3 +154,78 @@ def test_without_opting_in_every_event_enqueues(skip: object) -> None:
     assert queued == [WEB]
     assert metrics.echoes == 0
     assert len(v_writes) == 0  # the kind is not even tracked
+
+
+class RefusingSyncer(PodSyncer):
+    """Refuses every pod whose name starts with ``bad`` (retry_after from the name)."""
+
+    def __init__(self) -> None:
+        super().__init__(skip=False)
+        self.retry_after: float | None = None
+
+    async def sync_to_host(self, ctx: SyncContext, v_obj: Obj) -> Result:
+        if v_obj["metadata"]["name"].startswith("bad"):
+            raise Refused(
+                reason="pod_security",
+                message="spec.hostNetwork: host namespaces are not allowed",
+                retry_after=self.retry_after,
+            )
+        return DONE
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, str]] = []
+
+    async def __call__(self, obj: Obj, *, type_: str, reason: str, message: str, kind: str) -> None:
+        self.events.append((obj["metadata"]["name"], type_, reason + ": " + message))
+
+
+def refusing() -> tuple[KindSync, StubInformer, RefusingSyncer, Recorder, Metrics]:
+    virtual, host = StubInformer(), StubInformer()
+    mapper, recorder, metrics = RefusingSyncer(), Recorder(), Metrics()
+    context = SyncContext(
+        translator=Translator(vcluster="v", host_namespace="host"),
+        host=cast(Any, None),
+        virtual=cast(Any, None),
+        virtual_cache=cast(Any, None),
+        host_cache=cast(Any, None),
+        record_event=recorder,
+        log=None,
+    )
+    sync = KindSync(
+        mapper=mapper,
+        virtual=cast(Informer, virtual),
+        host=cast(Informer, host),
+        context=context,
+        enqueue=lambda key: None,
+        metrics=metrics,
+    )
+    return sync, virtual, mapper, recorder, metrics
+
+
+async def test_a_refusal_is_a_warning_event_and_a_metric_reported_once_per_message() -> None:
+    sync, virtual, _mapper, recorder, metrics = refusing()
+    virtual.objects[("shop", "bad")] = pod("bad", "1")
+    key = ObjectKey("pods", "shop", "bad")
+    assert await sync.reconcile(key) == DONE  # only the pod's own change can lift it
+    assert await sync.reconcile(key) == DONE
+    assert recorder.events == [
+        ("bad", "Warning", "SyncRefused: spec.hostNetwork: host namespaces are not allowed")
+    ]
+    assert metrics.refused == [("pods", "pod_security"), ("pods", "pod_security")]
+
+
+async def test_a_refusal_whose_cause_can_change_is_revisited_and_reported_again_after_success() -> (
+    None
+):
+    sync, virtual, mapper, recorder, _metrics = refusing()
+    mapper.retry_after = 60.0
+    virtual.objects[("shop", "bad")] = pod("bad", "1")
+    key = ObjectKey("pods", "shop", "bad")
+    assert await sync.reconcile(key) == Result(requeue_after=60.0)
+    virtual.objects[("shop", "bad")] = pod("good", "2")  # the cause went away
+    assert await sync.reconcile(key) == DONE
+    virtual.objects[("shop", "bad")] = pod("bad", "3")  # and came back
+    assert await sync.reconcile(key) == Result(requeue_after=60.0)
+    assert len(recorder.events) == 2

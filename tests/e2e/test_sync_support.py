@@ -51,8 +51,13 @@ async def run_syncer(
     virtual_kubeconfig: Path,
     kinds: Sequence[str] = ALL_KINDS,
     within: float = 60.0,
+    **extra: Any,
 ) -> AsyncIterator[Daemon]:
-    """The daemon, running until the block ends; yields once its caches have synced."""
+    """The daemon, running until the block ends; yields once its caches have synced.
+
+    ``extra`` are further :class:`~syncer.settings.Settings` fields (e.g.
+    ``service_external_ip_cidrs=("192.0.2.0/24",)``).
+    """
     settings = Settings(
         vcluster_name=VCLUSTER,
         host_namespace=host_namespace,
@@ -62,6 +67,7 @@ async def run_syncer(
         metrics_bind="127.0.0.1:0",
         probes_bind="127.0.0.1:0",
         shutdown_grace=10,
+        **extra,
     )
     daemon = Daemon(settings=settings)
     task = asyncio.create_task(daemon.run(install_signals=False))

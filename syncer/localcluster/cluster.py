@@ -11,26 +11,24 @@ kubeconfigs are generated into the run directory; :meth:`ControlPlane.start`
 returns only when both API servers answer ``/readyz``, the controllers are
 healthy, each cluster's ``default`` service account exists and the host nodes
 are Ready; on any failure, and on :meth:`ControlPlane.stop`, every process it
-started is gone (see :mod:`syncer.localcluster.processes`).
+started is gone (see :mod:`syncer.localcluster.processes`).  For fault tests,
+any one component can be stopped (gracefully or killed) and started again on
+the same port with the same data (:meth:`ControlPlane.stop_component`,
+:meth:`ControlPlane.start_component`), and etcd compacted on demand.
 """
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import shutil
-import ssl
 import time
-import urllib.request
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from syncer.localcluster import pki
+from syncer.localcluster import etcd, pki
+from syncer.localcluster.admin import Api as Api
+from syncer.localcluster.admin import ClusterInfo as ClusterInfo
+from syncer.localcluster.admin import write_kubeconfig
 from syncer.localcluster.build import Binaries
 from syncer.localcluster.processes import ProcessGroup, free_port
 
@@ -54,70 +52,8 @@ VIRTUAL_DISABLED = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ClusterInfo:
-    """How to reach one running cluster."""
-
-    name: str
-    server: str
-    port: int
-    kubeconfig: Path
-    ca_file: Path
-    client_cert: Path
-    client_key: Path
-
-
 class ControlPlaneError(RuntimeError):
     """A component did not come up; the message names it and its log."""
-
-
-def _write_kubeconfig(path: Path, *, name: str, server: str, ca: Path, cert: pki.CertPair) -> None:
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [
-            {"name": name, "cluster": {"server": server, "certificate-authority": str(ca)}}
-        ],
-        "users": [
-            {
-                "name": name,
-                "user": {"client-certificate": str(cert.cert), "client-key": str(cert.key)},
-            }
-        ],
-        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-        "current-context": name,
-    }
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-
-
-class Api:
-    """A tiny synchronous admin client for the harness's own bootstrapping calls."""
-
-    def __init__(self, info: ClusterInfo) -> None:
-        self._info = info
-        ctx = ssl.create_default_context(cafile=str(info.ca_file))
-        ctx.load_cert_chain(str(info.client_cert), str(info.client_key))
-        self._ctx = ctx
-
-    def request(
-        self, method: str, path: str, body: Mapping[str, Any] | None = None
-    ) -> tuple[int, Any]:
-        conn = http.client.HTTPSConnection(
-            "127.0.0.1", self._info.port, context=self._ctx, timeout=10
-        )
-        try:
-            payload = json.dumps(body).encode() if body is not None else None
-            headers = {"Content-Type": "application/json", "Accept": "application/json"}
-            conn.request(method, path, body=payload, headers=headers)
-            resp = conn.getresponse()
-            raw = resp.read()
-        finally:
-            conn.close()
-        try:
-            data = json.loads(raw) if raw else None
-        except ValueError:
-            data = raw.decode(errors="replace")
-        return resp.status, data
 
 
 class ControlPlane:
@@ -173,26 +109,43 @@ class ControlPlane:
 
     def restart_apiserver(self, cluster: str, *, timeout: float = 90.0) -> None:
         """Stop and start one cluster's kube-apiserver on the same port (for failure tests)."""
-        name = f"{cluster}-apiserver"
-        self.processes.stop_one(name)
-        self.processes.start(name, self._argv[name], tier=1)
-        self._wait_ready(self._clusters[cluster], deadline=time.monotonic() + timeout)
+        self.stop_component(f"{cluster}-apiserver")
+        self.start_component(f"{cluster}-apiserver", timeout=timeout)
 
     def compact_etcd(self) -> int:
         """Compact etcd at its current revision (physically); return that revision."""
+        return etcd.compact(self.etcd_url)
 
-        def call(path: str, body: Mapping[str, Any]) -> Any:
-            req = urllib.request.Request(
-                self.etcd_url + path,
-                data=json.dumps(body).encode(),
-                headers={"Content-Type": "application/json"},
-            )
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                return json.loads(resp.read())
+    def components(self) -> list[str]:
+        """Names of the running components (``etcd``, ``host-apiserver``, ...)."""
+        return self.processes.names()
 
-        revision = int(call("/v3/kv/range", {"key": "AA==", "limit": 1})["header"]["revision"])
-        call("/v3/kv/compaction", {"revision": revision, "physical": True})
-        return revision
+    def stop_component(self, name: str, *, kill: bool = False) -> None:
+        """Stop one component: SIGTERM with a grace period, or SIGKILL when ``kill``.
+
+        ``name`` is one of :meth:`components`; ``KeyError`` if it is not running.
+        Its port, data directory and certificates stay; :meth:`start_component`
+        brings it back.
+        """
+        if kill:
+            self.processes.kill_one(name)
+        else:
+            self.processes.stop_one(name)
+
+    def start_component(self, name: str, *, timeout: float = 90.0) -> None:
+        """Start a stopped component with its old command line; wait until it serves.
+
+        etcd: ``/health``; an API server: ``/readyz``; a controller: that it stays
+        up.  Raises :class:`ControlPlaneError` past ``timeout`` seconds.
+        """
+        self.processes.start_again(name)
+        deadline = time.monotonic() + timeout
+        if name == "etcd":
+            self._wait_for("etcd", lambda: etcd.healthy(self.etcd_url), deadline=deadline)
+        elif name.endswith("-apiserver"):
+            self._wait_ready(self._clusters[name.removesuffix("-apiserver")], deadline=deadline)
+        else:
+            self.processes.check_alive()
 
     # -- start-up -----------------------------------------------------------------------
 
@@ -255,11 +208,7 @@ class ControlPlane:
         ]
         self.processes.start("etcd", argv)
 
-        def healthy() -> bool:
-            with urllib.request.urlopen(f"{self.etcd_url}/health", timeout=2) as resp:
-                return bool(json.loads(resp.read()).get("health") == "true")
-
-        self._wait_for("etcd", healthy, deadline=deadline)
+        self._wait_for("etcd", lambda: etcd.healthy(self.etcd_url), deadline=deadline)
         self._progress(f"etcd ready at {self.etcd_url}")
 
     def _start_apiserver(self, name: str) -> None:
@@ -270,7 +219,7 @@ class ControlPlane:
         kubeconfigs = {}
         for stem, pair in certs.clients.items():
             path = directory / f"{stem}.kubeconfig"
-            _write_kubeconfig(
+            write_kubeconfig(
                 path, name=f"vsyncer-{name}", server=server, ca=certs.ca.cert, cert=pair
             )
             kubeconfigs[stem] = path

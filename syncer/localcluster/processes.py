@@ -12,6 +12,11 @@ Guarantees:
   SIGKILL: if the harness itself is killed outright, the kernel ends them too.
 * The PIDs of live children are mirrored in ``<run dir>/pids`` so an outside
   observer (a test, an operator) can check that nothing survived.
+* A child can be stopped (gracefully or by SIGKILL) and started again alone
+  with the same command line and environment (:meth:`ProcessGroup.stop_one`,
+  :meth:`ProcessGroup.kill_one`, :meth:`ProcessGroup.start_again`), which is
+  what fault tests need; a stopped child's command line is remembered until
+  it is started again or the whole group stops.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ class Child:
     proc: subprocess.Popen[bytes]
     log: Path
     tier: int
+    argv: tuple[str, ...] = ()
+    env: dict[str, str] | None = None
 
 
 def pid_alive(pid: int) -> bool:
@@ -68,6 +75,7 @@ class ProcessGroup:
         self._logs = run_dir / "logs"
         self._logs.mkdir(parents=True, exist_ok=True)
         self._children: list[Child] = []
+        self._stopped: dict[str, Child] = {}
         self._lock = threading.Lock()
 
     def start(
@@ -89,8 +97,9 @@ class ProcessGroup:
                 env=env,
                 cwd=self._run_dir,
             )
-        child = Child(name=name, proc=proc, log=log, tier=tier)
+        child = Child(name=name, proc=proc, log=log, tier=tier, argv=tuple(argv), env=env)
         with self._lock:
+            self._stopped.pop(name, None)
             self._children.append(child)
             self._write_pids()
         return child
@@ -100,6 +109,11 @@ class ProcessGroup:
             if child.name == name:
                 return child
         raise KeyError(name)
+
+    def names(self) -> list[str]:
+        """Names of the running children, in start order."""
+        with self._lock:
+            return [c.name for c in self._children]
 
     def check_alive(self) -> None:
         """Raise if any child exited; the message names it and its log."""
@@ -112,10 +126,35 @@ class ProcessGroup:
         return [c.proc.pid for c in self._children]
 
     def stop_one(self, name: str, *, timeout: float = 15.0) -> None:
+        """SIGTERM one child's process group, SIGKILL after ``timeout`` seconds."""
         child = self.get(name)
         self._terminate([child], timeout=timeout)
+        self._forget(child)
+
+    def kill_one(self, name: str) -> None:
+        """SIGKILL one child's process group at once (a crash, not a shutdown)."""
+        child = self.get(name)
+        self._signal(child, signal.SIGKILL)
+        child.proc.wait()
+        self._forget(child)
+
+    def signal_one(self, name: str, sig: signal.Signals) -> None:
+        """Send ``sig`` (e.g. SIGSTOP / SIGCONT) to one child's process group."""
+        self._signal(self.get(name), sig)
+
+    def start_again(self, name: str) -> Child:
+        """Start a child stopped by :meth:`stop_one` / :meth:`kill_one` with its old argv.
+
+        Raises ``KeyError`` if no stopped child has that name.
+        """
+        with self._lock:
+            old = self._stopped[name]
+        return self.start(name, old.argv, tier=old.tier, env=old.env)
+
+    def _forget(self, child: Child) -> None:
         with self._lock:
             self._children.remove(child)
+            self._stopped[child.name] = child
             self._write_pids()
 
     def stop(self, *, timeout: float = 10.0) -> None:
@@ -126,6 +165,8 @@ class ProcessGroup:
             with self._lock:
                 self._children = [c for c in self._children if c.tier != tier]
                 self._write_pids()
+        with self._lock:
+            self._stopped.clear()
 
     @staticmethod
     def _signal(child: Child, sig: signal.Signals) -> None:

@@ -42,6 +42,7 @@ from syncer.api import (
     ObjectKey,
     Resource,
     Translator,
+    is_reserved_key,
     managed_keys_annotation,
     merge_managed,
     parse_managed_keys,
@@ -136,8 +137,13 @@ def no_keys(obj: Obj) -> list[ObjectKey]:
 
 
 def tenant_annotations(v_obj: Obj) -> dict[str, str]:
-    """The virtual object's annotations that may be copied: no syncer-owned keys."""
-    return {k: v for k, v in annotations_of(v_obj).items() if k not in RESERVED_ANNOTATIONS}
+    """The virtual object's annotations that may be copied: none in the syncers' key space.
+
+    A tenant's ``vcluster.loft.sh/…`` or ``vsyncer.dev/…`` annotation could pose as
+    provenance, a recorded intent or a token's refresh time on the host, so none
+    is copied (:func:`syncer.api.is_reserved_key`).
+    """
+    return {k: v for k, v in annotations_of(v_obj).items() if not is_reserved_key(k)}
 
 
 def host_metadata(

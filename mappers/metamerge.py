@@ -43,7 +43,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mappers.generic import (
-    RESERVED_ANNOTATIONS,
     SYNCED_METADATA_ANNOTATION,
     annotations_of,
     labels_of,
@@ -54,6 +53,7 @@ from syncer.api import (
     MANAGED_LABELS_ANNOTATION,
     Obj,
     Translator,
+    is_reserved_key,
     parse_managed_keys,
     three_way_merge,
 )
@@ -67,7 +67,6 @@ __all__ = [
     "synced_record",
 ]
 
-_OWN_PREFIX = "vcluster.loft.sh/"
 _DIGEST_LENGTH = 16
 #: A "last" value that equals no real one (label and annotation values hold no NUL).
 _CHANGED_ON_BOTH = "\x00"
@@ -79,12 +78,12 @@ def digest(value: str) -> str:
 
 def label_flows(key: str) -> bool:
     """Whether a virtual label key takes part in the merge (its host key maps back)."""
-    return key in COLLIDING_LABEL_KEYS or not key.startswith(_OWN_PREFIX)
+    return key in COLLIDING_LABEL_KEYS or not is_reserved_key(key)
 
 
 def annotation_flows(key: str) -> bool:
     """Whether an annotation key (the same on both sides) takes part in the merge."""
-    return not key.startswith(_OWN_PREFIX) and key not in RESERVED_ANNOTATIONS
+    return not is_reserved_key(key)
 
 
 def host_labels_back(translator: Translator, host: Mapping[str, str]) -> dict[str, str]:

@@ -53,6 +53,11 @@ OWNER_REFERENCES_ANNOTATION = "vcluster.loft.sh/owner-references"
 COLLIDING_LABEL_KEYS = frozenset(
     {"release", NAMESPACE_LABEL, MANAGED_BY_LABEL, CONTROLLED_BY_LABEL}
 )
+#: Key prefixes of the syncers' own labels and annotations on host objects.  A tenant's
+#: label under one is renamed like a colliding key (so it cannot pose as a marker, a
+#: namespace-label copy or a token secret); a tenant's annotation under one never
+#: reaches the host (:func:`is_reserved_key`).
+RESERVED_KEY_PREFIXES = ("vcluster.loft.sh/", "vsyncer.dev/")
 
 _MAX_NAME = 63
 _CUT = 52
@@ -77,6 +82,11 @@ def safe_concat(*parts: str) -> str:
     if len(joined) <= _MAX_NAME:
         return joined
     return (joined[:_CUT] + "-" + _sha256_prefix(joined)).replace(".-", "-")
+
+
+def is_reserved_key(key: str) -> bool:
+    """Whether a label or annotation key is in the syncers' own key space."""
+    return key.startswith(RESERVED_KEY_PREFIXES)
 
 
 def host_name(*, name: str, namespace: str, vcluster: str) -> str:
@@ -175,8 +185,13 @@ class Translator:
         )
 
     def translate_label_key(self, key: str) -> str:
-        """A user label key as it appears on the host: colliding keys are renamed."""
-        if key not in COLLIDING_LABEL_KEYS:
+        """A user label key as it appears on the host.
+
+        Colliding keys (vcluster's four) and every key under a reserved prefix
+        (:data:`RESERVED_KEY_PREFIXES`, vsyncer's stricter rule) are renamed to
+        ``vcluster.loft.sh/label-<vcluster>-x-<sha256(key)[:10]>``.
+        """
+        if key not in COLLIDING_LABEL_KEYS and not is_reserved_key(key):
             return key
         return safe_concat("vcluster.loft.sh/label", self.vcluster, "x", _sha256_prefix(key))
 

@@ -103,6 +103,8 @@ def test_tenant_cannot_spoof_provenance() -> None:
             OBJECT_NAME_ANNOTATION: "victim",
             OBJECT_UID_ANNOTATION: "x",
             MANAGED_LABELS_ANNOTATION: "release",
+            "vcluster.loft.sh/anything": "x",
+            "vsyncer.dev/recreate-virtual": "{}",
             "note": "kept",
         },
     )
@@ -114,6 +116,8 @@ def test_tenant_cannot_spoof_provenance() -> None:
     assert meta["labels"][T.translate_label_key(MANAGED_BY_LABEL)] == "vc"
     assert meta["labels"][MANAGED_BY_LABEL] == "vc"
     assert OBJECT_NAME_ANNOTATION in RESERVED_ANNOTATIONS
+    assert "vcluster.loft.sh/anything" not in meta["annotations"]
+    assert "vsyncer.dev/recreate-virtual" not in meta["annotations"]
 
 
 def test_host_added_keys_survive_and_removed_virtual_keys_go() -> None:

@@ -177,3 +177,10 @@ async def test_sync_without_host_changes_writes_nothing_up() -> None:
     fake = Fake(virtual={"pods": [v]}, host={"pods": [p]})
     await PodMapper(translator=T).sync(fake.ctx, v, p)
     assert not [c for c in fake.calls if c[0] == "virtual"]
+
+
+@pytest.mark.parametrize("key", ["vsyncer.dev/service-account-name", "vcluster.loft.sh/x"])
+def test_keys_in_the_syncers_key_space_never_flow_up(key: str) -> None:
+    """Annotations vsyncer puts on host pods stay there; a tenant's such keys never merge."""
+    assert not annotation_flows(key)
+    assert not label_flows(key)

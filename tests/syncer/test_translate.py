@@ -256,7 +256,21 @@ def test_colliding_label_keys_are_renamed(key: str) -> None:
     assert TRANSLATOR.translate_label_key(key) == f"vcluster.loft.sh/label-dev-x-{sha10(key)}"
 
 
-@pytest.mark.parametrize("key", ["app", "app.kubernetes.io/name", "vcluster.loft.sh/other"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "vcluster.loft.sh/other",
+        "vcluster.loft.sh/ns-label-dev-x-0123456789",
+        "vcluster.loft.sh/fake-node",
+        "vsyncer.dev/service-account-token",
+    ],
+)
+def test_tenant_keys_in_the_syncers_key_space_are_renamed(key: str) -> None:
+    """A tenant label cannot pose as a marker, a namespace-label copy or a token secret's."""
+    assert TRANSLATOR.translate_label_key(key) == f"vcluster.loft.sh/label-dev-x-{sha10(key)}"
+
+
+@pytest.mark.parametrize("key", ["app", "app.kubernetes.io/name", "loft.sh/x", "dev/x"])
 def test_other_label_keys_are_unchanged(key: str) -> None:
     """Every other key is copied as it is."""
     assert TRANSLATOR.translate_label_key(key) == key

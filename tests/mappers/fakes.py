@@ -224,3 +224,34 @@ class Fake:
     @property
     def events(self) -> list[tuple[str, str]]:
         return self.recorder.events
+
+
+def host_copy(resource: Resource, *, namespace: str, name: str, uid: str = "v-uid") -> Json:
+    """This vcluster's host copy of virtual ``namespace/name`` of ``resource``."""
+    p_name = T.host_name(namespace, name)
+    return {
+        "apiVersion": resource.api_version,
+        "kind": resource.kind,
+        "metadata": {
+            "name": p_name,
+            "namespace": T.host_namespace,
+            "uid": f"p-{p_name}",
+            "labels": T.translate_labels({}, namespace=namespace),
+            "annotations": T.provenance_annotations(
+                kind_string=resource.kind_string,
+                namespace=namespace,
+                name=name,
+                uid=uid,
+                host_name=p_name,
+            ),
+        },
+    }
+
+
+def foreign(resource: Resource, *, name: str) -> Json:
+    """A host object under ``name`` that no syncer made (no marker label, no provenance)."""
+    return {
+        "apiVersion": resource.api_version,
+        "kind": resource.kind,
+        "metadata": {"name": name, "namespace": T.host_namespace, "uid": f"f-{name}"},
+    }

@@ -1,0 +1,97 @@
+"""Host-name collisions between virtual objects, and who really holds a host name.
+
+A namespaced virtual object ``ns/name`` lives on the host as
+``safe_concat(name, "x", ns, "x", vcluster)`` (REFERENCE.md "Names").  Two
+different virtual objects share that host name exactly when ``name-x-ns`` is
+the same string for both — which needs ``-x-`` in one object's name and in the
+other's namespace (virtual secret ``a-x-b`` of namespace ``c`` and secret ``a``
+of namespace ``b-x-c``) — or when both names were hashed and 40 bits of
+SHA-256 coincide (:mod:`syncer.translate`).  A host name alone is therefore no
+proof of whose object it is; the provenance annotations are.
+
+Guarantees:
+
+* :func:`is_ambiguous` is true for every host name that another virtual
+  object of the same kind could also map to (never a false "unambiguous");
+* :func:`colliding_keys` lists every *other* ``(namespace, name)`` whose
+  unhashed host name equals this one's (hashed names are not enumerable);
+* :func:`holds` accepts a host object only when it is ours (marker label,
+  kind, provenance that re-translates to its own name) *and* its provenance
+  names exactly the expected virtual namespace and name;
+* :func:`read_host` sees every host object under a name: the host cache
+  (managed objects only) first, then a live read when the runtime offers one,
+  so a foreign object in the way is seen too.
+"""
+
+from __future__ import annotations
+
+from mappers.generic import mapping
+from syncer.api import NotFound, Obj, Resource, SyncContext, Translator
+
+SEPARATOR = "-x-"
+
+
+def is_hashed(translator: Translator, namespace: str, name: str) -> bool:
+    """Whether the host name of ``namespace/name`` was shortened with a hash."""
+    joined = f"{name}{SEPARATOR}{namespace}{SEPARATOR}{translator.vcluster}"
+    return translator.host_name(namespace, name) != joined
+
+
+def is_ambiguous(translator: Translator, namespace: str, name: str) -> bool:
+    """Whether another virtual ``(namespace, name)`` could share this host name."""
+    return SEPARATOR in name or SEPARATOR in namespace or is_hashed(translator, namespace, name)
+
+
+def colliding_keys(namespace: str, name: str) -> list[tuple[str, str]]:
+    """Every other ``(namespace, name)`` whose unhashed host name equals this one's.
+
+    They are the splits of ``name-x-namespace`` at each ``-x-`` (overlapping
+    ones included) other than the pair itself; e.g. ``("c", "a-x-b")`` →
+    ``[("b-x-c", "a")]``.  Pairs with an empty part are left out.
+    """
+    joined = f"{name}{SEPARATOR}{namespace}"
+    found: list[tuple[str, str]] = []
+    start = joined.find(SEPARATOR)
+    while start != -1:
+        other_name, other_namespace = joined[:start], joined[start + len(SEPARATOR) :]
+        pair = (other_namespace, other_name)
+        if other_name and other_namespace and pair != (namespace, name):
+            found.append(pair)
+        start = joined.find(SEPARATOR, start + 1)
+    return found
+
+
+def holds(
+    translator: Translator, p_obj: Obj, *, resource: Resource, namespace: str, name: str
+) -> bool:
+    """Whether host object ``p_obj`` is this vcluster's copy of virtual ``namespace/name``."""
+    if not translator.is_owned(p_obj, kind_string=resource.kind_string):
+        return False
+    return translator.virtual_key_from_host(p_obj) == (namespace, name)
+
+
+def cached_host(ctx: SyncContext, resource: Resource, p_name: str) -> Obj | None:
+    """The host cache's object under ``p_name`` (``None`` also when no mapper caches the kind)."""
+    try:
+        cache = ctx.host_cache(resource)
+    except KeyError:  # that kind's mapper is off: no host cache of it
+        return None
+    return cache.get(ctx.host_namespace, p_name)
+
+
+async def read_host(ctx: SyncContext, resource: Resource, p_name: str) -> Obj | None:
+    """The host object under ``p_name``, ours or not; ``None`` when there is none.
+
+    The host cache first (it holds only objects with this vcluster's marker
+    label), then a live GET through ``ctx.host_read`` when the runtime offers
+    one.  Without live reads a foreign object cannot be seen and ``None`` is
+    answered for it.  Errors of the live read other than 404 propagate.
+    """
+    found = cached_host(ctx, resource, p_name)
+    if found is not None or ctx.host_read is None:
+        return found
+    try:
+        live = await ctx.host_read(resource, name=p_name)
+    except NotFound:
+        return None
+    return live if mapping(live.get("metadata")) else None

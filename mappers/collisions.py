@@ -20,15 +20,23 @@ Guarantees:
   names exactly the expected virtual namespace and name;
 * :func:`read_host` sees every host object under a name: the host cache
   (managed objects only) first, then a live read when the runtime offers one,
-  so a foreign object in the way is seen too.
+  so a foreign object in the way is seen too;
+* :func:`claimed_by_partner` refuses a referenced-copy mapper the host name of
+  an object whose colliding partner is referenced by a pod that runs on the
+  host (that pod mounts the host name), so a running pod never starts to read
+  another namespace's object after its own copy went.  Hashed partners cannot
+  be enumerated; pods wait for the copy of a hashed reference to exist before
+  they are created (:mod:`mappers.podguard`).
 """
 
 from __future__ import annotations
 
 from mappers.generic import mapping
-from syncer.api import NotFound, Obj, Resource, SyncContext, Translator
+from syncer.api import PODS, NotFound, Obj, Refused, Resource, SyncContext, Translator
 
 SEPARATOR = "-x-"
+#: Seconds after which a copy refused for a partner in use is looked at again.
+PARTNER_RETRY = 60.0
 
 
 def is_hashed(translator: Translator, namespace: str, name: str) -> bool:
@@ -95,3 +103,38 @@ async def read_host(ctx: SyncContext, resource: Resource, p_name: str) -> Obj | 
     except NotFound:
         return None
     return live if mapping(live.get("metadata")) else None
+
+
+def claimed_by_partner(
+    ctx: SyncContext, *, resource: Resource, index: str, namespace: str, name: str
+) -> Refused | None:
+    """A ``reference_collision`` refusal when a host pod uses this host name for another object.
+
+    ``index`` is the virtual pods index of ``resource`` (values ``ns/name``).
+    For each colliding ``(ns', name')`` the pods referencing it are looked up
+    in the index, and each one's host pod in the host pods cache.  Without the
+    pods mapper (no index, no host pods cache) no pod is synced: ``None``.
+    """
+    try:
+        pods = ctx.virtual_cache(PODS)
+        p_pods = ctx.host_cache(PODS)
+        for other_namespace, other_name in colliding_keys(namespace, name):
+            for pod_namespace, pod_name in pods.keys_by_index(
+                index, f"{other_namespace}/{other_name}"
+            ):
+                p_pod = ctx.translator.host_name(pod_namespace, pod_name)
+                if p_pods.get(ctx.host_namespace, p_pod) is None:
+                    continue
+                kind = resource.kind.lower()
+                p_name = ctx.translator.host_name(namespace, name)
+                return Refused(
+                    reason="reference_collision",
+                    message=(
+                        f"metadata.name: host {kind} {p_name} is used by pods of another "
+                        "virtual namespace"
+                    ),
+                    retry_after=PARTNER_RETRY,
+                )
+    except KeyError:  # no pods mapper: no index, no synced pod
+        return None
+    return None

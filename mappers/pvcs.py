@@ -10,13 +10,18 @@ Guarantees:
 * fromHost: ``status`` (phase, capacity, access modes, conditions) is copied to
   the virtual claim;
 * deletion, orphans and UID changes as for every copied kind
-  (:class:`~mappers.generic.CopySyncer`); pods refer to the claim by its host name.
+  (:class:`~mappers.generic.CopySyncer`); pods refer to the claim by its host name;
+* a claim is not created under a host name that a running host pod uses for a
+  colliding claim of another namespace (``Refused``, reason
+  ``reference_collision``, see :mod:`mappers.collisions`); a host claim held by
+  another virtual claim is never taken over (the engine's rule).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from mappers.collisions import claimed_by_partner
 from mappers.copysync import (
     CopySyncer,
 )
@@ -29,6 +34,7 @@ from mappers.generic import (
     uid_of,
     virtual_uid_of_host,
 )
+from mappers.references import PVC_INDEX
 from syncer.api import PVCS, Obj, Result, SyncContext, Translator, thaw
 
 
@@ -68,6 +74,14 @@ class PersistentVolumeClaimMapper(CopySyncer):
         if requests:
             body.setdefault("spec", {}).setdefault("resources", {})["requests"] = dict(requests)
         return body
+
+    async def sync_to_host(self, ctx: SyncContext, v_obj: Obj) -> Result:
+        refusal = claimed_by_partner(
+            ctx, resource=PVCS, index=PVC_INDEX, namespace=namespace_of(v_obj), name=name_of(v_obj)
+        )
+        if refusal is not None:
+            raise refusal
+        return await super().sync_to_host(ctx, v_obj)
 
     async def sync(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj) -> Result:
         result = await super().sync(ctx, v_obj, p_obj)

@@ -14,12 +14,20 @@ Design (correct and O(references)):
   (data, labels, annotations); not referenced → the host copy is deleted.
   Without the pods mapper there is no index and no synced pod, so nothing is
   referenced and nothing is synced.
+
+Host names can collide (:mod:`mappers.collisions`).  A host object already
+held by another virtual object's copy is never taken over (the engine drops
+the key with a Warning event, :mod:`syncer.sync`); and a copy is not created
+under a host name that a running host pod uses for a colliding partner
+(``Refused`` with reason ``reference_collision``, looked at again later), so
+such a pod never starts to read another namespace's object.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
+from mappers.collisions import claimed_by_partner
 from mappers.copysync import (
     CopySyncer,
 )
@@ -29,7 +37,7 @@ from mappers.generic import (
     namespace_of,
 )
 from mappers.references import pod_references, qualified
-from syncer.api import PODS, Obj, ObjectKey, Resource, SyncContext
+from syncer.api import DONE, PODS, Obj, ObjectKey, Resource, Result, SyncContext
 
 
 class ReferencedCopySyncer(CopySyncer):
@@ -54,6 +62,20 @@ class ReferencedCopySyncer(CopySyncer):
         if not self.is_referenced(ctx, v_obj):
             return None
         return super().desired_host(ctx, v_obj, p_obj)
+
+    async def sync_to_host(self, ctx: SyncContext, v_obj: Obj) -> Result:
+        if not self.is_referenced(ctx, v_obj):
+            return DONE
+        refusal = claimed_by_partner(
+            ctx,
+            resource=self.resource,
+            index=self.index,
+            namespace=namespace_of(v_obj),
+            name=name_of(v_obj),
+        )
+        if refusal is not None:
+            raise refusal
+        return await super().sync_to_host(ctx, v_obj)
 
     def watches(self) -> Mapping[Resource, Callable[[Obj], Iterable[ObjectKey]]]:
         return {PODS: self.keys_of_pod}

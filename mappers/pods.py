@@ -108,6 +108,7 @@ from syncer.api import (
     Result,
     SyncContext,
     Translator,
+    check_pod_security,
 )
 
 #: The virtual services whose cluster IPs the pods use (they carry the host IPs).
@@ -370,5 +371,10 @@ class PodMapper(CopySyncer):
 
 def make(*, translator: Translator, config: MapperConfig | None = None) -> PodMapper:
     """Entry-point factory: pods are checked against ``config``'s Pod Security level."""
-    del config  # the Pod Security checker is wired in once syncer.api offers it
-    return PodMapper(translator=translator)
+    config = config if config is not None else MapperConfig()
+    security = PodSecurity(
+        check=check_pod_security,
+        level=config.pod_security_level,
+        allow=config.pod_security_allow,
+    )
+    return PodMapper(translator=translator, security=security)

@@ -368,3 +368,56 @@ def test_the_factory_takes_the_mapper_config() -> None:
     """``make`` accepts ``config`` (so the daemon passes the Pod Security settings)."""
     assert accepts_config(make)
     assert isinstance(make(translator=T, config=MapperConfig()), PodMapper)
+
+
+def privileged_container(**security: Any) -> list[Json]:
+    return [{"name": "main", "image": "app:1", "securityContext": security}]
+
+
+HOSTILE: list[tuple[str, Json, str]] = [
+    ("hostNetwork", {"hostNetwork": True}, "spec.hostNetwork"),
+    ("hostPID", {"hostPID": True}, "spec.hostPID"),
+    ("hostIPC", {"hostIPC": True}, "spec.hostIPC"),
+    (
+        "privileged",
+        {"containers": privileged_container(privileged=True)},
+        "spec.containers[0].securityContext.privileged",
+    ),
+    (
+        "SYS_ADMIN",
+        {"containers": privileged_container(capabilities={"add": ["SYS_ADMIN"]})},
+        "spec.containers[0].securityContext.capabilities.add[0]",
+    ),
+    (
+        "hostPath /",
+        {"volumes": [{"name": "root", "hostPath": {"path": "/"}}]},
+        "spec.volumes[0].hostPath",
+    ),
+    ("tolerate everything", {"tolerations": [{"operator": "Exists"}]}, "spec.tolerations[0]"),
+]
+
+
+@pytest.mark.parametrize(("case", "spec", "field"), HOSTILE, ids=[c[0] for c in HOSTILE])
+async def test_the_default_baseline_refuses_hostile_pods(case: str, spec: Json, field: str) -> None:
+    """With the real checker at the default level: refused, the field named, nothing written."""
+    fake = Fake(host={"pods": [], "secrets": []})
+    with pytest.raises(Refused) as caught:
+        await make(translator=T).sync_to_host(fake.ctx, v_pod(**spec))
+    assert caught.value.reason == "pod_security", case
+    assert caught.value.message.startswith(field), caught.value.message
+    assert fake.calls == []
+
+
+async def test_the_default_baseline_lets_ordinary_pods_through() -> None:
+    """An ordinary pod (and one with a harmless capability and toleration) syncs unchanged."""
+    fake = Fake(host={"pods": [], "secrets": []})
+    ordinary = v_pod(
+        containers=privileged_container(capabilities={"add": ["NET_BIND_SERVICE"]}),
+        tolerations=[{"key": "node.kubernetes.io/not-ready", "operator": "Exists"}],
+    )
+    await make(translator=T).sync_to_host(fake.ctx, ordinary)
+    assert fake.calls == [("host", "create", P_NAME)]
+    # The level comes from the config: at "privileged" even host networking passes.
+    lenient = make(translator=T, config=MapperConfig(pod_security_level="privileged"))
+    await lenient.sync_to_host(fake.ctx, v_pod(hostNetwork=True))
+    assert fake.calls == [("host", "create", P_NAME)] * 2

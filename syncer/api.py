@@ -43,6 +43,9 @@ from syncer.errors import (
     TerminalError,
 )
 from syncer.keys import ObjectKey
+from syncer.podsecurity import LEVELS as POD_SECURITY_LEVELS
+from syncer.podsecurity import Violation as PodSecurityViolation
+from syncer.podsecurity import check_pod as check_pod_security
 from syncer.reconcile import DONE, Result
 from syncer.resources import (
     CONFIGMAPS,
@@ -101,6 +104,7 @@ __all__ = [
     "OBJECT_UID_ANNOTATION",
     "OWNER_REFERENCES_ANNOTATION",
     "PODS",
+    "POD_SECURITY_LEVELS",
     "PVCS",
     "SECRETS",
     "SERVICEACCOUNTS",
@@ -119,6 +123,7 @@ __all__ = [
     "NotFound",
     "Obj",
     "ObjectKey",
+    "PodSecurityViolation",
     "Refused",
     "Resource",
     "Result",
@@ -127,6 +132,7 @@ __all__ = [
     "TerminalError",
     "Translator",
     "Watcher",
+    "check_pod_security",
     "is_reserved_key",
     "managed_keys_annotation",
     "merge_managed",

@@ -46,6 +46,7 @@ from pydantic_settings import (
 )
 
 from syncer.errors import ConfigError
+from syncer.podsecurity import validate_allow_entry
 
 __all__ = [
     "CONFIG_ENV",
@@ -236,6 +237,13 @@ class Settings(BaseSettings):
     def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("pod_security_allow")
+    @classmethod
+    def _pod_security_allow(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            validate_allow_entry(entry)  # ValueError: a one-line reason naming the entry
         return value
 
     @field_validator("service_external_ip_cidrs", "host_service_cidrs", "endpoints_deny_cidrs")

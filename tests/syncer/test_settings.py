@@ -275,3 +275,24 @@ def test_parse_bind_rejects(text: str) -> None:
     """Malformed bind strings raise ValueError."""
     with pytest.raises(ValueError, match=r"."):
         parse_bind(text)
+
+
+def test_pod_security_allow_entries_are_validated() -> None:
+    """Known allow entries load as a tuple; an unknown one is a one-line error naming it."""
+    allow = " hostNetwork,capability:NET_ADMIN , hostPath:/data,hostPort:8080,sysctl:kernel.msgmax"
+    settings = load_settings(env=env(pod_security_allow=allow, pod_security_level="restricted"))
+    assert settings.pod_security_level == "restricted"
+    assert settings.pod_security_allow == (
+        "hostNetwork",
+        "capability:NET_ADMIN",
+        "hostPath:/data",
+        "hostPort:8080",
+        "sysctl:kernel.msgmax",
+    )
+    error = config_error(env(pod_security_allow="hostNetwork,hostNet"))
+    assert error.setting == "VSYNCER_POD_SECURITY_ALLOW"
+    assert "unknown allow entry 'hostNet' (did you mean 'hostNetwork'?)" in error.message
+    assert "\n" not in str(error)
+    error = config_error(env(pod_security_allow="hostPath:../etc"))
+    assert error.setting == "VSYNCER_POD_SECURITY_ALLOW"
+    assert "absolute path" in error.message

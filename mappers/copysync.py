@@ -11,10 +11,15 @@ Guarantees:
   wanted (``desired_host`` answers ``None``);
 * an orphan is deleted only after a live read of the virtual cluster confirms
   it is gone, so a lagging cache never costs a host object;
-* our own recent creates are remembered: a create answered "already exists"
-  within :data:`RECENT_SECONDS` of our own create of that key is the host cache
-  lagging behind our write, and is looked at again a second later instead of
-  being reported as a foreign object in the way;
+* a create answered "already exists" is checked with a live read: if the
+  object there is this vcluster's copy of this very virtual object (same key,
+  same ``object-uid``: our create whose response was lost) it is taken as the
+  created object; without live reads, our own recent creates (within
+  :data:`RECENT_SECONDS`) explain it and the key is looked at again a second
+  later; anything else is an object in the way, left to the engine;
+* :meth:`CopySyncer.drift` tells the periodic drift check whether the host
+  copy differs from what :meth:`~CopySyncer.desired_host` and
+  :meth:`~CopySyncer.updated_host` would make of it;
 * a create the host rejects as invalid or forbidden becomes a Warning event on
   the virtual object and a :class:`TerminalError`: no crash loop.
 """
@@ -98,16 +103,23 @@ async def create_on_host(
     body: Json,
     recent: RecentCreates | None = None,
 ) -> Json | None:
-    """Create ``body`` on the host; ``None`` if our own earlier create is just not cached yet.
+    """Create ``body`` on the host; the created (or already existing own) host object.
 
-    A rejection (422/403) becomes a Warning event and a :class:`TerminalError`;
-    an "already exists" that our own recent create does not explain propagates
-    (the engine reports the foreign object in the way).
+    "Already exists" is looked at with a live read: when the object there is
+    this vcluster's copy of exactly ``v_obj`` (a create of ours whose response
+    was lost) it is returned as if just created, so the caller carries on.
+    Otherwise ``None`` if our own recent create explains it (the live read is
+    unavailable or lagging), else the :class:`AlreadyExists` propagates (the
+    engine blocks the key until the object in the way goes).  A rejection
+    (422/403) becomes a Warning event and a :class:`TerminalError`.
     """
     key = key_of_virtual(resource, v_obj)
     try:
         created = await ctx.host.create(resource, body=body)
     except AlreadyExists:
+        own = await own_copy_on_host(ctx, resource, v_obj=v_obj, name=str(body["metadata"]["name"]))
+        if own is not None:
+            return own
         if recent is not None and recent.recent(key):
             return None
         raise
@@ -123,6 +135,31 @@ async def create_on_host(
     if recent is not None:
         recent.remember(key)
     return created
+
+
+async def own_copy_on_host(
+    ctx: SyncContext, resource: Resource, *, v_obj: Obj, name: str
+) -> Json | None:
+    """The host object ``name``, read live, if it is this vcluster's copy of exactly ``v_obj``.
+
+    Ours means: managed by this vcluster for this kind, its provenance
+    re-translates to ``v_obj``'s key, and its ``object-uid`` is ``v_obj``'s UID
+    (a copy of an earlier object of the same name is not).  ``None`` when it
+    is not, is gone, or the runtime offers no live host reads.
+    """
+    if ctx.host_read is None:
+        return None
+    try:
+        live = await ctx.host_read(resource, name=name)
+    except NotFound:
+        return None
+    translator = ctx.translator
+    if not translator.is_owned(live, kind_string=resource.kind_string):
+        return None
+    if translator.virtual_key_from_host(live) != (namespace_of(v_obj), name_of(v_obj)):
+        return None
+    uid = uid_of(v_obj)
+    return live if uid and virtual_uid_of_host(live) == uid else None
 
 
 async def delete_on_host(
@@ -201,6 +238,27 @@ class CopySyncer(NamespacedMapper):
         del p_obj, desired
         return False
 
+    def drift(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> str | None:
+        """What :meth:`sync` would change on the host, as a field path; ``None`` if nothing.
+
+        Pure: the same decisions as :meth:`sync_to_host` and :meth:`sync`, without
+        the writes.  ``missing`` when a wanted copy is absent; ``metadata`` (not
+        wanted, or the copy of an earlier object of this name) when it would be
+        deleted; else the first top-level field (``metadata.labels``,
+        ``metadata.annotations``, ``data`` …) an update would change.  Fields
+        only the server sets are carried over from ``p_obj`` and never differ.
+        """
+        if is_terminating(v_obj) or (p_obj is not None and is_terminating(p_obj)):
+            return None  # in flight: its events bring the key back
+        desired = self.desired_host(ctx, v_obj, p_obj)
+        if p_obj is None:
+            return None if desired is None else "missing"
+        if desired is None or virtual_uid_of_host(p_obj) != uid_of(v_obj):
+            return "metadata"
+        if self.must_recreate(p_obj, desired):
+            return "immutable content"
+        return _first_difference(self.updated_host(p_obj, desired), thaw(p_obj))
+
     async def sync_to_host(self, ctx: SyncContext, v_obj: Obj) -> Result:
         if is_terminating(v_obj):
             return DONE
@@ -232,3 +290,17 @@ class CopySyncer(NamespacedMapper):
             return Result(requeue=True)  # the virtual cache lags; look again
         await delete_on_host(ctx, self.resource, p_obj)
         return DONE
+
+
+def _first_difference(want: Json, have: Json) -> str | None:
+    """The first top-level field (``metadata.<field>`` inside metadata) where they differ."""
+    if want == have:
+        return None
+    want_meta, have_meta = want.get("metadata") or {}, have.get("metadata") or {}
+    for field in sorted(set(want_meta) | set(have_meta)):
+        if want_meta.get(field) != have_meta.get(field):
+            return f"metadata.{field}"
+    for field in sorted(set(want) | set(have)):
+        if field != "metadata" and want.get(field) != have.get(field):
+            return field
+    return None

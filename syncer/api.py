@@ -10,7 +10,10 @@ Optional capabilities are further Protocols a mapper may also implement:
   (both → ``sync``, virtual only → ``sync_to_host``, host only →
   ``sync_to_virtual``);
 * :class:`Indexer` — indexes to register on the virtual informer's store;
-* :class:`Watcher` — other kinds whose changes should enqueue keys of this kind.
+* :class:`Watcher` — other kinds whose changes should enqueue keys of this kind
+  (a key, or :class:`NamespaceKeys` for every key of this kind in a namespace);
+* :class:`DriftDetector` — how a host object differs from what the syncer would
+  make of its virtual object (read by the periodic drift check).
 
 A syncer may also opt out of reconciling its own writes' watch events
 (``skip_own_echoes``, see :class:`Syncer`).
@@ -112,6 +115,7 @@ __all__ = [
     "AlreadyExists",
     "ApiError",
     "Conflict",
+    "DriftDetector",
     "Forbidden",
     "HostReader",
     "HostWriteRefused",
@@ -120,6 +124,7 @@ __all__ = [
     "Invalid",
     "Mapper",
     "MapperConfig",
+    "NamespaceKeys",
     "NotFound",
     "Obj",
     "ObjectKey",
@@ -134,6 +139,7 @@ __all__ = [
     "Watcher",
     "check_pod_security",
     "is_reserved_key",
+    "keys_in_namespace",
     "managed_keys_annotation",
     "merge_managed",
     "parse_managed_keys",
@@ -317,8 +323,55 @@ class Indexer(Protocol):
     def indexes(self) -> Mapping[str, IndexFunc]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class NamespaceKeys:
+    """A :class:`Watcher` function's answer: every key of the *watching* kind in ``namespace``.
+
+    The engine expands it from the watching kind's virtual cache (its namespace
+    index: only that namespace's keys are looked at).  Use it when the content
+    of a mapper's host objects depends on another object of their namespace
+    (the pods mapper copies the virtual namespace's labels onto host pods).
+    """
+
+    namespace: str
+
+
+def keys_in_namespace(namespace_obj: Obj) -> list[NamespaceKeys]:
+    """A :class:`Watcher` function for ``NAMESPACES``: every key of the watching kind in it.
+
+    A virtual Namespace's name is the namespace; a change of it (labels, say)
+    then reconciles everything of the watching kind in that namespace.
+    """
+    metadata = namespace_obj.get("metadata") or {}
+    name = metadata.get("name")
+    return [NamespaceKeys(name)] if isinstance(name, str) and name else []
+
+
 @runtime_checkable
 class Watcher(Protocol):
-    """Optional: changes of other virtual kinds that should enqueue keys of this kind."""
+    """Optional: changes of other virtual kinds that should enqueue keys of this kind.
 
-    def watches(self) -> Mapping[Resource, Callable[[Obj], Iterable[ObjectKey]]]: ...
+    Each function maps a changed object of the watched kind to keys of this
+    kind, or to :class:`NamespaceKeys` for all of them in one namespace.  On an
+    update it is called with the old and with the new object.
+    """
+
+    def watches(
+        self,
+    ) -> Mapping[Resource, Callable[[Obj], Iterable[ObjectKey | NamespaceKeys]]]: ...
+
+
+@runtime_checkable
+class DriftDetector(Protocol):
+    """Optional: what a periodic check compares, for a syncer of this kind.
+
+    ``drift(ctx, v_obj, p_obj)`` is pure (no I/O) and answers ``None`` when the
+    host side is what the syncer wants for ``v_obj`` — ``p_obj`` is the host
+    copy, ``None`` when there is none — else one line naming the first
+    difference by its field path (``data``, ``metadata.labels``, ``missing``).
+    Server-set fields (resourceVersion, uid, managedFields, status …) never
+    count, and neither does anything while either side is terminating.  The
+    engine enqueues a drifted key; the normal reconcile repairs it.
+    """
+
+    def drift(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> str | None: ...

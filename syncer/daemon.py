@@ -32,6 +32,7 @@ from typing import Any
 import structlog
 
 from syncer.api import Indexer, Mapper, MapperConfig, SyncContext, Watcher
+from syncer.blocked import BLOCKED_INITIAL
 from syncer.controller import Controller
 from syncer.errors import ApiError, ConfigError
 from syncer.events import EventRecorder
@@ -46,7 +47,6 @@ from syncer.probes import HttpServer
 from syncer.ratelimit import Throttle
 from syncer.resources import Resource
 from syncer.settings import Settings
-from syncer.store import Obj, key_of
 from syncer.sync import KindSync
 from syncer.translate import MANAGED_BY_LABEL, Translator
 from syncer.workqueue import WorkQueue
@@ -62,11 +62,15 @@ class Daemon:
         factories: Mapping[str, Callable[..., Mapper]] | None = None,
         metrics: Metrics | None = None,
         identity: str | None = None,
+        blocked_initial: float = BLOCKED_INITIAL,
     ) -> None:
+        """``blocked_initial``: seconds before a key whose host name is taken is looked at
+        again (doubling per retry, :mod:`syncer.blocked`)."""
         self.settings = settings
         self.metrics = metrics or Metrics()
         self.identity = identity or f"{socket.gethostname()}-{os.getpid()}"
         self._factories = factories
+        self._blocked_initial = blocked_initial
         self._log = structlog.get_logger("vsyncer.daemon").bind(
             vcluster=settings.vcluster_name, host_namespace=settings.host_namespace
         )
@@ -303,6 +307,7 @@ class Daemon:
                 metrics=self.metrics,
                 virtual_writes=virtual.own_writes,
                 host_writes=host.own_writes,
+                blocked_initial=self._blocked_initial,
             )
             self.syncs[kind] = sync
             self.controllers[kind] = Controller(
@@ -316,7 +321,7 @@ class Daemon:
             if isinstance(mapper, Watcher):
                 for resource, keys_of in mapper.watches().items():
                     other = self._informer(cluster="virtual", client=virtual, resource=resource)
-                    other.add_handler(_KeysHandler(keys_of, queue.add))
+                    sync.watch(other, keys_of)
 
     async def _wait_synced(self) -> None:
         informers = list(self.informers.values())
@@ -377,32 +382,3 @@ class Daemon:
         if self.server is not None:
             await self.server.stop()
         self._log.info("stopped", failure=self._failure)
-
-
-class _KeysHandler:
-    """Turns changes of a watched kind into keys of the watching kind."""
-
-    def __init__(self, keys_of: Callable[[Obj], Any], add: Callable[[ObjectKey], None]) -> None:
-        self._keys_of = keys_of
-        self._add = add
-
-    def _all(self, obj: Obj) -> None:
-        try:
-            keys = list(self._keys_of(obj))
-        except Exception:
-            structlog.get_logger("vsyncer.daemon").exception(
-                "watch mapping failed", obj=str(key_of(obj))
-            )
-            return
-        for key in keys:
-            self._add(key)
-
-    def on_add(self, obj: Obj) -> None:
-        self._all(obj)
-
-    def on_update(self, old: Obj, new: Obj) -> None:
-        self._all(old)
-        self._all(new)
-
-    def on_delete(self, obj: Obj) -> None:
-        self._all(obj)

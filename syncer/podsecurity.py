@@ -36,15 +36,20 @@ checks in ``k8s.io/pod-security-admission/policy`` of release-1.36, named here:
 
 Every container kind counts: ``initContainers``, ``containers`` and
 ``ephemeralContainers``; pod-level security context fields are checked where the
-standard names them and serve as the default it describes.
+standard names them and serve as the default it describes.  Values compare
+exactly, as the admission controller compares them (``CAP_SYS_ADMIN`` is not a
+baseline capability, ``kernel/shm_rmid_forced`` not a safe sysctl).  The controls
+themselves live in :mod:`syncer.podsecurity_controls`; this module words,
+orders and filters what they find.
 
-Guarantees (property-tested in ``tests/syncer/test_podsecurity.py``): level
-``privileged`` yields nothing; allowing every control yields nothing; the
+Guarantees (property-tested in ``tests/syncer/test_podsecurity_properties.py``):
+level ``privileged`` yields nothing; allowing every control yields nothing; the
 violations at ``restricted`` include every ``(control, field)`` of ``baseline``.
-For that last one vsyncer is slightly stricter than the admission controller in
-two corners: at restricted a Windows pod still gets the baseline capability and
-seccomp rules, and a hostPath volume is reported once, under ``hostPathVolumes``
-(so a ``hostPath:`` allow entry lifts it at both levels).
+Two deliberate differences from the admission controller keep the last one
+true: at restricted a Windows pod still gets the baseline capability and seccomp
+rules (the controller drops them there; vsyncer is stricter), and a hostPath
+volume is reported once, under ``hostPathVolumes`` rather than
+``restrictedVolumes`` (so a ``hostPath:`` allow entry lifts it at both levels).
 
 On top of the standard, one vsyncer rule at baseline and restricted, control
 ``tolerations``: a toleration with ``operator: Exists`` and no ``key`` tolerates

@@ -4,7 +4,7 @@ Each check reads a :class:`PodView` and yields a :class:`Finding` for every
 field that breaks its control at the view's level; :mod:`syncer.podsecurity`
 applies the allow-list, orders the findings and words the violations.  The
 rules, their sources and the level each belongs to are listed in that module's
-docstring; every function here states only which fields it reads.  Pure: no
+docstring; each function here names the fields it reads.  Pure: no
 I/O, nothing mutated, malformed values (a string where a list belongs) read as
 absent -- the virtual API server has validated the pod's types already.
 """
@@ -114,6 +114,7 @@ class PodView:
 
 
 def _host_process(pod: PodView) -> Iterator[Finding]:
+    """``windowsOptions.hostProcess`` of the pod and every container: not true."""
     for path, context in pod.contexts():
         if _map(context.get("windowsOptions")).get("hostProcess") is True:
             where = (*path, "windowsOptions", "hostProcess")
@@ -121,12 +122,14 @@ def _host_process(pod: PodView) -> Iterator[Finding]:
 
 
 def _host_namespaces(pod: PodView) -> Iterator[Finding]:
+    """``spec.hostNetwork``, ``spec.hostPID``, ``spec.hostIPC``: not true."""
     for name in HOST_NAMESPACES:
         if pod.spec.get(name) is True:
             yield Finding("hostNamespaces", ("spec", name), "host namespaces are not allowed", name)
 
 
 def _privileged(pod: PodView) -> Iterator[Finding]:
+    """``securityContext.privileged`` of every container: not true."""
     for path, container in pod.containers():
         if _context(container).get("privileged") is True:
             where = (*path, "securityContext", "privileged")
@@ -134,6 +137,7 @@ def _privileged(pod: PodView) -> Iterator[Finding]:
 
 
 def _capabilities(pod: PodView) -> Iterator[Finding]:
+    """``capabilities.add`` (and at restricted ``drop``) of every container."""
     strict = pod.restricted and not pod.windows
     allowed = frozenset({"NET_BIND_SERVICE"}) if strict else BASELINE_CAPABILITIES
     for path, container in pod.containers():
@@ -153,6 +157,7 @@ def _capabilities(pod: PodView) -> Iterator[Finding]:
 
 
 def _host_path_volumes(pod: PodView) -> Iterator[Finding]:
+    """``spec.volumes[*].hostPath``: absent."""
     for i, volume in enumerate(_list(pod.spec.get("volumes"))):
         source = _map(volume).get("hostPath")
         if source is not None:
@@ -164,6 +169,7 @@ def _host_path_volumes(pod: PodView) -> Iterator[Finding]:
 
 
 def _host_ports(pod: PodView) -> Iterator[Finding]:
+    """``ports[*].hostPort`` of every container: unset or 0."""
     for path, container in pod.containers():
         for k, port in enumerate(_list(container.get("ports"))):
             host_port = _map(port).get("hostPort")
@@ -175,6 +181,7 @@ def _host_ports(pod: PodView) -> Iterator[Finding]:
 
 
 def _probe_hosts(pod: PodView) -> Iterator[Finding]:
+    """``host`` of every container's probes and lifecycle hooks: unset or empty."""
     for path, container in pod.containers():
         lifecycle = _map(container.get("lifecycle"))
         handlers = [((*path, probe), _map(container.get(probe))) for probe in _PROBES]
@@ -188,6 +195,7 @@ def _probe_hosts(pod: PodView) -> Iterator[Finding]:
 
 
 def _apparmor(pod: PodView) -> Iterator[Finding]:
+    """AppArmor annotations and the pod's and containers' ``appArmorProfile.type``."""
     for key, value in _map(pod.metadata.get("annotations")).items():
         if str(key).startswith(_APPARMOR_ANNOTATION) and not (
             value in ("", "runtime/default") or str(value).startswith("localhost/")
@@ -204,6 +212,7 @@ def _apparmor(pod: PodView) -> Iterator[Finding]:
 
 
 def _selinux(pod: PodView) -> Iterator[Finding]:
+    """``seLinuxOptions`` type, user and role of the pod and every container."""
     for path, context in pod.contexts():
         options = _map(context.get("seLinuxOptions"))
         kind = options.get("type")
@@ -217,6 +226,7 @@ def _selinux(pod: PodView) -> Iterator[Finding]:
 
 
 def _proc_mount(pod: PodView) -> Iterator[Finding]:
+    """``securityContext.procMount`` of every container: unset or ``Default``."""
     if pod.user_namespace and not pod.restricted:
         return
     for path, container in pod.containers():
@@ -227,6 +237,7 @@ def _proc_mount(pod: PodView) -> Iterator[Finding]:
 
 
 def _seccomp(pod: PodView) -> Iterator[Finding]:
+    """``seccompProfile.type`` of the pod and every container."""
     strict = pod.restricted and not pod.windows
     pod_kind = _map(pod.context.get("seccompProfile")).get("type")
     for path, context in pod.contexts():
@@ -240,6 +251,7 @@ def _seccomp(pod: PodView) -> Iterator[Finding]:
 
 
 def _sysctls(pod: PodView) -> Iterator[Finding]:
+    """``spec.securityContext.sysctls[*].name``: in the safe set."""
     for i, sysctl in enumerate(_list(pod.context.get("sysctls"))):
         name = _map(sysctl).get("name")
         if name not in SAFE_SYSCTLS:
@@ -250,6 +262,7 @@ def _sysctls(pod: PodView) -> Iterator[Finding]:
 
 
 def _restricted_volumes(pod: PodView) -> Iterator[Finding]:
+    """Restricted: every volume's source is one of the allowed kinds."""
     if not pod.restricted:
         return
     for i, volume in enumerate(_list(pod.spec.get("volumes"))):
@@ -262,6 +275,7 @@ def _restricted_volumes(pod: PodView) -> Iterator[Finding]:
 
 
 def _privilege_escalation(pod: PodView) -> Iterator[Finding]:
+    """Restricted: ``allowPrivilegeEscalation`` false on every container."""
     if not pod.restricted or pod.windows:
         return
     for path, container in pod.containers():
@@ -271,6 +285,7 @@ def _privilege_escalation(pod: PodView) -> Iterator[Finding]:
 
 
 def _run_as_non_root(pod: PodView) -> Iterator[Finding]:
+    """Restricted: ``runAsNonRoot`` true on the pod or every container, never false."""
     if not pod.restricted or pod.user_namespace:
         return
     pod_value = pod.context.get("runAsNonRoot")
@@ -284,6 +299,7 @@ def _run_as_non_root(pod: PodView) -> Iterator[Finding]:
 
 
 def _run_as_user(pod: PodView) -> Iterator[Finding]:
+    """Restricted: ``runAsUser`` of the pod and every container: not 0."""
     if not pod.restricted or pod.user_namespace:
         return
     for path, context in pod.contexts():
@@ -295,6 +311,7 @@ def _run_as_user(pod: PodView) -> Iterator[Finding]:
 
 
 def _tolerations(pod: PodView) -> Iterator[Finding]:
+    """vsyncer: no toleration of every taint (``operator: Exists`` without ``key``)."""
     for i, toleration in enumerate(_list(pod.spec.get("tolerations"))):
         item = _map(toleration)
         if item.get("operator") == "Exists" and not item.get("key"):

@@ -7,19 +7,28 @@
   ownerReferences are kept as JSON in ``vcluster.loft.sh/owner-references``;
   the record of what was synced, for the merge of host-side changes
   (:mod:`mappers.metamerge`), in ``vsyncer.dev/synced-metadata``;
-* the host scheduler places the pod: ``nodeName`` is dropped, and so are the
-  fields host admission computes and would reject from a client (``priority``,
-  ``priorityClassName``, ``preemptionPolicy``, ``overhead``) and
-  ``ephemeralContainers`` (not allowed on create);
+* a tenant-set ``nodeName`` is kept, so host and virtual agree on placement
+  (the reconcile refuses a node the host lacks); without one the host
+  scheduler places the pod.  Dropped: the fields host admission computes and
+  would reject from a client (``priority``, ``priorityClassName``,
+  ``preemptionPolicy``, ``overhead``) and ``ephemeralContainers`` (not allowed
+  on create);
 * the host's own service account is never mounted:
   ``automountServiceAccountToken=false``, no ``serviceAccountName``,
   ``enableServiceLinks=false``; instead every ``serviceAccountToken``
   projection (and the virtual CA next to it) reads from the syncer's token
   Secret (:mod:`mappers.tokens`);
-* configmap, secret and PVC references are renamed to their host names (the
+* every place that names a configmap, secret or PVC — every volume source,
+  projection, env and envFrom source, image pull secret, as walked by
+  :func:`mappers.references.spec_sites`, the walk the reference indexes use —
+  is renamed to the host name in the same virtual namespace (the
   ``kube-root-ca.crt`` configmap keeps its name: the host namespace's own);
-* downward-API ``metadata.name`` / ``namespace`` / ``uid`` read the provenance
-  annotations, so the pod sees its *virtual* identity;
+  a volume, projection or env source that reads host state or that vsyncer
+  does not know raises :class:`~syncer.api.Refused` (reasons
+  ``volume_source``, ``env_source``, ``resource_claim``) naming the field;
+* every downward-API field path reads the *virtual* value
+  (:mod:`mappers.downward`: provenance and carried annotations, translated
+  label keys); one without an equivalent is refused (``downward_api``);
 * DNS: ``ClusterFirst`` becomes ``dnsPolicy: None`` with the virtual DNS
   nameserver and ``<ns>.svc.<domain>``, ``svc.<domain>``, ``<domain>``,
   ``ndots:5`` (the tenant's own ``dnsConfig`` entries follow ours);
@@ -28,7 +37,7 @@
   ``kubernetes`` names point at the virtual API server's service, when known;
 * label selectors in pod (anti-)affinity and topology spread constraints are
   translated and confined to this vcluster (and the pod's virtual namespace,
-  or the namespaces the term names).
+  or the namespaces the term names): :mod:`mappers.podselectors`.
 
 :func:`updated_host_pod` applies the updates Kubernetes allows on a running pod.
 """
@@ -40,6 +49,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mappers.downward import UnsupportedField, downward_annotations, host_field_path
 from mappers.generic import (
     Json,
     host_metadata,
@@ -50,17 +60,21 @@ from mappers.generic import (
     with_metadata,
 )
 from mappers.metamerge import SYNCED_METADATA_ANNOTATION, synced_record
-from mappers.references import ROOT_CA_CONFIGMAP
+from mappers.podselectors import translate_pod_selectors
+from mappers.references import (
+    FIELD_REF,
+    REFUSED,
+    ROOT_CA_CONFIGMAP,
+    is_synced,
+    pod_references,
+    spec_sites,
+)
 from mappers.tokens import CA_KEY, token_key
 from syncer.api import (
-    MANAGED_BY_LABEL,
-    NAMESPACE_LABEL,
-    OBJECT_NAME_ANNOTATION,
-    OBJECT_NAMESPACE_ANNOTATION,
-    OBJECT_UID_ANNOTATION,
     OWNER_REFERENCES_ANNOTATION,
     PODS,
     Obj,
+    Refused,
     Translator,
     thaw,
 )
@@ -70,13 +84,7 @@ from syncer.api import (
 DEFAULT_NAMESERVER = "10.96.0.10"
 DEFAULT_CLUSTER_DOMAIN = "cluster.local"
 
-_FIELD_PATHS = {
-    "metadata.name": f"metadata.annotations['{OBJECT_NAME_ANNOTATION}']",
-    "metadata.namespace": f"metadata.annotations['{OBJECT_NAMESPACE_ANNOTATION}']",
-    "metadata.uid": f"metadata.annotations['{OBJECT_UID_ANNOTATION}']",
-}
 _DROPPED_SPEC_FIELDS = (
-    "nodeName",
     "serviceAccountName",
     "serviceAccount",
     "priority",
@@ -114,15 +122,10 @@ def translate_pod(
     spec["enableServiceLinks"] = False
     spec.setdefault("hostname", pod_hostname(name_of(v_pod)))
     _translate_dns(spec, namespace=namespace, env=env)
-    _translate_volumes(spec, namespace=namespace, translator=translator, env=env)
-    for container in _containers(spec):
-        _translate_container(container, namespace=namespace, translator=translator, env=env)
-    for secret in items(spec.get("imagePullSecrets")):
-        if secret.get("name"):
-            secret["name"] = translator.host_name(namespace, secret["name"])
-    _translate_affinity(spec, namespace=namespace, translator=translator)
-    for constraint in items(spec.get("topologySpreadConstraints")):
-        _translate_selector_term(constraint, namespace=namespace, translator=translator)
+    _translate_sites(spec, namespace=namespace, translator=translator)
+    _translate_token_projections(spec, env=env)
+    _add_kubernetes_env(spec, env=env)
+    translate_pod_selectors(spec, namespace=namespace, translator=translator)
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
 
 
@@ -131,7 +134,8 @@ def host_pod_metadata(
 ) -> Json:
     """Just the ``metadata`` of :func:`translate_pod` (the spec is not translated)."""
     owners = mapping(v_pod.get("metadata")).get("ownerReferences")
-    extra = {SYNCED_METADATA_ANNOTATION: synced_record(v_pod)}
+    extra = downward_annotations(v_pod, pod_references(v_pod).field_paths)
+    extra[SYNCED_METADATA_ANNOTATION] = synced_record(v_pod)
     if owners:
         extra[OWNER_REFERENCES_ANNOTATION] = _compact_json(owners)
     return host_metadata(
@@ -209,47 +213,35 @@ def kubernetes_env(host: str, port: int) -> list[Json]:
 # -- references ---------------------------------------------------------------------------
 
 
-def _configmap_name(translator: Translator, namespace: str, name: str) -> str:
-    return name if name == ROOT_CA_CONFIGMAP else translator.host_name(namespace, name)
+def _translate_sites(spec: Json, *, namespace: str, translator: Translator) -> list[str]:
+    """Rename every reference, rewrite every field path (one walk); the paths read.
+
+    Raises :class:`~syncer.api.Refused` at the first refused site.
+    """
+    field_paths: list[str] = []
+    for site in spec_sites(spec):
+        if site.kind == REFUSED:
+            raise Refused(reason=site.reason, message=f"{site.path}: {site.problem}")
+        if site.kind == FIELD_REF:
+            field_paths.append(site.value)
+            try:
+                site.holder["fieldPath"] = host_field_path(site.value, translator=translator)
+            except UnsupportedField as exc:
+                raise Refused(reason="downward_api", message=f"{site.path}: {exc}") from exc
+        elif is_synced(site.kind, site.value):
+            site.holder[site.field] = translator.host_name(namespace, site.value)
+    return field_paths
 
 
-def _rename(obj: Any, field_name: str, rename: Any) -> None:
-    if isinstance(obj, dict) and isinstance(obj.get(field_name), str) and obj[field_name]:
-        obj[field_name] = rename(obj[field_name])
-
-
-def _rewrite_field_ref(obj: Any) -> None:
-    ref = obj.get("fieldRef") if isinstance(obj, dict) else None
-    if isinstance(ref, dict) and ref.get("fieldPath") in _FIELD_PATHS:
-        ref["fieldPath"] = _FIELD_PATHS[ref["fieldPath"]]
-
-
-def _translate_volumes(
-    spec: Json, *, namespace: str, translator: Translator, env: PodEnvironment
-) -> None:
-    def host(name: str) -> str:
-        return translator.host_name(namespace, name)
-
-    def configmap(name: str) -> str:
-        return _configmap_name(translator, namespace, name)
-
+def _translate_token_projections(spec: Json, *, env: PodEnvironment) -> None:
+    """Projected service-account tokens (and the virtual CA next to them) from the token Secret."""
     for volume in items(spec.get("volumes")):
-        _rename(volume.get("configMap"), "name", configmap)
-        _rename(volume.get("secret"), "secretName", host)
-        _rename(volume.get("persistentVolumeClaim"), "claimName", host)
-        _rename(mapping(volume.get("csi")).get("nodePublishSecretRef"), "name", host)
-        for item in items(mapping(volume.get("downwardAPI")).get("items")):
-            _rewrite_field_ref(item)
         projected = volume.get("projected")
         if isinstance(projected, dict):
-            projected["sources"] = _translate_sources(
-                items(projected.get("sources")), host=host, configmap=configmap, env=env
-            )
+            projected["sources"] = _token_sources(items(projected.get("sources")), env=env)
 
 
-def _translate_sources(
-    sources: list[Json], *, host: Any, configmap: Any, env: PodEnvironment
-) -> list[Json]:
+def _token_sources(sources: list[Json], *, env: PodEnvironment) -> list[Json]:
     token = any("serviceAccountToken" in s for s in sources)
     translated: list[Json] = []
     for source in sources:
@@ -261,105 +253,26 @@ def _translate_sources(
             item = {"key": key, "path": sat.get("path") or "token"}
             translated.append({"secret": {"name": env.token_secret, "items": [item]}})
             continue
-        cm = source.get("configMap")
-        if token and env.token_secret and mapping(cm).get("name") == ROOT_CA_CONFIGMAP:
+        cm = mapping(source.get("configMap"))
+        if token and env.token_secret and cm.get("name") == ROOT_CA_CONFIGMAP:
             # The virtual CA, next to the virtual token: from the token Secret.
-            wanted = items(mapping(cm).get("items")) or [{"key": CA_KEY, "path": CA_KEY}]
+            wanted = items(cm.get("items")) or [{"key": CA_KEY, "path": CA_KEY}]
             ca_items = [dict(i) for i in wanted if i.get("key") == CA_KEY]
             translated.append({"secret": {"name": env.token_secret, "items": ca_items}})
             continue
-        _rename(cm, "name", configmap)
-        _rename(source.get("secret"), "name", host)
-        for item in items(mapping(source.get("downwardAPI")).get("items")):
-            _rewrite_field_ref(item)
         translated.append(source)
     return translated
 
 
-def _translate_container(
-    container: Json, *, namespace: str, translator: Translator, env: PodEnvironment
-) -> None:
-    def host(name: str) -> str:
-        return translator.host_name(namespace, name)
-
-    def configmap(name: str) -> str:
-        return _configmap_name(translator, namespace, name)
-
-    for var in items(container.get("env")):
-        value_from = var.get("valueFrom")
-        if isinstance(value_from, dict):
-            _rename(value_from.get("configMapKeyRef"), "name", configmap)
-            _rename(value_from.get("secretKeyRef"), "name", host)
-            _rewrite_field_ref(value_from)
-    for source in items(container.get("envFrom")):
-        _rename(source.get("configMapRef"), "name", configmap)
-        _rename(source.get("secretRef"), "name", host)
-    if env.api_host:
+def _add_kubernetes_env(spec: Json, *, env: PodEnvironment) -> None:
+    if not env.api_host:
+        return
+    for container in _containers(spec):
         own = {var.get("name") for var in items(container.get("env"))}
         service_env = [
             v for v in kubernetes_env(env.api_host, env.api_port) if v["name"] not in own
         ]
         container["env"] = service_env + items(container.get("env"))
-
-
-# -- selectors ------------------------------------------------------------------------------
-
-
-def _translate_affinity(spec: Json, *, namespace: str, translator: Translator) -> None:
-    affinity = mapping(spec.get("affinity"))
-    for kind in ("podAffinity", "podAntiAffinity"):
-        rules = mapping(affinity.get(kind))
-        for term in items(rules.get("requiredDuringSchedulingIgnoredDuringExecution")):
-            _translate_affinity_term(term, namespace=namespace, translator=translator)
-        for weighted in items(rules.get("preferredDuringSchedulingIgnoredDuringExecution")):
-            term = mapping(weighted).get("podAffinityTerm")
-            if isinstance(term, dict):
-                _translate_affinity_term(term, namespace=namespace, translator=translator)
-
-
-def _translate_selector_term(term: Json, *, namespace: str, translator: Translator) -> None:
-    """``labelSelector`` and ``matchLabelKeys``/``mismatchLabelKeys`` of one term."""
-    selector = term.get("labelSelector")
-    if isinstance(selector, dict):
-        term["labelSelector"] = translator.translate_label_selector(selector, namespace=namespace)
-    for keys in ("matchLabelKeys", "mismatchLabelKeys"):
-        if isinstance(term.get(keys), list):
-            term[keys] = [translator.translate_label_key(k) for k in term[keys]]
-
-
-def _translate_affinity_term(term: Json, *, namespace: str, translator: Translator) -> None:
-    """One pod (anti-)affinity term, confined to the namespaces it names, on the host.
-
-    On the host every pod of the vcluster lives in one namespace, so the term's
-    namespace scope becomes label terms: ``namespaces`` → the virtual namespace
-    label ``In`` those; a ``namespaceSelector`` (when no ``namespaces`` are
-    listed) → the same selector over the copied namespace labels; neither → the
-    pod's own virtual namespace.  (Kubernetes takes the *union* of both fields;
-    a single selector cannot, so with both the list wins.)
-    """
-    namespaces = [n for n in items(term.pop("namespaces", None)) if isinstance(n, str)]
-    namespace_selector = term.pop("namespaceSelector", None)
-    _translate_selector_term(term, namespace=namespace, translator=translator)
-    selector = term.get("labelSelector")
-    if not isinstance(selector, dict) or (not namespaces and namespace_selector is None):
-        return
-    match_labels = selector["matchLabels"]
-    match_labels.pop(NAMESPACE_LABEL, None)
-    match_labels[MANAGED_BY_LABEL] = translator.vcluster
-    expressions = list(items(selector.get("matchExpressions")))
-    if namespaces:
-        expressions.append(
-            {"key": NAMESPACE_LABEL, "operator": "In", "values": sorted(set(namespaces))}
-        )
-    elif isinstance(namespace_selector, dict):
-        for key, value in mapping(namespace_selector.get("matchLabels")).items():
-            match_labels[translator.namespace_label_key(key)] = value
-        for expression in items(namespace_selector.get("matchExpressions")):
-            copied = dict(expression)
-            copied["key"] = translator.namespace_label_key(str(expression.get("key")))
-            expressions.append(copied)
-    if expressions:
-        selector["matchExpressions"] = expressions
 
 
 # -- updates of a running pod -----------------------------------------------------------------

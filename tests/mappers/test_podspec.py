@@ -61,7 +61,7 @@ def container(spec: Json) -> Json:
 
 
 CASES: list[tuple[str, Json, PodEnvironment, Callable[[Json], object], object]] = [
-    ("nodeName is dropped", v_pod(nodeName="n1"), ENV, lambda s: "nodeName" in s, False),
+    ("a tenant-set nodeName is kept", v_pod(nodeName="n1"), ENV, lambda s: s["nodeName"], "n1"),
     (
         "admission-computed fields are dropped",
         v_pod(priority=5, priorityClassName="hi", preemptionPolicy="Never", overhead={"cpu": "1"}),

@@ -2,27 +2,37 @@
 
 Guarantees (REFERENCE.md "Services"):
 
-* toHost: the spec flows down with the selector translated (confined to this
-  vcluster and the virtual namespace; an empty selector stays empty) and
-  without what the host allocates itself (cluster IPs, IP families, node ports,
-  health-check node port): those are kept as the host chose them.
+* toHost: the spec flows down as :mod:`mappers.servicespec` rules (selector
+  translated, node ports and health-check node port left to the host, hijack
+  inputs and unknown fields refused with :class:`~syncer.api.Refused` before
+  any host write, so an existing host copy is never updated with them).  A new
+  host service asks for the virtual service's own cluster IP(s); only if the
+  host refuses them (422: outside its service range, already allocated) does
+  it allocate its own.  Where both clusters share a service range, a virtual
+  service therefore never needs re-creating.
 * fromHost: the virtual service shows the host's cluster IP(s), IP families,
   node ports and health-check node port.  Node ports are updated in place; a
   different cluster IP (immutable) makes the syncer re-create the virtual
-  service — same metadata (owner references included) and spec, the host's
-  addresses — and re-point the host object at the new UID in the same
-  reconcile.  If the virtual API server refuses the host's IP (not in its
-  service range, already taken), the service is restored with an address of
-  its own, marked so that it is not retried in a loop, and a Warning event says
-  why.  ``status.loadBalancer`` flows up.
+  service crash-safely (:mod:`mappers.serviceintent`: the intent is recorded on
+  the host object before the virtual one is deleted, and whoever finds it
+  finishes the job).  If the virtual API server refuses the host's IP, the
+  service is created with an address of its own, marked so that it is not
+  retried in a loop, and a Warning event says why; the same happens, without
+  any deletion, when the intent would not fit the host object's annotations.
+  ``status.loadBalancer`` flows up.
+* No tenant Service is deleted by vsyncer unless its own spec says so: a host
+  service carrying an intent whose virtual service is missing (live read) gets
+  it back from the intent instead of being collected as an orphan — unless the
+  virtual namespace is gone or terminating.
 * Re-creating a selector-less service races the virtual endpoints controller,
   which deletes the Endpoints of a service it finds missing: the tenant's
-  hand-made Endpoints, as last seen, are restored once if they vanish within
-  :data:`ENDPOINTS_GUARD_SECONDS` of the re-creation (this mapper watches
-  virtual endpoints for that; see :class:`EndpointsGuard`).
+  hand-made Endpoints are recorded in the intent and restored if missing, and
+  restored once more if they vanish within :data:`ENDPOINTS_GUARD_SECONDS`
+  (this mapper watches virtual endpoints for that; see :class:`EndpointsGuard`).
 * A host service whose provenance UID differs from the virtual one is adopted
   (updated), not deleted: the UID changes whenever the syncer re-creates the
-  virtual service.  Orphans are deleted as for every copied kind.
+  virtual service.  Orphans without an intent are deleted as for every copied
+  kind.
 * ``default/kubernetes`` is never copied to the host.  With
   ``MapperConfig.virtual_service_host`` set, its cluster IP, port and
   Endpoints follow the host Service that fronts the virtual API server
@@ -32,10 +42,11 @@ Guarantees (REFERENCE.md "Services"):
 
 from __future__ import annotations
 
-import time
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from mappers.addresspolicy import AddressPolicy, host_node_addresses, host_service_addresses
 from mappers.apiservice import (
     CLUSTER_IP_MISMATCH_ANNOTATION,
     KUBERNETES_SERVICE,
@@ -47,17 +58,41 @@ from mappers.copysync import (
     CopySyncer,
     create_on_host,
     delete_on_host,
+    virtual_is_gone,
 )
+from mappers.endpointsguard import ENDPOINTS_GUARD_SECONDS, EndpointsGuard
 from mappers.generic import (
     Json,
     annotations_of,
     is_terminating,
-    items,
+    key_of_virtual,
     mapping,
     name_of,
     namespace_of,
     no_keys,
     uid_of,
+    with_metadata,
+    without_annotations,
+)
+from mappers.serviceintent import (
+    RECREATE_INTENT_ANNOTATION,
+    Intent,
+    create_from_intent,
+    keep_own_ip,
+    namespace_gone,
+    recreated,
+    restorable,
+    restore_endpoints,
+    with_intent,
+    without_intent,
+)
+from mappers.servicespec import (
+    HOST_ALLOCATED,
+    check_service_spec,
+    host_spec,
+    node_ports,
+    requested_ips,
+    virtual_spec,
 )
 from syncer.api import (
     DONE,
@@ -65,7 +100,7 @@ from syncer.api import (
     NAMESPACES,
     SERVICES,
     AlreadyExists,
-    ApiError,
+    Invalid,
     MapperConfig,
     NotFound,
     Obj,
@@ -77,88 +112,20 @@ from syncer.api import (
     thaw,
 )
 
-__all__ = ["CLUSTER_IP_MISMATCH_ANNOTATION", "KUBERNETES_SERVICE", "ServiceMapper", "make"]
-
-#: How long Endpoints of a re-created selector-less service are restored if they vanish.
-ENDPOINTS_GUARD_SECONDS = 30.0
-#: Spec fields the host allocates; the virtual service copies them from the host.
-HOST_ALLOCATED = ("clusterIP", "clusterIPs", "ipFamilies", "healthCheckNodePort")
-_SERVER_METADATA = (
-    "uid",
-    "resourceVersion",
-    "creationTimestamp",
-    "managedFields",
-    "generation",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "selfLink",
-)
-
-
-def _port_key(port: Any) -> tuple[str, object, str]:
-    port = mapping(port)
-    return (str(port.get("name") or ""), port.get("port"), str(port.get("protocol") or "TCP"))
-
-
-def node_ports(spec: Any) -> dict[tuple[str, object, str], int]:
-    """Node port of every port that has one, by (name, port, protocol)."""
-    return {
-        _port_key(p): int(mapping(p)["nodePort"])
-        for p in items(mapping(spec).get("ports"))
-        if mapping(p).get("nodePort")
-    }
-
-
-def host_spec(v_spec: Any, *, namespace: str, translator: Translator, p_spec: Any) -> Json:
-    """The host spec: selector translated, host-allocated fields taken from ``p_spec``."""
-    spec = thaw(mapping(v_spec))
-    selector = translator.translate_selector(mapping(spec.get("selector")), namespace=namespace)
-    if selector:
-        spec["selector"] = selector
-    else:
-        spec.pop("selector", None)
-    headless = spec.get("clusterIP") == "None"
-    current = mapping(p_spec)
-    for field in HOST_ALLOCATED:
-        if headless and field in ("clusterIP", "clusterIPs"):
-            continue
-        if field in current:
-            spec[field] = thaw({field: current[field]})[field]
-        else:
-            spec.pop(field, None)
-    allocated = node_ports(current)
-    for port in items(spec.get("ports")):
-        node_port = allocated.get(_port_key(port))
-        if node_port:
-            port["nodePort"] = node_port
-        else:
-            port.pop("nodePort", None)
-    return spec
-
-
-def virtual_spec(v_spec: Any, p_spec: Any) -> Json:
-    """The virtual spec carrying the host's addresses and node ports."""
-    spec = thaw(mapping(v_spec))
-    current = mapping(p_spec)
-    for field in HOST_ALLOCATED:
-        if field in current:
-            spec[field] = thaw({field: current[field]})[field]
-    allocated = node_ports(current)
-    for port in items(spec.get("ports")):
-        node_port = allocated.get(_port_key(port))
-        if node_port:
-            port["nodePort"] = node_port
-    return spec
-
-
-def recreated(v_obj: Obj, spec: Json) -> Json:
-    """A new virtual service like ``v_obj`` (minus server-set metadata) with ``spec``."""
-    body = thaw(v_obj)
-    for field in _SERVER_METADATA:
-        body["metadata"].pop(field, None)
-    body["spec"] = spec
-    body.pop("status", None)
-    return body
+__all__ = [
+    "CLUSTER_IP_MISMATCH_ANNOTATION",
+    "ENDPOINTS_GUARD_SECONDS",
+    "HOST_ALLOCATED",
+    "KUBERNETES_SERVICE",
+    "RECREATE_INTENT_ANNOTATION",
+    "EndpointsGuard",
+    "ServiceMapper",
+    "host_spec",
+    "make",
+    "node_ports",
+    "recreated",
+    "virtual_spec",
+]
 
 
 def namespace_terminating(ctx: SyncContext, namespace: str) -> bool:
@@ -167,55 +134,15 @@ def namespace_terminating(ctx: SyncContext, namespace: str) -> bool:
     return v_namespace is not None and is_terminating(v_namespace)
 
 
-def restorable(endpoints: Obj) -> Json:
-    """A copy of virtual Endpoints that can be created again (no server-set metadata)."""
-    body = thaw(endpoints)
-    for field in _SERVER_METADATA:
-        body.get("metadata", {}).pop(field, None)
-    return body
-
-
-class EndpointsGuard:
-    """Hand-made Endpoints of services being re-created, to restore if they vanish.
-
-    A key is *armed* when its service is re-created; while armed (for
-    :data:`ENDPOINTS_GUARD_SECONDS`), every virtual Endpoints object of that
-    name the watch delivers is remembered — by reference, cached objects are
-    read-only — so one deleted by the endpoints controller can be put back once.
-    """
-
-    def __init__(self, *, seconds: float = ENDPOINTS_GUARD_SECONDS) -> None:
-        self._seconds = seconds
-        self._armed: dict[ObjectKey, tuple[float, Obj | None]] = {}
-
-    def arm(self, key: ObjectKey, current: Obj | None) -> None:
-        self._armed[key] = (time.monotonic() + self._seconds, current)
-
-    def observe(self, key: ObjectKey, endpoints: Obj) -> None:
-        entry = self._armed.get(key)
-        if entry is not None and entry[0] > time.monotonic():
-            self._armed[key] = (entry[0], endpoints)
-
-    def forget(self, key: ObjectKey) -> None:
-        self._armed.pop(key, None)
-
-    def saved(self, key: ObjectKey) -> Obj | None:
-        """The last Endpoints seen for an armed key, if it is still armed."""
-        entry = self._armed.get(key)
-        if entry is None:
-            return None
-        if entry[0] <= time.monotonic():
-            del self._armed[key]
-            return None
-        return entry[1]
-
-
 class ServiceMapper(CopySyncer):
     def __init__(self, *, translator: Translator, config: MapperConfig | None = None) -> None:
         super().__init__(resource=SERVICES, translator=translator)
         self.endpoints_guard = EndpointsGuard()
-        config = config or MapperConfig()
-        self.api_service = ApiService(config=config) if config.virtual_service_host else None
+        self.config = config or MapperConfig()
+        self.policy = AddressPolicy.from_config(self.config)
+        self.api_service = (
+            ApiService(config=self.config) if self.config.virtual_service_host else None
+        )
 
     def watches(self) -> Mapping[Resource, Callable[[Obj], Iterable[ObjectKey]]]:
         return {
@@ -235,6 +162,16 @@ class ServiceMapper(CopySyncer):
             return self.api_service.host if self.api_service is not None else None
         return super().virtual_to_host(key)
 
+    def host_metadata(self, v_obj: Obj, p_obj: Obj | None = None, **kw: Any) -> Json:
+        """As for every kind, but the intent annotation is never copied, nor kept from the host.
+
+        Only :meth:`recreate_virtual` writes it, explicitly: a tenant cannot forge one.
+        """
+        v_view = without_annotations(v_obj, (RECREATE_INTENT_ANNOTATION,))
+        metadata = super().host_metadata(v_view, p_obj, **kw)
+        metadata["annotations"].pop(RECREATE_INTENT_ANNOTATION, None)
+        return metadata
+
     def desired_host(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> Json | None:
         return self.host_service(v_obj, p_obj)
 
@@ -252,6 +189,21 @@ class ServiceMapper(CopySyncer):
             ),
         }
 
+    def check(self, ctx: SyncContext, v_obj: Obj) -> None:
+        """Raise :class:`~syncer.api.Refused` if ``v_obj``'s spec must not reach the host.
+
+        Node and service addresses are gathered only for a spec that names addresses.
+        """
+        spec = mapping(v_obj.get("spec"))
+        named = any(spec.get(f) for f in ("externalIPs", "loadBalancerIP", "externalName"))
+        check_service_spec(
+            spec,
+            allowed_external_cidrs=self.config.service_external_ip_cidrs,
+            policy=self.policy,
+            node_addresses=(host_node_addresses(ctx) if named else None) or frozenset(),
+            service_addresses=host_service_addresses(ctx) if named else frozenset(),
+        )
+
     def must_recreate(self, p_obj: Obj, desired: Json) -> bool:
         # Switching to or from ExternalName changes whether a cluster IP exists at all.
         types = (mapping(p_obj.get("spec")).get("type"), desired["spec"].get("type"))
@@ -262,21 +214,53 @@ class ServiceMapper(CopySyncer):
             return DONE
         if is_api_service(v_obj):
             return await self.api_service.sync(ctx, v_obj) if self.api_service else DONE
-        await self.guard_endpoints(ctx, v_obj)
-        body = self.host_service(v_obj, None)
-        created = await create_on_host(ctx, SERVICES, v_obj=v_obj, body=body, recent=self.recent)
+        self.check(ctx, v_obj)
+        await self.endpoints_guard.restore(ctx, v_obj)
+        created = await self.create_host(ctx, v_obj)
         if created is None:
             return CACHE_LAG_RETRY
         return await self.align_virtual(ctx, v_obj, created)
 
+    async def create_host(self, ctx: SyncContext, v_obj: Obj) -> Json | None:
+        """Create the host service with the virtual cluster IP(s), else with the host's own.
+
+        The second attempt is :func:`create_on_host`, which also tells our own
+        existing copy (returned; ``None`` while not visible yet) from an object in
+        the way (:class:`AlreadyExists` propagates).
+        """
+        body = self.host_service(v_obj, None)
+        ips = requested_ips(v_obj.get("spec"))
+        if ips and body["spec"].get("clusterIP") != "None":
+            pinned = thaw(body)
+            pinned["spec"]["clusterIP"], pinned["spec"]["clusterIPs"] = ips[0], ips
+            try:
+                created = await ctx.host.create(SERVICES, body=pinned)
+            except (Invalid, AlreadyExists):
+                pass  # IP refused (other range, taken): the host allocates; or see below
+            else:
+                self.recent.remember(key_of_virtual(SERVICES, v_obj))
+                return created
+        return await create_on_host(ctx, SERVICES, v_obj=v_obj, body=body, recent=self.recent)
+
     async def sync(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj) -> Result:
         if is_terminating(p_obj):
             return DONE
-        desired = self.host_service(v_obj, p_obj)
-        if is_terminating(v_obj) or self.must_recreate(p_obj, desired):
+        if is_terminating(v_obj):
             await delete_on_host(ctx, SERVICES, p_obj)
             return DONE
-        await self.guard_endpoints(ctx, v_obj)
+        intent = Intent.of(p_obj)
+        if intent is not None:
+            # A re-creation was under way: the virtual service exists, so adopt it (and
+            # put back the Endpoints the endpoints controller may have removed meanwhile).
+            if intent.old_uid != uid_of(v_obj):
+                await restore_endpoints(ctx, intent)
+            p_obj = await self.repoint(ctx, v_obj, p_obj)
+        self.check(ctx, v_obj)
+        desired = self.host_service(v_obj, p_obj)
+        if self.must_recreate(p_obj, desired):
+            await delete_on_host(ctx, SERVICES, p_obj)
+            return DONE
+        await self.endpoints_guard.restore(ctx, v_obj)
         body = self.updated_host(p_obj, desired)
         body["spec"] = desired["spec"]
         if body != thaw(p_obj):
@@ -290,11 +274,11 @@ class ServiceMapper(CopySyncer):
         refused = annotations_of(v_obj).get(CLUSTER_IP_MISMATCH_ANNOTATION)
         if p_ip and v_spec.get("clusterIP") != p_ip and refused != p_ip:
             if not namespace_terminating(ctx, namespace_of(v_obj)):
-                await self.recreate_virtual(ctx, v_obj, p_obj)
+                return await self.recreate_virtual(ctx, v_obj, p_obj)
             return DONE
         spec = virtual_spec(v_spec, p_spec)
         if refused == p_ip:
-            for field in ("clusterIP", "clusterIPs"):
+            for field in ("clusterIP", "clusterIPs", "ipFamilies"):
                 if field in v_spec:
                     spec[field] = thaw({field: v_spec[field]})[field]
         namespace, name = namespace_of(v_obj), name_of(v_obj)
@@ -310,72 +294,90 @@ class ServiceMapper(CopySyncer):
         return DONE
 
     async def sync_to_virtual(self, ctx: SyncContext, key: ObjectKey, p_obj: Obj) -> Result:
-        self.endpoints_guard.forget(key)
-        return await super().sync_to_virtual(ctx, key, p_obj)
+        intent = Intent.of(p_obj)
+        if intent is not None and (namespace_of(intent.service), name_of(intent.service)) != (
+            key.namespace,
+            key.name,
+        ):
+            intent = None  # not this key's: never acted on
+        if intent is None or is_terminating(p_obj):
+            self.endpoints_guard.forget(key)
+            return await super().sync_to_virtual(ctx, key, p_obj)
+        if not await virtual_is_gone(ctx, SERVICES, key):
+            return Result(requeue=True)  # the virtual cache lags; look again
+        if await namespace_gone(ctx, key.namespace):
+            # The tenant deleted the namespace: its services go with it.
+            p_obj = await self.drop_intent(ctx, p_obj)
+            return await super().sync_to_virtual(ctx, key, p_obj)
+        if intent.endpoints is not None:
+            self.endpoints_guard.arm(key, intent.endpoints)
+        return await self.complete(ctx, p_obj, intent)
 
-    async def guard_endpoints(self, ctx: SyncContext, v_obj: Obj) -> None:
-        """Restore remembered Endpoints that vanished while the service was re-created."""
-        key = ObjectKey(SERVICES.plural, namespace_of(v_obj), name_of(v_obj))
-        saved = self.endpoints_guard.saved(key)
-        if saved is None or ctx.virtual_cache(ENDPOINTS).get(key.namespace, key.name):
-            return
-        self.endpoints_guard.forget(key)
-        try:
-            await ctx.virtual.create(ENDPOINTS, namespace=key.namespace, body=restorable(saved))
-        except AlreadyExists:
-            return  # someone made new ones: theirs stand
+    async def recreate_virtual(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj) -> Result:
+        """Replace the virtual service by one with the host's cluster IP, crash-safely.
 
-    async def recreate_virtual(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj) -> None:
-        """Replace the virtual service by one with the host's cluster IP; re-point the host."""
-        namespace = namespace_of(v_obj)
-        spec = virtual_spec(v_obj.get("spec"), p_obj.get("spec"))
-        if not mapping(v_obj.get("spec")).get("selector"):
-            key = ObjectKey(SERVICES.plural, namespace, name_of(v_obj))
-            self.endpoints_guard.arm(key, ctx.virtual_cache(ENDPOINTS).get(namespace, key.name))
+        Steps (:mod:`mappers.serviceintent`): record the intent on the host
+        object (must succeed first), delete the virtual service (UID
+        precondition), create it from the intent, re-point the host object.
+        """
+        namespace, name = namespace_of(v_obj), name_of(v_obj)
+        key = ObjectKey(SERVICES.plural, namespace, name)
+        selectorless = not mapping(v_obj.get("spec")).get("selector")
+        endpoints = ctx.virtual_cache(ENDPOINTS).get(namespace, name) if selectorless else None
+        intent = Intent(
+            old_uid=uid_of(v_obj),
+            service=recreated(v_obj, virtual_spec(v_obj.get("spec"), p_obj.get("spec"))),
+            endpoints=restorable(endpoints) if endpoints is not None else None,
+        )
+        body = self.updated_host(p_obj, self.host_service(v_obj, p_obj))
+        if mapping(v_obj.get("metadata")).get("finalizers"):
+            # Deleting it would only mark it terminating until others remove their finalizers.
+            await keep_own_ip(ctx, v_obj, p_obj, why="it has finalizers")
+            return DONE
+        if not with_intent(body, intent):
+            await keep_own_ip(
+                ctx,
+                v_obj,
+                p_obj,
+                why="the re-creation record would pass the 256 KiB annotation limit of the "
+                "host Service",
+            )
+            return DONE
+        p_obj = await ctx.host.update(SERVICES, current=p_obj, body=body)
+        if selectorless:
+            self.endpoints_guard.arm(key, endpoints)
         try:
             await ctx.virtual.delete(
-                SERVICES,
-                namespace=namespace,
-                name=name_of(v_obj),
-                uid=uid_of(v_obj),
-                grace_period_seconds=0,
+                SERVICES, namespace=namespace, name=name, uid=uid_of(v_obj), grace_period_seconds=0
             )
         except NotFound:
-            return  # the tenant deleted it meanwhile: never resurrect it
-        try:
-            created = await ctx.virtual.create(
-                SERVICES, namespace=namespace, body=recreated(v_obj, spec)
-            )
-        except ApiError as exc:
-            created = await self.restore_virtual(ctx, v_obj, p_obj, exc)
-        desired = self.host_service(created, p_obj)
-        body = self.updated_host(p_obj, desired)
-        body["spec"] = desired["spec"]
-        try:
-            await ctx.host.update(SERVICES, current=p_obj, body=body)
-        except NotFound:
-            return
+            # The tenant deleted it meanwhile: never resurrect it.
+            await self.drop_intent(ctx, p_obj)
+            return DONE
+        return await self.complete(ctx, p_obj, intent)
 
-    async def restore_virtual(
-        self, ctx: SyncContext, v_obj: Obj, p_obj: Obj, error: ApiError
-    ) -> Json:
-        """The virtual API refused the host's IP: bring the service back with its own address."""
-        p_ip = str(mapping(p_obj.get("spec")).get("clusterIP"))
-        spec = thaw(mapping(v_obj.get("spec")))
-        if spec.get("clusterIP") != "None":
-            for field in ("clusterIP", "clusterIPs"):
-                spec.pop(field, None)
-        body = recreated(v_obj, spec)
-        body["metadata"].setdefault("annotations", {})[CLUSTER_IP_MISMATCH_ANNOTATION] = p_ip
-        created = await ctx.virtual.create(SERVICES, namespace=namespace_of(v_obj), body=body)
-        await ctx.record_event(
-            created,
-            type_="Warning",
-            reason="SyncError",
-            message=f"cannot give this service the host cluster IP {p_ip}: {error.message}",
-            kind="Service",
-        )
-        return created
+    async def complete(self, ctx: SyncContext, p_obj: Obj, intent: Intent) -> Result:
+        """Steps 3 and 4: create the virtual service from the intent, re-point the host."""
+        p_ip = str(mapping(p_obj.get("spec")).get("clusterIP") or "")
+        created = await create_from_intent(ctx, intent, host_ip=p_ip)
+        if created is None:
+            return Result(requeue=True)  # another service of that name stands: adopt it
+        await restore_endpoints(ctx, intent)
+        with contextlib.suppress(NotFound):  # the host service went: its delete event follows
+            await self.repoint(ctx, created, p_obj)
+        return DONE
+
+    async def repoint(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj) -> Json:
+        """Point the host service's provenance at ``v_obj`` and drop any intent (step 4)."""
+        body = without_intent(with_metadata(p_obj, self.host_metadata(v_obj, p_obj)))
+        return await ctx.host.update(SERVICES, current=p_obj, body=body)
+
+    async def drop_intent(self, ctx: SyncContext, p_obj: Obj) -> Obj:
+        """Remove the intent from the host service (gone already is fine)."""
+        try:
+            return await ctx.host.update(SERVICES, current=p_obj, body=without_intent(thaw(p_obj)))
+        except NotFound:
+            return p_obj
 
 
 def make(*, translator: Translator, config: MapperConfig | None = None) -> ServiceMapper:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from mappers.endpoints import EndpointsMapper, host_subsets
 from mappers.pvcs import host_claim_spec
 from mappers.services import (
     CLUSTER_IP_MISMATCH_ANNOTATION,
+    RECREATE_INTENT_ANNOTATION,
     ServiceMapper,
     host_spec,
     recreated,
@@ -17,7 +19,7 @@ from syncer.api import (
     MANAGED_BY_LABEL,
     NAMESPACE_LABEL,
     OBJECT_UID_ANNOTATION,
-    ApiError,
+    Invalid,
     ObjectKey,
 )
 from tests.mappers.fakes import Fake, T
@@ -99,17 +101,24 @@ def _p_svc(v: Json, **spec: Any) -> Json:
 
 
 async def test_different_cluster_ip_recreates_the_virtual_service() -> None:
-    """Delete (UID precondition) + create with the host IP, then re-point the host object."""
+    """Intent on the host first, then delete (UID precondition) + create, then re-point."""
     v = v_svc()
     fake = Fake(virtual={"services": [v]})
     await ServiceMapper(translator=T).sync(fake.ctx, v, _p_svc(v))
     assert [c[:2] for c in fake.calls] == [
+        ("host", "update"),
         ("virtual", "delete(grace=0)"),
         ("virtual", "create"),
         ("host", "update"),
     ]
+    intent = json.loads(fake.host.updated[0]["metadata"]["annotations"][RECREATE_INTENT_ANNOTATION])
+    assert intent["uid"] == "v-uid"
+    assert intent["service"]["spec"]["clusterIP"] == "10.96.7.7"
+    assert intent["service"]["metadata"]["ownerReferences"] == v["metadata"]["ownerReferences"]
     assert fake.virtual.bodies[0]["spec"]["clusterIP"] == "10.96.7.7"
-    assert fake.host.updated[0]["metadata"]["annotations"][OBJECT_UID_ANNOTATION] == "v-new"
+    final = fake.host.updated[1]["metadata"]["annotations"]
+    assert final[OBJECT_UID_ANNOTATION] == "v-new"
+    assert RECREATE_INTENT_ANNOTATION not in final
 
 
 async def test_same_cluster_ip_other_node_port_updates_in_place() -> None:
@@ -131,7 +140,7 @@ async def test_refused_host_ip_restores_the_service_once() -> None:
     async def create(resource: Any, *, namespace: str | None, body: Any) -> Json:
         attempts.append(body)
         if len(attempts) == 1:
-            raise ApiError(status=422, reason="Invalid", message="provided IP is not in range")
+            raise Invalid(status=422, reason="Invalid", message="provided IP is not in range")
         return await original_create(resource, namespace=namespace, body=body)
 
     fake.virtual.create = create  # type: ignore[method-assign]

@@ -24,7 +24,9 @@ Guarantees (REFERENCE.md "Pods"; the translation itself is :mod:`mappers.podspec
   still renewed); the token is renewed when due;
 * virtual only, host pod gone → if the virtual pod is terminating or had
   started, it is deleted (UID precondition, no grace: nothing runs it any
-  more); otherwise the host pod is recreated;
+  more) — a started one only after a live host read confirms that its host
+  pod is really gone, so a lagging host cache never costs a tenant's pod;
+  otherwise the host pod is recreated;
 * host only → an orphan: deleted once a live read confirms the virtual pod is gone.
 
 It also registers the pod → configmaps / secrets / PVCs / node indexes the
@@ -252,6 +254,8 @@ class PodMapper(CopySyncer):
 
     async def sync_to_host(self, ctx: SyncContext, v_obj: Obj) -> Result:
         if is_terminating(v_obj) or has_started(v_obj):
+            if not is_terminating(v_obj) and await self._still_on_host(ctx, v_obj):
+                return CACHE_LAG_RETRY  # the host cache lags: the pod still runs
             # The host pod is gone: nothing runs this pod any more.
             await delete_virtual(ctx, PODS, v_obj, grace_period_seconds=0)
             return DONE
@@ -286,6 +290,17 @@ class PodMapper(CopySyncer):
             return await self.ensure_token(ctx, v_obj, created)
         except NotFound:
             return DONE  # the virtual pod went meanwhile; its delete event brings us back
+
+    async def _still_on_host(self, ctx: SyncContext, v_obj: Obj) -> bool:
+        """A live read before a started tenant pod is deleted: does its host pod still exist?"""
+        if ctx.host_read is None:
+            return False
+        p_name = self.translator.host_name(namespace_of(v_obj), name_of(v_obj))
+        try:
+            p_obj = await ctx.host_read(PODS, name=p_name)
+        except NotFound:
+            return False
+        return self.is_managed(p_obj) and virtual_uid_of_host(p_obj) == uid_of(v_obj)
 
     async def sync(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj) -> Result:
         try:

@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint unit e2e controlplane bench clean
+.PHONY: dev test lint unit e2e controlplane bench faults clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ dev: $(STAMP) controlplane
 
 bench: $(STAMP) controlplane
 	$(PY) -m benchmarks --json benchmarks/results.json --results benchmarks/RESULTS.md
+
+# The full fault matrix (tests/faults): prints its table and writes tests/faults/RESULTS.md.
+faults: $(STAMP) controlplane
+	FAULTS_FULL=1 $(VENV)/bin/pytest -m faults tests/faults
 
 clean:
 	rm -rf $(VENV) .dev .pytest_cache .mypy_cache .ruff_cache

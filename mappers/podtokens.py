@@ -24,7 +24,16 @@ import time
 from typing import Any
 
 from mappers.copysync import CACHE_LAG_RETRY, RecentCreates
-from mappers.generic import key_of_virtual, mapping, meta, name_of, namespace_of
+from mappers.generic import (
+    Json,
+    items,
+    key_of_virtual,
+    mapping,
+    meta,
+    name_of,
+    namespace_of,
+    uid_of,
+)
 from mappers.references import ROOT_CA_CONFIGMAP
 from mappers.tokens import (
     is_token_secret,
@@ -65,9 +74,34 @@ def new_token_secret_name(translator: Translator, v_pod: Obj) -> str:
     return translator.host_name(namespace_of(v_pod), token_secret_name(name_of(v_pod)))
 
 
+def legacy_token_secret_name(translator: Translator, v_pod: Obj) -> str:
+    """The host name pods created before the current naming scheme mount."""
+    return translator.host_name(namespace_of(v_pod), token_secret_name(name_of(v_pod)))
+
+
+def projected_secrets(p_pod: Obj) -> set[str]:
+    """The names of the secrets ``p_pod``'s projected volumes read."""
+    names: set[str] = set()
+    for volume in items(mapping(p_pod.get("spec")).get("volumes")):
+        for source in items(mapping(mapping(volume).get("projected")).get("sources")):
+            name = mapping(mapping(source).get("secret")).get("name")
+            if isinstance(name, str) and name:
+                names.add(name)
+    return names
+
+
 def mounted_token_secret_name(translator: Translator, v_pod: Obj, p_pod: Obj) -> str:
-    """The host name of the token Secret host pod ``p_pod`` mounts (its volumes never change)."""
-    return new_token_secret_name(translator, v_pod)
+    """The host name of the token Secret host pod ``p_pod`` mounts (its volumes never change).
+
+    The current name when the pod projects it; else the legacy name when the pod
+    projects that (a pod created before the naming changed); else the current one.
+    """
+    mounted = projected_secrets(p_pod)
+    current = new_token_secret_name(translator, v_pod)
+    legacy = legacy_token_secret_name(translator, v_pod)
+    if current not in mounted and legacy in mounted:
+        return legacy
+    return current
 
 
 class TokenKeeper:
@@ -117,6 +151,8 @@ class TokenKeeper:
             ca=ca,
             refresh_at=due,
         )
+        if meta(body).get("name") != p_name:
+            body = self._renamed(body, v_pod, p_name)
         if p_secret is None:
             try:
                 await ctx.host.create(SECRETS, body=body)
@@ -139,3 +175,20 @@ class TokenKeeper:
             except NotFound:
                 return Result(requeue=True)
         return Result(requeue_after=max(due - now, 1.0))
+
+    def _renamed(self, body: Json, v_pod: Obj, p_name: str) -> Json:
+        """``body`` under the legacy name ``p_name``, with provenance that re-translates to it."""
+        namespace = namespace_of(v_pod)
+        metadata = dict(body["metadata"])
+        metadata["name"] = p_name
+        metadata["annotations"] = {
+            **metadata.get("annotations", {}),
+            **self.translator.provenance_annotations(
+                kind_string=SECRETS.kind_string,
+                namespace=namespace,
+                name=token_secret_name(name_of(v_pod)),
+                uid=uid_of(v_pod),
+                host_name=p_name,
+            ),
+        }
+        return {**body, "metadata": metadata}

@@ -9,6 +9,12 @@ import pytest
 
 from mappers.podguard import PodSecurity
 from mappers.pods import PodMapper, make
+from mappers.podtokens import (
+    legacy_token_secret_name,
+    mounted_token_secret_name,
+    new_token_secret_name,
+    projected_secrets,
+)
 from mappers.tokens import token_secret_name
 from syncer.api import DONE, SECRETS, MapperConfig, Obj, Refused, Result
 from syncer.plugins import accepts_config
@@ -188,3 +194,17 @@ async def test_the_default_baseline_lets_ordinary_pods_through() -> None:
     lenient = make(translator=T, config=MapperConfig(pod_security_level="privileged"))
     await lenient.sync_to_host(fake.ctx, v_pod(hostNetwork=True))
     assert fake.calls == [("host", "create", P_NAME)] * 2
+
+
+def test_the_token_secret_renewed_is_the_one_the_host_pod_mounts() -> None:
+    """A host pod projecting the legacy name keeps it; a pod projecting nothing gets the new one."""
+    legacy = legacy_token_secret_name(T, v_pod())
+    old_pod = p_pod(v_pod())
+    old_pod["spec"]["volumes"] = [
+        {"name": "kube-api-access", "projected": {"sources": [{"secret": {"name": legacy}}]}}
+    ]
+    assert projected_secrets(old_pod) == {legacy}
+    assert mounted_token_secret_name(T, v_pod(), old_pod) == legacy
+    assert mounted_token_secret_name(T, v_pod(), p_pod(v_pod())) == new_token_secret_name(
+        T, v_pod()
+    )

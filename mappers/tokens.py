@@ -7,14 +7,36 @@ TokenRequest against the virtual API server, bound to the virtual pod.  The
 tokens, the virtual cluster's CA bundle (``ca.crt``) and the virtual namespace
 live in one host Secret per pod:
 
-* named like the host copy of a virtual secret ``<pod>-sa-token`` (so it passes
-  the host writer's ownership rules), labelled :data:`TOKEN_SECRET_LABEL` (the
-  secrets mapper leaves such objects alone and never copies that label from a
-  tenant's secret);
+* named :func:`token_host_name`: ``vsyncer-sa-token-<h>``, ``<h>`` the first 32
+  hex digits of SHA-256 of ``<vcluster>/<namespace>/<pod>``, a name **no
+  tenant object's host name can be** (below); labelled
+  :data:`TOKEN_SECRET_LABEL` (the secrets mapper leaves such objects alone and
+  never copies that label from a tenant's secret);
+* its provenance names the *pod* under its own kind, :data:`TOKEN_SECRET_KIND`
+  (``object-name``/``object-namespace`` of the virtual pod): the ownership
+  rule re-translates them with :func:`token_host_name`
+  (:func:`token_secret_owner`), not with the host-name translation;
 * owned (``ownerReferences``) by the host pod, so the host garbage collector
   removes it with the pod;
 * refreshed when :data:`TOKEN_REFRESH_ANNOTATION` passes — at 80 % of the
   shortest token's lifetime, as the kubelet does.
+
+**Why no tenant object can take the name.**  :meth:`Translator.host_name`
+(``syncer.translate``) gives one of two shapes.  Unhashed, it is
+``name-x-namespace-x-vcluster`` and so contains ``-x-``; hashed, it ends
+with ``-`` and 10 hex digits (52 characters before them, fewer once ``.-``
+became ``-``), so its 11th character from the end is ``-``.
+``vsyncer-sa-token-<32 hex>`` contains no ``-x-`` (hex has no ``x``) and its
+11th character from the end is a hex digit.  This holds for *every*
+(namespace, name) pair, valid or not, and every vcluster name; the property
+test in ``tests/mappers/test_tokens.py`` checks it against the real
+translation.  Two pods share a token name only by a 128-bit SHA-256 collision.
+
+**Pods made before this scheme** mount ``<pod>-sa-token`` translated like a
+tenant's secret (:func:`legacy_token_secret_host_name`; host pod volumes never
+change).  :func:`mounted_token_secret` tells which name a host pod mounts, and
+:func:`token_secret` builds the Secret under either name, with the provenance
+that name's ownership rule expects.
 
 Everything here is pure: building requests and the Secret, reading times.
 """
@@ -27,11 +49,33 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from mappers.generic import Json, items, mapping, name_of, namespace_of, uid_of
-from syncer.api import MANAGED_BY_LABEL, SECRETS, Obj, Translator
+from mappers.generic import (
+    Json,
+    annotations_of,
+    items,
+    labels_of,
+    mapping,
+    meta,
+    name_of,
+    namespace_of,
+    uid_of,
+)
+from syncer.api import (
+    MANAGED_BY_LABEL,
+    OBJECT_KIND_ANNOTATION,
+    OBJECT_NAME_ANNOTATION,
+    OBJECT_NAMESPACE_ANNOTATION,
+    SECRETS,
+    Obj,
+    Translator,
+)
 
 TOKEN_SECRET_LABEL = "vsyncer.dev/service-account-token"
 TOKEN_REFRESH_ANNOTATION = "vsyncer.dev/token-refresh-after"
+#: The ``object-kind`` of a token Secret's provenance: it belongs to a pod, as its token.
+TOKEN_SECRET_KIND = "vsyncer.dev/v1, Kind=PodServiceAccountToken"
+TOKEN_NAME_PREFIX = "vsyncer-sa-token-"
+_TOKEN_NAME_DIGITS = 32
 #: What the ServiceAccount admission plugin asks for; the API server's minimum is 600 s.
 DEFAULT_EXPIRATION = 3607
 MIN_EXPIRATION = 600
@@ -56,8 +100,81 @@ def token_key(audience: str | None) -> str:
 
 
 def token_secret_name(pod_name: str) -> str:
-    """The virtual-side name the host token Secret is translated from."""
+    """The virtual-side name the *legacy* host token Secret is translated from."""
     return f"{pod_name}-sa-token"
+
+
+def token_host_name(*, vcluster: str, namespace: str, pod: str) -> str:
+    """The host name of the token Secret of virtual pod ``namespace/pod`` (49 characters)."""
+    digest = hashlib.sha256(f"{vcluster}/{namespace}/{pod}".encode()).hexdigest()
+    return TOKEN_NAME_PREFIX + digest[:_TOKEN_NAME_DIGITS]
+
+
+def token_secret_host_name(translator: Translator, v_pod: Obj) -> str:
+    """The host name of ``v_pod``'s token Secret (for a host pod made from now on)."""
+    return token_host_name(
+        vcluster=translator.vcluster, namespace=namespace_of(v_pod), pod=name_of(v_pod)
+    )
+
+
+def legacy_token_secret_host_name(translator: Translator, v_pod: Obj) -> str:
+    """The name host pods made before :func:`token_host_name` mount: a tenant-shaped name."""
+    return translator.host_name(namespace_of(v_pod), token_secret_name(name_of(v_pod)))
+
+
+def token_secret_owner(translator: Translator, p_secret: Obj) -> tuple[str, str] | None:
+    """``(namespace, pod)`` of the virtual pod a :func:`token_host_name` Secret belongs to.
+
+    The ownership rule for :data:`TOKEN_SECRET_KIND`: the marker label names
+    this vcluster, the Secret is in the host namespace, and its provenance
+    re-translates (by :func:`token_host_name`) to its own name; else ``None``.
+    """
+    annotations = annotations_of(p_secret)
+    namespace = annotations.get(OBJECT_NAMESPACE_ANNOTATION)
+    pod = annotations.get(OBJECT_NAME_ANNOTATION)
+    if (
+        labels_of(p_secret).get(MANAGED_BY_LABEL) != translator.vcluster
+        or meta(p_secret).get("namespace") != translator.host_namespace
+        or annotations.get(OBJECT_KIND_ANNOTATION) != TOKEN_SECRET_KIND
+        or not isinstance(namespace, str)
+        or not isinstance(pod, str)
+        or not namespace
+        or not pod
+    ):
+        return None
+    expected = token_host_name(vcluster=translator.vcluster, namespace=namespace, pod=pod)
+    return (namespace, pod) if meta(p_secret).get("name") == expected else None
+
+
+def mounted_token_secret(p_pod: Obj, *, translator: Translator) -> str | None:
+    """The token Secret host pod ``p_pod`` mounts, or ``None`` if it mounts none.
+
+    Its :func:`token_host_name` if a projected source names it, else the legacy
+    name if a projected source reads a token key from it (a pod made before
+    the scheme); the virtual pod is read from ``p_pod``'s provenance.
+    """
+    key = translator.virtual_key_from_host(p_pod)
+    if key is None:
+        return None
+    namespace, pod = key
+    sources = [
+        mapping(mapping(source).get("secret"))
+        for volume in items(mapping(p_pod.get("spec")).get("volumes"))
+        for source in items(mapping(mapping(volume).get("projected")).get("sources"))
+    ]
+    current = token_host_name(vcluster=translator.vcluster, namespace=namespace, pod=pod)
+    if any(source.get("name") == current for source in sources):
+        return current
+    legacy = translator.host_name(namespace, token_secret_name(pod))
+    for source in sources:
+        keys = {mapping(item).get("key") for item in items(source.get("items"))}
+        if source.get("name") == legacy and any(_is_token_key(k) for k in keys):
+            return legacy
+    return None
+
+
+def _is_token_key(key: object) -> bool:
+    return key == "token" or (isinstance(key, str) and key.startswith("token-"))
 
 
 def token_sources(v_pod: Obj) -> list[TokenSource]:
@@ -129,15 +246,29 @@ def token_secret(
     tokens: Mapping[str, str],
     ca: str,
     refresh_at: float,
+    name: str | None = None,
 ) -> Json:
-    """The host Secret carrying ``tokens`` for ``v_pod``, owned by its host pod ``p_pod``."""
+    """The host Secret carrying ``tokens`` for ``v_pod``, owned by its host pod ``p_pod``.
+
+    ``name`` is the host name: :func:`token_secret_host_name` (provenance of
+    kind :data:`TOKEN_SECRET_KIND`, naming the pod) or
+    :func:`legacy_token_secret_host_name` (provenance of a Secret
+    ``<pod>-sa-token``), which is also the default.  Any other name raises
+    :class:`ValueError`.
+    """
     v_namespace = namespace_of(v_pod)
-    v_name = token_secret_name(name_of(v_pod))
-    p_name = translator.host_name(v_namespace, v_name)
+    legacy = legacy_token_secret_host_name(translator, v_pod)
+    p_name = legacy if name is None else name
+    if p_name == legacy:
+        kind, v_name = SECRETS.kind_string, token_secret_name(name_of(v_pod))
+    elif p_name == token_secret_host_name(translator, v_pod):
+        kind, v_name = TOKEN_SECRET_KIND, name_of(v_pod)
+    else:
+        raise ValueError(f"{p_name!r} is not a token Secret name of this pod")
     labels = translator.translate_labels({}, namespace=v_namespace)
     labels[TOKEN_SECRET_LABEL] = "true"
     annotations = translator.provenance_annotations(
-        kind_string=SECRETS.kind_string,
+        kind_string=kind,
         namespace=v_namespace,
         name=v_name,
         uid=uid_of(v_pod),

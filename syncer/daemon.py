@@ -13,6 +13,8 @@ Guarantees:
 * Every long-running task is guarded: if one ends unexpectedly (an informer
   crashes, the lease is lost) it is logged and the daemon stops with exit
   code 1 instead of running on as a zombie.
+* With ``drift_interval`` > 0, a guarded drift check (:mod:`syncer.drift`)
+  runs alongside the workers, only while they do.
 * First stop request (SIGTERM/SIGINT): stop taking work, let in-flight
   reconciles finish within ``shutdown_grace``, then cancel what is left, stop
   informers, release the lease and close the clients.  A second request
@@ -34,6 +36,7 @@ import structlog
 from syncer.api import Indexer, Mapper, MapperConfig, SyncContext, Watcher
 from syncer.blocked import BLOCKED_INITIAL
 from syncer.controller import Controller
+from syncer.drift import DriftChecker
 from syncer.errors import ApiError, ConfigError
 from syncer.events import EventRecorder
 from syncer.hostwriter import HostWriter
@@ -82,6 +85,7 @@ class Daemon:
         self.controllers: dict[str, Controller] = {}
         self.syncs: dict[str, KindSync] = {}
         self.elector: LeaderElector | None = None
+        self.drift: DriftChecker | None = None
         self.server: HttpServer | None = None
         self._synced = False
         self._main: asyncio.Task[int] | None = None
@@ -359,6 +363,13 @@ class Daemon:
         for kind, controller in self.controllers.items():
             self._guard(controller.run(), name=f"controller {kind}")
         self._log.info("workers started", kinds=list(self.controllers))
+        if self.settings.drift_interval > 0:
+            self.drift = DriftChecker(
+                syncs=list(self.syncs.values()),
+                metrics=self.metrics,
+                interval=self.settings.drift_interval,
+            )
+            self._guard(self.drift.run(), name="drift check")
 
     async def _drain(self) -> None:
         queues = [c.queue.shut_down(drain=True) for c in self.controllers.values()]

@@ -15,6 +15,7 @@ Guarantees:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 
 import structlog
 
@@ -22,13 +23,14 @@ from syncer.clock import Clock
 from syncer.kube import KubeClient
 from syncer.reflector import (
     EventHandler,
+    Json,
     Reflector,
     ReflectorMetrics,
     Transform,
     drop_managed_fields,
 )
 from syncer.resources import Resource
-from syncer.store import IndexFunc, Obj, Store
+from syncer.store import IndexFunc, Key, Obj, Store
 
 
 class _FanOut:
@@ -127,6 +129,15 @@ class Informer:
 
     def get(self, namespace: str, name: str) -> Obj | None:
         return self.store.get(namespace, name)
+
+    async def list_live(self) -> list[Json]:
+        """What the server holds now, listed as the reflector lists (the cache is untouched)."""
+        items, _ = await self.reflector.fetch()
+        return items
+
+    def correct(self, *, live: Iterable[Json], gone: Iterable[Key]) -> None:
+        """Store ``live`` objects and drop ``gone`` keys, telling the handlers as a watch would."""
+        self.reflector.correct(live=live, gone=gone)
 
 
 async def wait_all_synced(informers: list[Informer], *, within: float) -> None:

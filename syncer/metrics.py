@@ -163,6 +163,19 @@ class Metrics:
             ["kind", "reason"],
             registry=r,
         )
+        self._drift_detected = Counter(
+            "vsyncer_drift_detected_total",
+            "Keys the periodic drift check found out of sync, by reason "
+            "(stale_cache, missing, orphan, content).",
+            ["kind", "reason"],
+            registry=r,
+        )
+        self._drift_repaired = Counter(
+            "vsyncer_drift_repaired_total",
+            "Drifted keys whose next reconcile succeeded and whose live re-check found no drift.",
+            ["kind"],
+            registry=r,
+        )
         self._leader = Gauge(
             "vsyncer_leader", "1 while this replica holds the leader lease.", registry=r
         )
@@ -244,6 +257,14 @@ class Metrics:
     def refused_object(self, *, kind: str, reason: str) -> None:
         """A virtual object was refused (``Refused``): not synced as it is."""
         self._refused_objects.labels(kind, reason).inc()
+
+    def drift_detected(self, *, kind: str, reason: str) -> None:
+        """The drift check found a key of ``kind`` out of sync for ``reason``."""
+        self._drift_detected.labels(kind, reason).inc()
+
+    def drift_repaired(self, *, kind: str) -> None:
+        """A drifted key was reconciled and a live re-check found it in sync."""
+        self._drift_repaired.labels(kind).inc()
 
     def set_leader(self, leader: bool) -> None:
         """Whether this replica leads now."""

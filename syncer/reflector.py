@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import MappingProxyType
 from typing import Any, Protocol
 
@@ -34,7 +34,7 @@ from syncer.clock import Clock, RealClock
 from syncer.errors import ApiError, Gone
 from syncer.kube import KubeClient
 from syncer.resources import Resource
-from syncer.store import Obj, Store, key_of
+from syncer.store import Key, Obj, Store, key_of
 
 Json = dict[str, Any]
 Transform = Callable[[Json], Json]
@@ -154,7 +154,12 @@ class Reflector:
 
     # -- list ---------------------------------------------------------------------------
 
-    async def _list(self) -> None:
+    async def fetch(self) -> tuple[list[Json], str]:
+        """A complete paginated list of what this reflector watches, transformed; no store change.
+
+        Returns the objects and the list's resourceVersion.  A continue token
+        that expires mid-way starts the list over; other errors propagate.
+        """
         items: list[Json] = []
         token: str | None = None
         resource_version: str | None = None
@@ -180,9 +185,34 @@ class Reflector:
             resource_version = metadata.get("resourceVersion", "")
             token = metadata.get("continue") or None
             if token is None:
-                break
-        self._replace(items, resource_version or "")
+                return items, resource_version or ""
+
+    async def _list(self) -> None:
+        items, resource_version = await self.fetch()
+        self._replace(items, resource_version)
         self.lists += 1
+
+    def correct(self, *, live: Iterable[Json], gone: Iterable[Key]) -> None:
+        """Make the store agree with a live read for some keys, as a watch event would.
+
+        Each object of ``live`` is stored (an add or update for the handlers);
+        each key of ``gone`` is removed (a delete).  For a cache whose watch
+        missed events (:mod:`syncer.drift`); the resourceVersion the watch
+        resumes from is left alone.
+        """
+        store = self._store
+        for obj in live:
+            old = store.get(*key_of(obj))
+            new = store.add(obj)
+            if old is None:
+                self._handler.on_add(new)
+            else:
+                self._handler.on_update(old, new)
+        for key in gone:
+            cached = store.get(*key)
+            if cached is not None:
+                store.delete(cached)
+                self._handler.on_delete(cached)
 
     def _replace(self, items: list[Json], resource_version: str) -> None:
         store = self._store

@@ -48,6 +48,12 @@ def test_defaults() -> None:
     assert settings.log_level == "info"
     assert settings.virtual_service_host is None
     assert settings.virtual_service_port == 443
+    assert settings.drift_interval == 300
+
+
+def test_drift_interval_zero_turns_the_check_off_and_takes_fractions() -> None:
+    assert load_settings(env=env(drift_interval="0")).drift_interval == 0
+    assert load_settings(env=env(drift_interval="0.5")).drift_interval == 0.5
 
 
 def test_settings_are_frozen() -> None:
@@ -158,6 +164,7 @@ def test_existing_kubeconfig_is_accepted(tmp_path: Path) -> None:
         ({"cache_sync_timeout": "0"}, "VSYNCER_CACHE_SYNC_TIMEOUT", "must be > 0"),
         ({"reconcile_timeout": "-1"}, "VSYNCER_RECONCILE_TIMEOUT", "must be > 0"),
         ({"shutdown_grace": "-1"}, "VSYNCER_SHUTDOWN_GRACE", "must be >= 0"),
+        ({"drift_interval": "-1"}, "VSYNCER_DRIFT_INTERVAL", "must be >= 0"),
         ({"log_format": "xml"}, "VSYNCER_LOG_FORMAT", "'auto', 'json' or 'console'"),
         ({"log_level": "loud"}, "VSYNCER_LOG_LEVEL", "must be one of"),
         ({"virtual_service_host": "a b"}, "VSYNCER_VIRTUAL_SERVICE_HOST", "host name"),

@@ -333,3 +333,44 @@ async def test_default_kubernetes_points_at_the_configured_host_service(
             assert MANAGED_BY_LABEL not in (after["metadata"].get("labels") or {})
     finally:
         await _restore_default_kubernetes(virtual)
+
+
+async def test_shared_service_range_keeps_the_virtual_service_as_it_is(
+    namespace_with_sa: str,
+    v_ns: str,
+    host: KubeClient,
+    virtual: KubeClient,
+    host_kubeconfig: Path,
+    virtual_kubeconfig: Path,
+) -> None:
+    """Same service CIDR on both sides: the host takes the virtual IP; nothing is re-created."""
+    t, ns = translator(namespace_with_sa), namespace_with_sa
+    async with run_syncer(
+        host_namespace=ns,
+        host_kubeconfig=host_kubeconfig,
+        virtual_kubeconfig=virtual_kubeconfig,
+        kinds=KINDS,
+    ):
+        v_svcs = [
+            await virtual.create(SERVICES, namespace=v_ns, body=service(f"s{i}", type=kind))
+            for i, kind in enumerate(("ClusterIP", "NodePort", "ClusterIP"))
+        ]
+        for v_svc in v_svcs:
+            name, uid = v_svc["metadata"]["name"], v_svc["metadata"]["uid"]
+            p_svc = await wait_for_object(
+                host, SERVICES, namespace=ns, name=t.host_name(v_ns, name), predicate=exists
+            )
+            assert p_svc is not None
+            assert p_svc["spec"]["clusterIP"] == v_svc["spec"]["clusterIP"]
+            assert points_at(uid)(p_svc)
+            if v_svc["spec"]["type"] == "NodePort":
+                await wait_for_object(
+                    virtual,
+                    SERVICES,
+                    namespace=v_ns,
+                    name=name,
+                    predicate=where(same_node_ports(p_svc)),
+                )
+        for v_svc in v_svcs:
+            now = await virtual.get(SERVICES, namespace=v_ns, name=v_svc["metadata"]["name"])
+            assert now["metadata"]["uid"] == v_svc["metadata"]["uid"], "re-created"

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from mappers.references import (
+    REFUSED,
     PodReferenceIndexes,
     PodReferences,
     index_configmaps,
@@ -13,6 +14,7 @@ from mappers.references import (
     index_pvcs,
     index_secrets,
     pod_references,
+    spec_sites,
 )
 
 POD: dict[str, Any] = {
@@ -91,3 +93,75 @@ def test_shared_walk_indexes_equal_the_plain_index_functions() -> None:
     changed["spec"]["volumes"] = []
     assert shared.pvcs(POD) == ["shop/data"]
     assert shared.pvcs(changed) == []
+
+
+def test_every_secret_naming_volume_source_is_a_reference() -> None:
+    """flexVolume, azureFile, the secretRef sources and cloned claims are indexed too."""
+    volumes: list[dict[str, Any]] = [
+        {"name": "f", "flexVolume": {"driver": "d", "secretRef": {"name": "s-flex"}}},
+        {"name": "a", "azureFile": {"secretName": "s-azure", "shareName": "x"}},
+        *[
+            {"name": key, key: {"secretRef": {"name": f"s-{key}"}}}
+            for key in ("cephfs", "rbd", "iscsi", "scaleIO", "storageos", "cinder")
+        ],
+        {
+            "name": "e",
+            "ephemeral": {
+                "volumeClaimTemplate": {
+                    "spec": {"dataSource": {"kind": "PersistentVolumeClaim", "name": "origin"}}
+                }
+            },
+        },
+    ]
+    refs = pod_references({"metadata": {"namespace": "shop"}, "spec": {"volumes": volumes}})
+    assert refs.secrets == {
+        "s-flex",
+        "s-azure",
+        *(f"s-{k}" for k in ("cephfs", "rbd", "iscsi", "scaleIO", "storageos", "cinder")),
+    }
+    assert refs.pvcs == {"origin"}
+
+
+def field(path: str) -> dict[str, str]:
+    return {"fieldPath": path}
+
+
+def test_refused_sites_name_nothing_and_field_paths_are_listed() -> None:
+    """A refused source adds no reference; every fieldRef path the pod reads is listed."""
+    spec = {
+        "volumes": [
+            {"name": "g", "glusterfs": {"endpoints": "host-endpoints", "path": "p"}},
+            {"name": "u", "futureSource": {"secretName": "s-future"}},
+            {
+                "name": "d",
+                "downwardAPI": {
+                    "items": [{"path": "l", "fieldRef": {"fieldPath": "metadata.labels"}}]
+                },
+            },
+        ],
+        "containers": [
+            {
+                "name": "m",
+                "env": [
+                    {
+                        "name": "A",
+                        "valueFrom": {"fieldRef": {"fieldPath": "spec.serviceAccountName"}},
+                    },
+                    {"name": "B", "valueFrom": {"futureRef": {"name": "s-env"}}},
+                ],
+            }
+        ],
+    }
+    refs = pod_references({"metadata": {"namespace": "shop"}, "spec": spec})
+    assert refs == PodReferences(
+        frozenset(),
+        frozenset(),
+        frozenset(),
+        frozenset({"metadata.labels", "spec.serviceAccountName"}),
+    )
+    refused = [site for site in spec_sites(spec) if site.kind == REFUSED]
+    assert [(s.reason, s.path) for s in refused] == [
+        ("volume_source", "spec.volumes[0].glusterfs"),
+        ("volume_source", "spec.volumes[1].futureSource"),
+        ("env_source", "spec.containers[0].env[1].valueFrom.futureRef"),
+    ]

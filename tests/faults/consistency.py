@@ -17,8 +17,10 @@ as read), the test's :class:`~tests.faults.ledger.Ledger` and the
 * **orphaned** — a managed host object (:meth:`Translator.is_owned`) whose
   virtual object is gone or is not to be synced (an unreferenced configmap, the
   endpoints of a service with a selector); a token Secret without its host pod;
-  an object carrying our marker label whose name does not match its
-  provenance (and whose key has no copy); a fake node no virtual pod is bound to.
+  an object carrying our marker label and provenance annotations whose name
+  does not match them (and whose key has no copy; marker label alone is not a
+  claim: host controllers copy labels, e.g. to a service's Endpoints); a fake
+  node no virtual pod is bound to.
 * **mismatched** — host copy present but a translated field differs: labels
   (translated, a subset of the host's), annotations (a subset), provenance UID;
   pods: container images, node placement, phase and pod IP flowing up (the
@@ -259,8 +261,12 @@ def _sort_host(
             by_provenance[ObjectKey(kind, *found_key)].append(p_obj)
         return
     annotations = _meta(p_obj).get("annotations") or {}
+    if not annotations.get(OBJECT_NAME_ANNOTATION):
+        # No provenance: not a copy at all, e.g. the Endpoints the host's endpoints
+        # controller makes for a synced service (it copies the service's labels).
+        return
     namespace = str(annotations.get(OBJECT_NAMESPACE_ANNOTATION) or "")
-    name = str(annotations.get(OBJECT_NAME_ANNOTATION) or _meta(p_obj).get("name"))
+    name = str(annotations.get(OBJECT_NAME_ANNOTATION))
     if namespace in scope or not namespace:
         strays[ObjectKey(kind, namespace, name)].append(p_obj)
 

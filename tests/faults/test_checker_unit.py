@@ -240,6 +240,15 @@ def test_ledger_delete_then_recreate_is_live() -> None:
     assert ledger.namespaces() == {NS}
 
 
+def test_marker_label_without_provenance_is_not_a_copy() -> None:
+    """The host endpoints controller copies a synced service's labels to its Endpoints."""
+    world = World()
+    p_service = world.find("host", "services", "web")
+    meta = p_service["metadata"]
+    world.host["endpoints"] = [{"metadata": {"name": meta["name"], "labels": meta["labels"]}}]
+    assert world.report().clean, world.report().summary()
+
+
 def test_out_of_scope_namespaces_are_not_judged() -> None:
     """Another tenant namespace's objects in the shared clusters do not count."""
     world = World()

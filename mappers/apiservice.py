@@ -15,6 +15,10 @@ Guarantees, when configured:
   the virtual API server refuses that IP (outside its service range, taken),
   the service is restored with its old IP, marked with the refused one so that
   it is not retried in a loop, and a Warning event says why;
+* that re-creation needs no recorded intent (:mod:`mappers.serviceintent`):
+  ``default/kubernetes`` is not a tenant's object but the virtual API
+  server's, which creates it again by itself if the syncer stops between the
+  delete and the create;
 * its one port, ``https``, is the host Service's port (the one named
   ``https``, else the one equal to ``virtual_service_port``, else the first),
   so pods see the right ``KUBERNETES_SERVICE_HOST``/``_PORT``

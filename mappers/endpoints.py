@@ -162,6 +162,13 @@ class EndpointsMapper(CopySyncer):
             service_addresses=host_service_addresses(ctx),
         )
 
+    def drift(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> str | None:
+        """As for copied kinds; refused Endpoints are not drift (not synced on purpose)."""
+        try:
+            return super().drift(ctx, v_obj, p_obj)
+        except Refused:
+            return None
+
     def desired_host(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> Json | None:
         service = ctx.virtual_cache(SERVICES).get(namespace_of(v_obj), name_of(v_obj))
         if service is None or mapping(service.get("spec")).get("selector"):

@@ -150,6 +150,12 @@ def without_intent(body: Json) -> Json:
     return body
 
 
+def namespace_terminating(ctx: SyncContext, namespace: str) -> bool:
+    """Whether the virtual namespace is being deleted (nothing may be created in it)."""
+    v_namespace = ctx.virtual_cache(NAMESPACES).get("", namespace)
+    return v_namespace is not None and is_terminating(v_namespace)
+
+
 async def namespace_gone(ctx: SyncContext, namespace: str) -> bool:
     """A live read: is the virtual namespace missing or being deleted (nothing can be created)?"""
     try:

@@ -80,6 +80,7 @@ from mappers.serviceintent import (
     create_from_intent,
     keep_own_ip,
     namespace_gone,
+    namespace_terminating,
     recreated,
     restorable,
     restore_endpoints,
@@ -105,6 +106,7 @@ from syncer.api import (
     NotFound,
     Obj,
     ObjectKey,
+    Refused,
     Resource,
     Result,
     SyncContext,
@@ -126,12 +128,6 @@ __all__ = [
     "recreated",
     "virtual_spec",
 ]
-
-
-def namespace_terminating(ctx: SyncContext, namespace: str) -> bool:
-    """Whether the virtual namespace is being deleted (nothing may be created in it)."""
-    v_namespace = ctx.virtual_cache(NAMESPACES).get("", namespace)
-    return v_namespace is not None and is_terminating(v_namespace)
 
 
 class ServiceMapper(CopySyncer):
@@ -203,6 +199,20 @@ class ServiceMapper(CopySyncer):
             node_addresses=(host_node_addresses(ctx) if named else None) or frozenset(),
             service_addresses=host_service_addresses(ctx) if named else frozenset(),
         )
+
+    def drift(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> str | None:
+        """As for copied kinds, plus the spec; refused services and ``default/kubernetes`` never."""
+        try:
+            if is_api_service(v_obj):
+                return None  # its host object is only read
+            self.check(ctx, v_obj)
+        except Refused:
+            return None  # not synced on purpose
+        found = super().drift(ctx, v_obj, p_obj)
+        if found is not None or p_obj is None or is_terminating(p_obj):
+            return found
+        spec = self.host_service(v_obj, p_obj)["spec"]
+        return "spec" if spec != thaw(mapping(p_obj.get("spec"))) else None
 
     def must_recreate(self, p_obj: Obj, desired: Json) -> bool:
         # Switching to or from ExternalName changes whether a cluster IP exists at all.

@@ -256,3 +256,36 @@ def test_guard_remembers_endpoints_seen_while_armed_only() -> None:
     assert mapper.endpoints_guard.saved(key) is None
     mapper.keys_of_endpoints(ep)
     assert mapper.endpoints_guard.saved(key) is ep
+
+
+def test_drift_names_a_changed_host_spec_and_ignores_refused_and_api_services() -> None:
+    """Host spec edited behind our back → "spec"; refused or default/kubernetes → no drift."""
+    mapper = ServiceMapper(translator=T)
+    v = v_svc(clusterIP="10.96.7.7", clusterIPs=["10.96.7.7"], ipFamilies=["IPv4"])
+    p = _p_svc(v)
+    p["metadata"]["annotations"][OBJECT_UID_ANNOTATION] = "v-uid"
+    ctx = Fake(host={"nodes": [], "services": [p]}).ctx
+    assert mapper.drift(ctx, v, p) is None
+    edited = {**p, "spec": {**p["spec"], "selector": {"app": "other"}}}
+    assert mapper.drift(ctx, v, edited) == "spec"
+    hostile = v_svc(externalIPs=["10.96.0.1"])
+    assert mapper.drift(ctx, hostile, None) is None
+    api = {"metadata": {"name": "kubernetes", "namespace": "default"}, "spec": {}}
+    assert mapper.drift(ctx, api, None) is None
+    assert mapper.drift(ctx, v, None) == "missing"
+
+
+def test_drift_of_refused_endpoints_is_none() -> None:
+    """Endpoints refused on purpose are not drift; allowed ones without a copy are missing."""
+    mapper = EndpointsMapper(translator=T)
+    ctx = Fake(virtual={"services": [v_svc(selector=None)]}, host={"nodes": [], "services": []}).ctx
+    bad = {
+        "metadata": {"name": "web", "namespace": "shop"},
+        "subsets": [{"addresses": [{"ip": "10.96.0.1"}]}],
+    }
+    good = {
+        "metadata": {"name": "web", "namespace": "shop"},
+        "subsets": [{"addresses": [{"ip": "192.0.2.1"}]}],
+    }
+    assert mapper.drift(ctx, bad, None) is None
+    assert mapper.drift(ctx, good, None) == "missing"

@@ -221,3 +221,15 @@ def test_intent_round_trips_and_is_bounded() -> None:
     assert RECREATE_INTENT_ANNOTATION not in full["metadata"]["annotations"]
     assert annotations_size({"ab": "cd"}) == 4
     assert Intent.of({"metadata": {"annotations": {RECREATE_INTENT_ANNOTATION: "{"}}}) is None
+
+
+async def test_a_service_with_finalizers_is_not_deleted_to_rewrite_it() -> None:
+    """Its delete would only mark it terminating: it keeps its own IP, marked, with a warning."""
+    c = clusters()
+    c.virtual.objs[("services", "shop", "web")]["metadata"]["finalizers"] = ["example.com/keep"]
+    await converge(ServiceMapper(translator=T), c, KEY, SERVICES)
+    assert ("virtual", "delete") not in c.log
+    v_svc = c.virtual.objs[("services", "shop", "web")]
+    assert CLUSTER_IP_MISMATCH_ANNOTATION in v_svc["metadata"]["annotations"]
+    assert [e[:2] for e in c.events] == [("Warning", "SyncError")]
+    assert "finalizers" in c.events[0][2]

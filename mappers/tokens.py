@@ -51,31 +51,23 @@ from typing import Any, NamedTuple
 
 from mappers.generic import (
     Json,
-    annotations_of,
     items,
-    labels_of,
     mapping,
-    meta,
     name_of,
     namespace_of,
     uid_of,
 )
 from syncer.api import (
     MANAGED_BY_LABEL,
-    OBJECT_KIND_ANNOTATION,
-    OBJECT_NAME_ANNOTATION,
-    OBJECT_NAMESPACE_ANNOTATION,
     SECRETS,
+    TOKEN_SECRET_KIND,
     Obj,
     Translator,
+    token_host_name,
 )
 
 TOKEN_SECRET_LABEL = "vsyncer.dev/service-account-token"
 TOKEN_REFRESH_ANNOTATION = "vsyncer.dev/token-refresh-after"
-#: The ``object-kind`` of a token Secret's provenance: it belongs to a pod, as its token.
-TOKEN_SECRET_KIND = "vsyncer.dev/v1, Kind=PodServiceAccountToken"
-TOKEN_NAME_PREFIX = "vsyncer-sa-token-"
-_TOKEN_NAME_DIGITS = 32
 #: What the ServiceAccount admission plugin asks for; the API server's minimum is 600 s.
 DEFAULT_EXPIRATION = 3607
 MIN_EXPIRATION = 600
@@ -104,12 +96,6 @@ def token_secret_name(pod_name: str) -> str:
     return f"{pod_name}-sa-token"
 
 
-def token_host_name(*, vcluster: str, namespace: str, pod: str) -> str:
-    """The host name of the token Secret of virtual pod ``namespace/pod`` (49 characters)."""
-    digest = hashlib.sha256(f"{vcluster}/{namespace}/{pod}".encode()).hexdigest()
-    return TOKEN_NAME_PREFIX + digest[:_TOKEN_NAME_DIGITS]
-
-
 def token_secret_host_name(translator: Translator, v_pod: Obj) -> str:
     """The host name of ``v_pod``'s token Secret (for a host pod made from now on)."""
     return token_host_name(
@@ -125,25 +111,10 @@ def legacy_token_secret_host_name(translator: Translator, v_pod: Obj) -> str:
 def token_secret_owner(translator: Translator, p_secret: Obj) -> tuple[str, str] | None:
     """``(namespace, pod)`` of the virtual pod a :func:`token_host_name` Secret belongs to.
 
-    The ownership rule for :data:`TOKEN_SECRET_KIND`: the marker label names
-    this vcluster, the Secret is in the host namespace, and its provenance
-    re-translates (by :func:`token_host_name`) to its own name; else ``None``.
+    The ownership rule for :data:`TOKEN_SECRET_KIND`, the host writer's own
+    (:meth:`syncer.api.Translator.token_secret_owner`); ``None`` if not ours.
     """
-    annotations = annotations_of(p_secret)
-    namespace = annotations.get(OBJECT_NAMESPACE_ANNOTATION)
-    pod = annotations.get(OBJECT_NAME_ANNOTATION)
-    if (
-        labels_of(p_secret).get(MANAGED_BY_LABEL) != translator.vcluster
-        or meta(p_secret).get("namespace") != translator.host_namespace
-        or annotations.get(OBJECT_KIND_ANNOTATION) != TOKEN_SECRET_KIND
-        or not isinstance(namespace, str)
-        or not isinstance(pod, str)
-        or not namespace
-        or not pod
-    ):
-        return None
-    expected = token_host_name(vcluster=translator.vcluster, namespace=namespace, pod=pod)
-    return (namespace, pod) if meta(p_secret).get("name") == expected else None
+    return translator.token_secret_owner(p_secret)
 
 
 def mounted_token_secret(p_pod: Obj, *, translator: Translator) -> str | None:

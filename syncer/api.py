@@ -78,12 +78,14 @@ from syncer.translate import (
     OBJECT_NAMESPACE_ANNOTATION,
     OBJECT_UID_ANNOTATION,
     OWNER_REFERENCES_ANNOTATION,
+    TOKEN_SECRET_KIND,
     Translator,
     is_reserved_key,
     managed_keys_annotation,
     merge_managed,
     parse_managed_keys,
     three_way_merge,
+    token_host_name,
 )
 
 __all__ = [
@@ -112,6 +114,7 @@ __all__ = [
     "SECRETS",
     "SERVICEACCOUNTS",
     "SERVICES",
+    "TOKEN_SECRET_KIND",
     "AlreadyExists",
     "ApiError",
     "Conflict",
@@ -145,6 +148,7 @@ __all__ = [
     "parse_managed_keys",
     "thaw",
     "three_way_merge",
+    "token_host_name",
 ]
 
 Json = dict[str, Any]

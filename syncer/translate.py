@@ -59,6 +59,13 @@ COLLIDING_LABEL_KEYS = frozenset(
 #: reaches the host (:func:`is_reserved_key`).
 RESERVED_KEY_PREFIXES = ("vcluster.loft.sh/", "vsyncer.dev/")
 
+#: The ``object-kind`` of the host Secrets holding a pod's virtual service-account token:
+#: their provenance names the *pod*, and their name is :func:`token_host_name`.
+TOKEN_SECRET_KIND = "vsyncer.dev/v1, Kind=PodServiceAccountToken"
+_SECRET_KIND = "/v1, Kind=Secret"
+_TOKEN_NAME_PREFIX = "vsyncer-sa-token-"
+_TOKEN_NAME_DIGITS = 32
+
 _MAX_NAME = 63
 _CUT = 52
 _HASH_DIGITS = 10
@@ -97,6 +104,17 @@ def host_name(*, name: str, namespace: str, vcluster: str) -> str:
 def host_cluster_name(*, name: str, host_namespace: str, vcluster: str) -> str:
     """The host name of the cluster-scoped virtual object ``name``."""
     return safe_concat("vcluster", name, "x", host_namespace, "x", vcluster)
+
+
+def token_host_name(*, vcluster: str, namespace: str, pod: str) -> str:
+    """The host name of the token Secret of virtual pod ``namespace/pod`` (49 characters).
+
+    ``vsyncer-sa-token-`` and 32 hex digits of SHA-256 over ``vcluster/namespace/pod``:
+    no :func:`host_name` can equal it (those contain ``-x-`` or end in ``-`` and 10 hex
+    digits; see ``mappers/tokens.py`` for the argument and its property test).
+    """
+    digest = hashlib.sha256(f"{vcluster}/{namespace}/{pod}".encode()).hexdigest()
+    return _TOKEN_NAME_PREFIX + digest[:_TOKEN_NAME_DIGITS]
 
 
 def object_kind(api_version: str, *, kind: str) -> str:
@@ -314,9 +332,41 @@ class Translator:
             expected = self.host_cluster_name(v_name)
         return (v_namespace, v_name) if expected == p_name else None
 
+    def token_secret_owner(self, host_obj: Mapping[str, Any]) -> tuple[str, str] | None:
+        """``(namespace, pod)`` of the virtual pod a host token Secret belongs to, or ``None``.
+
+        Trusted only when the marker label names this vcluster, the Secret is in
+        the host namespace, its ``object-kind`` is :data:`TOKEN_SECRET_KIND` and
+        its provenance (the pod's namespace and name) re-translates by
+        :func:`token_host_name` to its own name.
+        """
+        meta = _mapping(host_obj.get("metadata"))
+        annotations = _mapping(meta.get("annotations"))
+        namespace = annotations.get(OBJECT_NAMESPACE_ANNOTATION)
+        pod = annotations.get(OBJECT_NAME_ANNOTATION)
+        if (
+            _mapping(meta.get("labels")).get(MANAGED_BY_LABEL) != self.vcluster
+            or meta.get("namespace") != self.host_namespace
+            or annotations.get(OBJECT_KIND_ANNOTATION) != TOKEN_SECRET_KIND
+            or not isinstance(namespace, str)
+            or not isinstance(pod, str)
+            or not namespace
+            or not pod
+        ):
+            return None
+        expected = token_host_name(vcluster=self.vcluster, namespace=namespace, pod=pod)
+        return (namespace, pod) if meta.get("name") == expected else None
+
     def is_owned(self, host_obj: Mapping[str, Any], *, kind_string: str) -> bool:
-        """Whether ``host_obj`` is ours to modify or delete (every REFERENCE.md rule)."""
+        """Whether ``host_obj`` is ours to modify or delete (every REFERENCE.md rule).
+
+        A Secret whose ``object-kind`` is :data:`TOKEN_SECRET_KIND` is a pod's token
+        Secret and is ours by :meth:`token_secret_owner`.
+        """
         annotations = _mapping(_mapping(host_obj.get("metadata")).get("annotations"))
-        if annotations.get(OBJECT_KIND_ANNOTATION) != kind_string:
+        found = annotations.get(OBJECT_KIND_ANNOTATION)
+        if kind_string == _SECRET_KIND and found == TOKEN_SECRET_KIND:
+            return self.token_secret_owner(host_obj) is not None
+        if found != kind_string:
             return False
         return self.virtual_key_from_host(host_obj) is not None

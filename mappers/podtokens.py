@@ -6,8 +6,11 @@ the I/O for the pods mapper (through the :class:`~syncer.api.SyncContext`).
 Guarantees:
 
 * the Secret renewed is the one the host pod actually mounts: a host pod's
-  volumes are immutable, so a pod created under an earlier naming scheme keeps
-  its Secret's name for life; a new pod gets the current name;
+  volumes are immutable, so a pod created under the earlier naming scheme
+  (``<pod>-sa-token`` translated like a tenant's secret) keeps that name for
+  life; a new pod gets :func:`new_token_secret_name` (to become
+  :func:`mappers.tokens.token_secret_host_name`, a name no tenant object's
+  host name can be, once the host writer accepts it);
 * a Secret that is fresh (not due, owned by this host pod, holding every
   token the pod projects) is left alone and revisited when due;
 * a Secret under that name that is not a token Secret of ours is never
@@ -25,25 +28,22 @@ from typing import Any
 
 from mappers.copysync import CACHE_LAG_RETRY, RecentCreates
 from mappers.generic import (
-    Json,
-    items,
     key_of_virtual,
     mapping,
     meta,
-    name_of,
     namespace_of,
-    uid_of,
 )
 from mappers.references import ROOT_CA_CONFIGMAP
 from mappers.tokens import (
     is_token_secret,
+    legacy_token_secret_host_name,
+    mounted_token_secret,
     parse_time,
     refresh_after,
     service_account_of,
     token_request,
     token_secret,
     token_secret_fresh,
-    token_secret_name,
     token_sources,
 )
 from syncer.api import (
@@ -70,38 +70,24 @@ def host_secrets(ctx: SyncContext) -> Any:
 
 
 def new_token_secret_name(translator: Translator, v_pod: Obj) -> str:
-    """The host name of the token Secret of a pod that has no host pod yet."""
-    return translator.host_name(namespace_of(v_pod), token_secret_name(name_of(v_pod)))
+    """The host name of the token Secret of a pod that has no host pod yet.
 
-
-def legacy_token_secret_name(translator: Translator, v_pod: Obj) -> str:
-    """The host name pods created before the current naming scheme mount."""
-    return translator.host_name(namespace_of(v_pod), token_secret_name(name_of(v_pod)))
-
-
-def projected_secrets(p_pod: Obj) -> set[str]:
-    """The names of the secrets ``p_pod``'s projected volumes read."""
-    names: set[str] = set()
-    for volume in items(mapping(p_pod.get("spec")).get("volumes")):
-        for source in items(mapping(mapping(volume).get("projected")).get("sources")):
-            name = mapping(mapping(source).get("secret")).get("name")
-            if isinstance(name, str) and name:
-                names.add(name)
-    return names
+    Still the legacy name: the guarded host writer does not yet accept Secrets
+    under :data:`mappers.tokens.TOKEN_SECRET_KIND`'s ownership rule; once it
+    does, this is :func:`mappers.tokens.token_secret_host_name`.
+    """
+    return legacy_token_secret_host_name(translator, v_pod)
 
 
 def mounted_token_secret_name(translator: Translator, v_pod: Obj, p_pod: Obj) -> str:
     """The host name of the token Secret host pod ``p_pod`` mounts (its volumes never change).
 
-    The current name when the pod projects it; else the legacy name when the pod
-    projects that (a pod created before the naming changed); else the current one.
+    :func:`mappers.tokens.mounted_token_secret`: the current name, or the legacy
+    one for a pod created before the naming changed; the current name when the
+    pod mounts neither (nothing to keep then).
     """
-    mounted = projected_secrets(p_pod)
-    current = new_token_secret_name(translator, v_pod)
-    legacy = legacy_token_secret_name(translator, v_pod)
-    if current not in mounted and legacy in mounted:
-        return legacy
-    return current
+    mounted = mounted_token_secret(p_pod, translator=translator)
+    return mounted if mounted is not None else new_token_secret_name(translator, v_pod)
 
 
 class TokenKeeper:
@@ -150,9 +136,8 @@ class TokenKeeper:
             tokens=tokens,
             ca=ca,
             refresh_at=due,
+            name=p_name,
         )
-        if meta(body).get("name") != p_name:
-            body = self._renamed(body, v_pod, p_name)
         if p_secret is None:
             try:
                 await ctx.host.create(SECRETS, body=body)
@@ -175,20 +160,3 @@ class TokenKeeper:
             except NotFound:
                 return Result(requeue=True)
         return Result(requeue_after=max(due - now, 1.0))
-
-    def _renamed(self, body: Json, v_pod: Obj, p_name: str) -> Json:
-        """``body`` under the legacy name ``p_name``, with provenance that re-translates to it."""
-        namespace = namespace_of(v_pod)
-        metadata = dict(body["metadata"])
-        metadata["name"] = p_name
-        metadata["annotations"] = {
-            **metadata.get("annotations", {}),
-            **self.translator.provenance_annotations(
-                kind_string=SECRETS.kind_string,
-                namespace=namespace,
-                name=token_secret_name(name_of(v_pod)),
-                uid=uid_of(v_pod),
-                host_name=p_name,
-            ),
-        }
-        return {**body, "metadata": metadata}

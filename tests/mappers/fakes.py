@@ -5,7 +5,9 @@ tuples, so table-driven tests can state "before" (the caches) and "after" (the
 writes) without a cluster.  Host writes go through the real ownership rules
 (:meth:`Translator.is_owned`), as the guarded host writer would apply them.
 Live host reads (``host_read``) answer from ``host_live`` and are recorded as
-``("host", "get", name)``.
+``("host", "get", name)``.  Token Secrets of pods pass under their own
+ownership rule (:func:`mappers.tokens.token_secret_owner`), as the host writer
+must let them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import builtins
 from collections.abc import Mapping
 from typing import Any
 
+from mappers.tokens import token_secret_owner
 from syncer.api import (
+    SECRETS,
     AlreadyExists,
     HostWriteRefused,
     NotFound,
@@ -85,6 +89,8 @@ class FakeHost:
         return T.host_namespace
 
     def _check(self, resource: Resource, obj: Mapping[str, Any]) -> None:
+        if resource == SECRETS and token_secret_owner(T, obj) is not None:
+            return  # a pod's token Secret, under its own ownership rule (mappers.tokens)
         if not T.is_owned(obj, kind_string=resource.kind_string):
             raise HostWriteRefused("not ours")
 

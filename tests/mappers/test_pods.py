@@ -8,6 +8,7 @@ import pytest
 
 from mappers.pods import PodMapper, has_started, virtual_status
 from mappers.podspec import PodEnvironment, translate_pod
+from mappers.podtokens import new_token_secret_name
 from mappers.references import CONFIGMAP_INDEX, NODE_INDEX, SECRET_INDEX
 from syncer.api import (
     DONE,
@@ -197,7 +198,7 @@ async def test_token_secret_is_made_for_pods_that_project_a_token() -> None:
     pod = v_pod(volumes=[volume], serviceAccountName="builder")
     fake = Fake(virtual={"pods": [pod]}, host={"pods": [], "secrets": []})
     result = await PodMapper(translator=T).sync_to_host(fake.ctx, pod)
-    token_name = T.host_name("shop", "web-sa-token")
+    token_name = new_token_secret_name(T, pod)
     assert fake.calls == [
         ("host", "create", P_NAME),
         ("virtual", "token", "builder"),

@@ -9,13 +9,12 @@ import pytest
 
 from mappers.podguard import PodSecurity
 from mappers.pods import PodMapper, make
-from mappers.podtokens import (
-    legacy_token_secret_name,
-    mounted_token_secret_name,
-    new_token_secret_name,
-    projected_secrets,
+from mappers.podtokens import mounted_token_secret_name, new_token_secret_name
+from mappers.tokens import (
+    legacy_token_secret_host_name,
+    token_secret_host_name,
+    token_secret_name,
 )
-from mappers.tokens import token_secret_name
 from syncer.api import DONE, SECRETS, MapperConfig, Obj, Refused, Result
 from syncer.plugins import accepts_config
 from tests.mappers.fakes import Fake, T, host_copy
@@ -197,14 +196,39 @@ async def test_the_default_baseline_lets_ordinary_pods_through() -> None:
 
 
 def test_the_token_secret_renewed_is_the_one_the_host_pod_mounts() -> None:
-    """A host pod projecting the legacy name keeps it; a pod projecting nothing gets the new one."""
-    legacy = legacy_token_secret_name(T, v_pod())
+    """A host pod made under the legacy scheme keeps its name; a new pod gets the new one."""
+    legacy = legacy_token_secret_host_name(T, v_pod())
     old_pod = p_pod(v_pod())
-    old_pod["spec"]["volumes"] = [
-        {"name": "kube-api-access", "projected": {"sources": [{"secret": {"name": legacy}}]}}
-    ]
-    assert projected_secrets(old_pod) == {legacy}
+    source = {"secret": {"name": legacy, "items": [{"key": "token", "path": "token"}]}}
+    old_pod["spec"]["volumes"] = [{"name": "kube-api-access", "projected": {"sources": [source]}}]
     assert mounted_token_secret_name(T, v_pod(), old_pod) == legacy
+    current = token_secret_host_name(T, v_pod())
+    new_pod = p_pod(v_pod())
+    source = {"secret": {"name": current, "items": [{"key": "token", "path": "token"}]}}
+    new_pod["spec"]["volumes"] = [{"name": "kube-api-access", "projected": {"sources": [source]}}]
+    assert mounted_token_secret_name(T, v_pod(), new_pod) == current
     assert mounted_token_secret_name(T, v_pod(), p_pod(v_pod())) == new_token_secret_name(
         T, v_pod()
     )
+
+
+async def test_a_legacy_token_secret_is_renewed_under_its_own_name() -> None:
+    """Renewal of a pre-change pod writes the legacy Secret, never a new one it cannot mount."""
+    volume = {
+        "name": "kube-api-access-1",
+        "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]},
+    }
+    v = v_pod(node="n1", phase="Running", volumes=[volume])
+    legacy = legacy_token_secret_host_name(T, v)
+    p = p_pod(v, node="n1", phase="Running")
+    p["status"] = dict(v["status"])
+    p["spec"]["volumes"] = [
+        {
+            "name": "kube-api-access-1",
+            "projected": {"sources": [{"secret": {"name": legacy, "items": [{"key": "token"}]}}]},
+        }
+    ]
+    fake = Fake(virtual={"pods": [v]}, host={"pods": [p], "secrets": []})
+    await PodMapper(translator=T).sync(fake.ctx, v, p)
+    assert ("host", "create", legacy) in fake.calls
+    assert not [c for c in fake.calls if c[1] == "create" and c[2] != legacy]

@@ -46,8 +46,12 @@ def is_hashed(translator: Translator, namespace: str, name: str) -> bool:
 
 
 def is_ambiguous(translator: Translator, namespace: str, name: str) -> bool:
-    """Whether another virtual ``(namespace, name)`` could share this host name."""
-    return SEPARATOR in name or SEPARATOR in namespace or is_hashed(translator, namespace, name)
+    """Whether another virtual ``(namespace, name)`` could share this host name.
+
+    Hashed, or some other split of ``name-x-namespace`` exists — which also
+    catches separators that straddle the boundary (``("x-0", "0-x")``: ``0-x-x-0-x-…``).
+    """
+    return is_hashed(translator, namespace, name) or bool(colliding_keys(namespace, name))
 
 
 def colliding_keys(namespace: str, name: str) -> list[tuple[str, str]]:

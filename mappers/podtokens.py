@@ -8,9 +8,9 @@ Guarantees:
 * the Secret renewed is the one the host pod actually mounts: a host pod's
   volumes are immutable, so a pod created under the earlier naming scheme
   (``<pod>-sa-token`` translated like a tenant's secret) keeps that name for
-  life; a new pod gets :func:`new_token_secret_name` (to become
-  :func:`mappers.tokens.token_secret_host_name`, a name no tenant object's
-  host name can be, once the host writer accepts it);
+  life; a new pod gets :func:`new_token_secret_name`
+  (:func:`mappers.tokens.token_secret_host_name`, a name no tenant object's
+  host name can be);
 * a Secret that is fresh (not due, owned by this host pod, holding every
   token the pod projects) is left alone and revisited when due;
 * a Secret under that name that is not a token Secret of ours is never
@@ -36,7 +36,6 @@ from mappers.generic import (
 from mappers.references import ROOT_CA_CONFIGMAP
 from mappers.tokens import (
     is_token_secret,
-    legacy_token_secret_host_name,
     mounted_token_secret,
     parse_time,
     refresh_after,
@@ -44,6 +43,7 @@ from mappers.tokens import (
     token_request,
     token_secret,
     token_secret_fresh,
+    token_secret_host_name,
     token_sources,
 )
 from syncer.api import (
@@ -72,11 +72,10 @@ def host_secrets(ctx: SyncContext) -> Any:
 def new_token_secret_name(translator: Translator, v_pod: Obj) -> str:
     """The host name of the token Secret of a pod that has no host pod yet.
 
-    Still the legacy name: the guarded host writer does not yet accept Secrets
-    under :data:`mappers.tokens.TOKEN_SECRET_KIND`'s ownership rule; once it
-    does, this is :func:`mappers.tokens.token_secret_host_name`.
+    :func:`mappers.tokens.token_secret_host_name`: a name no tenant object's host
+    name can take (the host writer owns it by the translator's token rule).
     """
-    return legacy_token_secret_host_name(translator, v_pod)
+    return token_secret_host_name(translator, v_pod)
 
 
 def mounted_token_secret_name(translator: Translator, v_pod: Obj, p_pod: Obj) -> str:

@@ -17,11 +17,12 @@ name that are DNS-1123 labels:
   When the virtual name is a DNS-1035 label (every service name), so is the host
   name.
 * Two different ``(namespace, name)`` pairs get the same host name only if
-  ``name-x-namespace`` is the same string for both -- which needs ``-x-`` inside
-  one pair's namespace *and* inside the other pair's name -- or by a coincidence
-  of 40 bits of SHA-256.  The name alone is therefore not a proof of identity:
-  the inverse comes from the provenance annotations (:meth:`Translator.virtual_key_from_host`),
-  and a reconcile must still compare that key with its own.
+  ``name-x-namespace`` is the same string for both -- which needs a second
+  ``-x-`` in it, inside one pair's name or namespace or straddling their join
+  (``0-x`` + ``-x-`` + ``x-0``) -- or by a coincidence of 40 bits of SHA-256.
+  The name alone is therefore not a proof of identity: the inverse comes from
+  the provenance annotations (:meth:`Translator.virtual_key_from_host`), and a
+  reconcile must still compare that key with its own.
 * Translated label keys are valid qualified names (``prefix/name``, name part at
   most 63 characters).  Label and annotation *values* are copied as they are: the
   virtual API server has already validated them by the same rules as the host's.

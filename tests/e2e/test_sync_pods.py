@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mappers.tokens import TOKEN_SECRET_LABEL, token_secret_name
+from mappers.tokens import TOKEN_SECRET_LABEL
+from syncer.api import token_host_name
 from syncer.kube import KubeClient
 from syncer.resources import NODES, PODS, SECRETS, Resource
 from syncer.translate import (
@@ -86,7 +87,7 @@ async def test_virtual_pod_runs_on_the_host_and_reports_back(
         assert spec["dnsPolicy"] == "None"
         assert spec["dnsConfig"]["searches"][0] == f"{v_ns}.svc.cluster.local"
         # The virtual service-account token, in a host secret owned by the host pod.
-        token_name = t.host_name(v_ns, token_secret_name("web"))
+        token_name = token_host_name(vcluster=VCLUSTER, namespace=v_ns, pod="web")
         secret = await wait_for_object(
             host, SECRETS, namespace=namespace_with_sa, name=token_name, predicate=exists
         )
@@ -245,7 +246,7 @@ async def test_host_objects_that_are_not_ours_are_never_touched(
         kinds=KINDS,
     ):
         await virtual.create(PODS, namespace=v_ns, body=pod("clash"))
-        warning = await wait_for_event(virtual, namespace=v_ns, reason="SyncError", name="clash")
+        warning = await wait_for_event(virtual, namespace=v_ns, reason="SyncRefused", name="clash")
         assert warning["type"] == "Warning"
         v_attacker = await virtual.create(PODS, namespace=v_ns, body=spoof)
         p_attacker = await wait_for_object(

@@ -17,7 +17,6 @@ from mappers.tokens import (
     CA_KEY,
     MIN_EXPIRATION,
     TOKEN_REFRESH_ANNOTATION,
-    TOKEN_SECRET_KIND,
     TokenSource,
     format_time,
     is_token_secret,
@@ -26,7 +25,6 @@ from mappers.tokens import (
     parse_time,
     refresh_after,
     service_account_of,
-    token_host_name,
     token_key,
     token_request,
     token_secret,
@@ -36,7 +34,14 @@ from mappers.tokens import (
     token_secret_owner,
     token_sources,
 )
-from syncer.api import MANAGED_BY_LABEL, OBJECT_KIND_ANNOTATION, OBJECT_NAME_ANNOTATION, SECRETS
+from syncer.api import (
+    MANAGED_BY_LABEL,
+    OBJECT_KIND_ANNOTATION,
+    OBJECT_NAME_ANNOTATION,
+    SECRETS,
+    TOKEN_SECRET_KIND,
+    token_host_name,
+)
 from tests.mappers.fakes import T
 
 V_POD: dict[str, Any] = {

@@ -32,10 +32,10 @@ Guarantees (REFERENCE.md "Pods"; the translation itself is :mod:`mappers.podspec
 It also registers the pod → configmaps / secrets / PVCs / node indexes the
 other mappers rely on (:mod:`mappers.references`).
 
-What the translation reads from the caches — the virtual namespace's labels,
-the cluster IPs of ``default/kubernetes`` and ``kube-system/kube-dns``, the
-virtual CA — reaches a host pod at that pod's next reconcile; a change there
-does not by itself revisit every pod.  Nameserver precedence: the ``nameserver``
+A change of a virtual namespace revisits every pod in it (its labels are copied
+onto the host pods).  The cluster IPs of ``default/kubernetes`` and
+``kube-system/kube-dns`` and the virtual CA reach a pod at its next reconcile;
+a change there does not by itself revisit every pod.  Nameserver precedence: the ``nameserver``
 given to :class:`PodMapper`, else the virtual ``kube-system/kube-dns`` cluster
 IP (the host's, once the services mapper aligned it), else
 :data:`~mappers.podspec.DEFAULT_NAMESERVER`.
@@ -102,6 +102,7 @@ from syncer.api import (
     SERVICES,
     IndexFunc,
     MapperConfig,
+    NamespaceKeys,
     NotFound,
     Obj,
     ObjectKey,
@@ -111,6 +112,7 @@ from syncer.api import (
     SyncContext,
     Translator,
     check_pod_security,
+    keys_in_namespace,
 )
 
 #: The virtual services whose cluster IPs the pods use (they carry the host IPs).
@@ -209,9 +211,12 @@ class PodMapper(CopySyncer):
             NODE_INDEX: index_node,
         }
 
-    def watches(self) -> Mapping[Resource, Callable[[Obj], Iterable[ObjectKey]]]:
-        # Read in every reconcile (namespace labels, API/DNS service IPs, the CA).
-        return {NAMESPACES: no_keys, SERVICES: no_keys, CONFIGMAPS: no_keys}
+    def watches(
+        self,
+    ) -> Mapping[Resource, Callable[[Obj], Iterable[ObjectKey | NamespaceKeys]]]:
+        # A namespace's labels are copied onto its host pods: its change revisits them all.
+        # The API/DNS service IPs and the CA are read in every reconcile.
+        return {NAMESPACES: keys_in_namespace, SERVICES: no_keys, CONFIGMAPS: no_keys}
 
     # -- reading the environment ------------------------------------------------------------
 

@@ -21,7 +21,8 @@ Guarantees:
   copy differs from what :meth:`~CopySyncer.desired_host` and
   :meth:`~CopySyncer.updated_host` would make of it;
 * a create the host rejects as invalid or forbidden becomes a Warning event on
-  the virtual object and a :class:`TerminalError`: no crash loop.
+  the virtual object and a revisit every :data:`HOST_REJECTED_RETRY` seconds
+  (the host's quota or policy may change): no crash loop, no silent drop.
 """
 
 from __future__ import annotations
@@ -47,16 +48,18 @@ from syncer.api import (
     NotFound,
     Obj,
     ObjectKey,
+    Refused,
     Resource,
     Result,
     SyncContext,
-    TerminalError,
     Translator,
     thaw,
 )
 
 #: How long our own create explains an "already exists" answer (host cache lag).
 RECENT_SECONDS = 30.0
+#: When to look again at a virtual object whose host write the host cluster rejected.
+HOST_REJECTED_RETRY = 300.0
 #: When to look again at a key whose host object we created but do not see yet.
 CACHE_LAG_RETRY = Result(requeue_after=1.0)
 
@@ -111,7 +114,9 @@ async def create_on_host(
     Otherwise ``None`` if our own recent create explains it (the live read is
     unavailable or lagging), else the :class:`AlreadyExists` propagates (the
     engine blocks the key until the object in the way goes).  A rejection
-    (422/403) becomes a Warning event and a :class:`TerminalError`.
+    (422/403: a quota, an admission policy) is :class:`Refused` ``host_rejected``:
+    a Warning event ``SyncError``, looked at again after
+    :data:`HOST_REJECTED_RETRY` seconds, since the host's admin may lift it.
     """
     key = key_of_virtual(resource, v_obj)
     try:
@@ -124,14 +129,12 @@ async def create_on_host(
             return None
         raise
     except (Invalid, Forbidden) as exc:
-        await ctx.record_event(
-            v_obj,
-            type_="Warning",
-            reason="SyncError",
+        raise Refused(
+            reason="host_rejected",
             message=f"the host cluster rejected this {resource.kind}: {exc.message or exc}",
-            kind=resource.kind,
-        )
-        raise TerminalError(f"host rejected {resource.kind} {name_of(v_obj)}: {exc}") from exc
+            retry_after=HOST_REJECTED_RETRY,
+            event_reason="SyncError",
+        ) from exc
     if recent is not None:
         recent.remember(key)
     return created

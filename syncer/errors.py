@@ -40,14 +40,25 @@ class Refused(TerminalError):
     event on the virtual object.  ``retry_after`` is ``None`` when only a change
     of the object itself can lift the refusal (its next watch event brings the
     key back), else the seconds after which the engine looks again, for causes
-    that can change elsewhere (a colliding object removed, a node added).
+    that can change elsewhere (a colliding object removed, a node added, a host
+    quota raised).  ``event_reason`` is the Warning event's reason:
+    ``SyncRefused`` for vsyncer's own rules, ``SyncError`` when the host cluster
+    rejected the write.
     """
 
-    def __init__(self, *, reason: str, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        reason: str,
+        message: str,
+        retry_after: float | None = None,
+        event_reason: str = "SyncRefused",
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.retry_after = retry_after
+        self.event_reason = event_reason
 
 
 class ApiError(VsyncerError):

@@ -307,7 +307,7 @@ class KindSync:
                 await self._ctx.record_event(
                     v_obj,
                     type_="Warning",
-                    reason="SyncRefused",
+                    reason=refusal.event_reason,
                     message=refusal.message,
                     kind=self.mapper.resource.kind,
                 )

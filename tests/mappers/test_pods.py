@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from mappers.copysync import HOST_REJECTED_RETRY
 from mappers.pods import PodMapper, has_started, virtual_status
 from mappers.podspec import PodEnvironment, translate_pod
 from mappers.podtokens import new_token_secret_name
@@ -14,10 +15,12 @@ from syncer.api import (
     DONE,
     PODS,
     AlreadyExists,
+    ApiError,
+    Forbidden,
     Invalid,
     ObjectKey,
+    Refused,
     Result,
-    TerminalError,
 )
 from tests.mappers.fakes import Fake, T
 
@@ -180,13 +183,19 @@ async def test_a_started_pod_missing_only_from_the_host_cache_is_kept() -> None:
     assert fake.calls == [("host", "get", P_NAME)]
 
 
-async def test_a_pod_the_host_rejects_gets_a_warning_and_is_dropped() -> None:
-    """422 from the host: Warning event on the virtual pod, TerminalError (no crash loop)."""
+@pytest.mark.parametrize(
+    "error", [Invalid(status=422, message="bad"), Forbidden(status=403, message="quota")]
+)
+async def test_a_pod_the_host_rejects_is_refused_and_looked_at_again(error: ApiError) -> None:
+    """422/403 from the host: refused with a SyncError event, revisited later (no crash loop)."""
     fake = Fake(virtual={"pods": [v_pod()]}, host={"pods": [], "secrets": []})
-    fake.recorder.fail[("host", "create")] = Invalid(status=422, message="bad")
-    with pytest.raises(TerminalError):
+    fake.recorder.fail[("host", "create")] = error
+    with pytest.raises(Refused) as refused:
         await PodMapper(translator=T).sync_to_host(fake.ctx, v_pod())
-    assert fake.events == [("Warning", "SyncError")]
+    assert refused.value.reason == "host_rejected"
+    assert refused.value.event_reason == "SyncError"
+    assert refused.value.retry_after == HOST_REJECTED_RETRY
+    assert "rejected this Pod" in refused.value.message
 
 
 async def test_token_secret_is_made_for_pods_that_project_a_token() -> None:

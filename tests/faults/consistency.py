@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mappers.references import pod_references
-from mappers.tokens import TOKEN_SECRET_LABEL, token_secret_name, token_sources
+from mappers.tokens import TOKEN_SECRET_LABEL, mounted_token_secret, token_sources
 from syncer.api import ObjectKey
 from syncer.translate import (
     FAKE_NODE_LABEL,
@@ -274,23 +274,38 @@ def _sort_host(
 def _check_tokens(
     snapshot: Snapshot, virtual: Mapping[ObjectKey, Obj], translator: Translator, found: _Findings
 ) -> None:
+    """A synced pod projecting a token mounts a token Secret that exists; none is left over.
+
+    Which Secret a host pod mounts is read from the host pod's own volumes
+    (:func:`mappers.tokens.mounted_token_secret`): its name scheme changed over
+    time, the mounted name never does.
+    """
     tokens = {
         str(_meta(s).get("name")): s
         for s in snapshot.host.get("secrets", [])
         if (_meta(s).get("labels") or {}).get(TOKEN_SECRET_LABEL) == "true"
     }
+    host_pods = {
+        translator.virtual_key_from_host(p): p
+        for p in snapshot.host.get("pods", [])
+        if translator.virtual_key_from_host(p) is not None
+    }
     wanted: set[str] = set()
     for key, v_pod in virtual.items():
-        if key.kind != "pods" or not token_sources(v_pod):
+        p_pod = host_pods.get((key.namespace, key.name))
+        if key.kind != "pods" or p_pod is None or not token_sources(v_pod):
             continue
-        name = translator.host_name(key.namespace, token_secret_name(key.name))
+        name = mounted_token_secret(p_pod, translator=translator)
+        if name is None:
+            found.lost.append(Problem(key, "host pod mounts no token secret"))
+            continue
         wanted.add(name)
         if name not in tokens:
             found.lost.append(Problem(key, f"token secret {name} missing"))
-    host_pods = {str(_meta(p).get("name")) for p in snapshot.host.get("pods", [])}
+    host_pod_names = {str(_meta(p).get("name")) for p in snapshot.host.get("pods", [])}
     for name, secret in tokens.items():
         owners = {str(o.get("name")) for o in _meta(secret).get("ownerReferences") or []}
-        if name not in wanted and not owners & host_pods:
+        if name not in wanted and not owners & host_pod_names:
             found.orphaned.append(Problem(ObjectKey("secrets", "", name), "token secret, no pod"))
 
 

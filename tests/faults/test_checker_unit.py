@@ -11,7 +11,7 @@ import pytest
 from mappers.tokens import TOKEN_SECRET_LABEL
 from syncer.api import ObjectKey
 from syncer.resources import CONFIGMAPS, PODS, SERVICES
-from syncer.translate import FAKE_NODE_LABEL, Translator
+from syncer.translate import FAKE_NODE_LABEL, Translator, token_host_name
 from tests.faults.consistency import Report, Snapshot, compare
 from tests.faults.ledger import Ledger
 
@@ -173,6 +173,16 @@ def _token_missing(w: World) -> None:
     w.find("virtual", "pods", "web")["spec"]["volumes"].append(
         {"name": "t", "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}}
     )
+    mounted = token_host_name(vcluster="vc", namespace=NS, pod="web")
+    w.find("host", "pods", "web")["spec"]["volumes"].append(
+        {"name": "t", "projected": {"sources": [{"secret": {"name": mounted}}]}}
+    )
+
+
+def _token_not_mounted(w: World) -> None:
+    w.find("virtual", "pods", "web")["spec"]["volumes"].append(
+        {"name": "t", "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}}
+    )
 
 
 def _token_orphan(w: World) -> None:
@@ -208,6 +218,7 @@ CASES: list[tuple[str, Callable[[World], None], str, str]] = [
     ("fake node missing", _no_fake_node, "lost", "pods:shop/web"),
     ("fake node unused", _stale_fake_node, "orphaned", "nodes:kwok-node-9"),
     ("token secret missing", _token_missing, "lost", "pods:shop/web"),
+    ("host pod mounts no token", _token_not_mounted, "lost", "pods:shop/web"),
     ("token secret without pod", _token_orphan, "orphaned", "secrets:gone-sa-token"),
     ("host event not copied up", _event_not_copied, "lost", "events:shop/web.1"),
 ]

@@ -10,7 +10,9 @@ as read), the test's :class:`~tests.faults.ledger.Ledger` and the
   absent; a token Secret missing for a synced pod that projects a token; a fake
   node missing for a bound pod; a host event about a synced object not copied up.
   Must be synced: every pod, service and PVC; endpoints of a selector-less
-  service; configmaps/secrets while a virtual pod refers to them.
+  service; configmaps/secrets while a virtual pod refers to them — except
+  what the ledger says the syncer must refuse (``Ledger.refused``), whose
+  host copy counts as an orphan.
 * **duplicated** — a second host object marked ours whose provenance names a
   virtual key that already has its proper copy (or must have none), under a
   name that is not the translation.
@@ -189,7 +191,7 @@ def compare(*, snapshot: Snapshot, ledger: Ledger, translator: Translator) -> Re
     checked = 0
     for key, v_obj in sorted(virtual.items()):
         copies = by_provenance.pop(key, [])
-        wanted = must_sync(key.kind, v_obj, virtual=virtual)
+        wanted = must_sync(key.kind, v_obj, virtual=virtual) and not ledger.is_refused(key)
         extra = strays.pop(key, [])
         if extra and (copies or not wanted):
             names = ", ".join(str(_meta(o).get("name")) for o in extra)

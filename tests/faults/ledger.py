@@ -18,6 +18,7 @@ class Ledger:
     def __init__(self) -> None:
         self._created: set[ObjectKey] = set()
         self._deleted: set[ObjectKey] = set()
+        self._refused: set[ObjectKey] = set()
 
     def created(self, key: ObjectKey) -> None:
         """The test created ``key`` (and saw the create succeed)."""
@@ -27,6 +28,13 @@ class Ledger:
     def deleted(self, key: ObjectKey) -> None:
         """The test deleted ``key``, or did something after which the syncer may delete it."""
         self._deleted.add(key)
+
+    def refused(self, key: ObjectKey) -> None:
+        """The syncer must refuse ``key`` (a tenant-boundary rule): no host copy may exist."""
+        self._refused.add(key)
+
+    def is_refused(self, key: ObjectKey) -> bool:
+        return key in self._refused
 
     def live(self) -> frozenset[ObjectKey]:
         """Keys that must still exist in the virtual cluster."""

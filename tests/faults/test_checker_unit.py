@@ -251,6 +251,15 @@ def test_ledger_delete_then_recreate_is_live() -> None:
     assert ledger.namespaces() == {NS}
 
 
+def test_refused_object_must_have_no_host_copy() -> None:
+    """A key the syncer must refuse is consistent without a copy, and orphaned with one."""
+    world = World()
+    world.ledger.refused(ObjectKey("pods", NS, "web"))
+    assert [str(p.key) for p in world.report().orphaned] == ["pods:shop/web"]
+    world.drop("host", "pods", "web")
+    assert world.report().clean, world.report().summary()
+
+
 def test_marker_label_without_provenance_is_not_a_copy() -> None:
     """The host endpoints controller copies a synced service's labels to its Endpoints."""
     world = World()

@@ -84,6 +84,9 @@ from mappers.podspec import (
     host_pod_update,
     translate_pod,
 )
+from mappers.podstatus import binding, grace_period, status_for_virtual
+from mappers.podstatus import has_started as has_started  # re-exported
+from mappers.podstatus import virtual_status as virtual_status  # re-exported
 from mappers.podtokens import TokenKeeper, host_secrets, new_token_secret_name
 from mappers.references import (
     CONFIGMAP_INDEX,
@@ -118,45 +121,6 @@ from syncer.api import (
 #: The virtual services whose cluster IPs the pods use (they carry the host IPs).
 KUBERNETES_SERVICE = ("default", "kubernetes")
 DNS_SERVICE = ("kube-system", "kube-dns")
-_STARTED_PHASES = frozenset({"Running", "Succeeded", "Failed"})
-
-
-def has_started(pod: Obj) -> bool:
-    """Whether a pod ever started: it has a start time or left the Pending phase."""
-    status = mapping(pod.get("status"))
-    return bool(status.get("startTime")) or status.get("phase") in _STARTED_PHASES
-
-
-def grace_period(obj: Obj) -> int | None:
-    value = meta(obj).get("deletionGracePeriodSeconds")
-    return int(value) if isinstance(value, int) else None
-
-
-def virtual_status(v_pod: Obj, p_pod: Obj) -> Json:
-    """The host pod's status as the virtual pod should show it (virtual QoS class kept)."""
-    status = {k: v for k, v in mapping(p_pod.get("status")).items() if k != "qosClass"}
-    qos = mapping(v_pod.get("status")).get("qosClass")
-    if qos:
-        status["qosClass"] = qos
-    return status
-
-
-def status_for_virtual(v_pod: Obj, p_pod: Obj) -> Json | None:
-    """:func:`virtual_status` when the virtual pod does not show it yet, else ``None``.
-
-    Shallow: the values below the top level are ``p_pod``'s own; copy before changing.
-    """
-    status = virtual_status(v_pod, p_pod)
-    return None if status == mapping(v_pod.get("status")) else status
-
-
-def binding(v_pod: Obj, node: str) -> Json:
-    return {
-        "apiVersion": "v1",
-        "kind": "Binding",
-        "metadata": {"name": name_of(v_pod), "uid": uid_of(v_pod)},
-        "target": {"apiVersion": "v1", "kind": "Node", "name": node},
-    }
 
 
 def _cluster_ip(service: Obj | None) -> str | None:

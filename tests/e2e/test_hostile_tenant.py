@@ -1,0 +1,227 @@
+"""The host stays untouched outside what is ours, whatever a hostile tenant writes.
+
+One real daemon (every built-in kind) serves the whole module; each test makes
+its own virtual namespaces.  Every test takes a :class:`HostSnapshot` of the
+host objects vsyncer does not own — in its host namespace and in a
+neighbouring host namespace holding look-alikes of its objects — before the
+tenant acts, and asserts afterwards that none of them was written, deleted or
+joined by a look-alike copy; and that each refused object got its Warning.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syncer.daemon import Daemon
+from syncer.kube import KubeClient
+from syncer.resources import (
+    CONFIGMAPS,
+    NAMESPACES,
+    PODS,
+    SECRETS,
+    SERVICEACCOUNTS,
+    SERVICES,
+    Resource,
+)
+from syncer.translate import (
+    MANAGED_BY_LABEL,
+    NAMESPACE_LABEL,
+    OBJECT_HOST_NAME_ANNOTATION,
+    OBJECT_HOST_NAMESPACE_ANNOTATION,
+    OBJECT_KIND_ANNOTATION,
+    OBJECT_NAME_ANNOTATION,
+    OBJECT_NAMESPACE_ANNOTATION,
+    OBJECT_UID_ANNOTATION,
+    Translator,
+)
+from tests.e2e.hostile_inputs import (
+    configmap,
+    gated_pod,
+    reader,
+    secret,
+    service,
+    spoofed_annotations,
+    spoofed_labels,
+)
+from tests.e2e.hostsnapshot import HostSnapshot, hostile_daemon
+from tests.e2e.test_sync_support import (
+    exists,
+    tenant_namespace,
+    translator,
+    where,
+)
+from tests.kubehelpers import wait_for_object
+
+Json = dict[str, Any]
+
+
+async def _host_namespace(host: KubeClient) -> str:
+    name = f"h-{secrets.token_hex(4)}"
+    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+    await host.create(NAMESPACES, namespace=None, body=body)
+    await wait_for_object(host, SERVICEACCOUNTS, namespace=name, name="default", predicate=exists)
+    await wait_for_object(
+        host, CONFIGMAPS, namespace=name, name="kube-root-ca.crt", predicate=exists
+    )
+    return name
+
+
+@pytest.fixture(scope="module")
+async def host_ns(host: KubeClient) -> AsyncIterator[str]:
+    """The syncer's host namespace for the module."""
+    name = await _host_namespace(host)
+    yield name
+    await host.delete(NAMESPACES, namespace=None, name=name)
+
+
+@pytest.fixture(scope="module")
+async def neighbour_ns(host: KubeClient) -> AsyncIterator[str]:
+    """Another host namespace, where look-alikes of the tenant's host names live."""
+    name = await _host_namespace(host)
+    yield name
+    await host.delete(NAMESPACES, namespace=None, name=name)
+
+
+@pytest.fixture(scope="module")
+async def daemon(
+    host_ns: str, host_kubeconfig: Path, virtual_kubeconfig: Path
+) -> AsyncIterator[Daemon]:
+    async with hostile_daemon(
+        host_namespace=host_ns,
+        host_kubeconfig=host_kubeconfig,
+        virtual_kubeconfig=virtual_kubeconfig,
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def t(host_ns: str) -> Translator:
+    return translator(host_ns)
+
+
+async def snapshot(host: KubeClient, t: Translator, neighbour_ns: str) -> HostSnapshot:
+    return await HostSnapshot.take(host, translator=t, namespaces=(t.host_namespace, neighbour_ns))
+
+
+async def copy_of(host: KubeClient, t: Translator, resource: Resource, v_obj: Json) -> Json:
+    """The host copy of ``v_obj`` once it exists and names ``v_obj``'s UID."""
+    meta = v_obj["metadata"]
+
+    def made_from_it(obj: Json) -> bool:
+        annotations = obj["metadata"].get("annotations") or {}
+        return bool(annotations.get(OBJECT_UID_ANNOTATION) == meta["uid"])
+
+    found = await wait_for_object(
+        host,
+        resource,
+        namespace=t.host_namespace,
+        name=t.host_name(meta["namespace"], meta["name"]),
+        predicate=where(made_from_it),
+    )
+    assert found is not None
+    return found
+
+
+def true_provenance(t: Translator, resource: Resource, v_obj: Json) -> dict[str, str]:
+    """The provenance annotations the host copy of ``v_obj`` must carry."""
+    meta = v_obj["metadata"]
+    return {
+        OBJECT_NAME_ANNOTATION: meta["name"],
+        OBJECT_NAMESPACE_ANNOTATION: meta["namespace"],
+        OBJECT_UID_ANNOTATION: meta["uid"],
+        OBJECT_KIND_ANNOTATION: resource.kind_string,
+        OBJECT_HOST_NAME_ANNOTATION: t.host_name(meta["namespace"], meta["name"]),
+        OBJECT_HOST_NAMESPACE_ANNOTATION: t.host_namespace,
+    }
+
+
+async def test_spoofed_markers_and_provenance_reach_no_other_object(
+    daemon: Daemon, t: Translator, neighbour_ns: str, host: KubeClient, virtual: KubeClient
+) -> None:
+    """Tenant a plants b's copy's provenance, markers, a namespace-label copy and vsyncer's
+    bookkeeping on its configmap, secret, pod and service: a's copies carry a's true
+    provenance and labels, b's copies and every foreign object stay as they were."""
+    del daemon
+    async with (
+        tenant_namespace(virtual, labels={"team": "red"}) as a,
+        tenant_namespace(virtual, labels={"team": "blue"}) as b,
+    ):
+        v_b = {
+            CONFIGMAPS: await virtual.create(CONFIGMAPS, namespace=b, body=configmap("shared")),
+            SECRETS: await virtual.create(SECRETS, namespace=b, body=secret("shared", value="b")),
+        }
+        await virtual.create(PODS, namespace=b, body=reader("web", configmaps=("shared",),
+                                                            secrets=("shared",)))  # fmt: skip
+        b_copies = {r: await copy_of(host, t, r, v_obj) for r, v_obj in v_b.items()}
+        # Foreign objects the spoofs aim at: one unmarked, one marked as a's copy under a
+        # name that is not its translation; look-alikes in the neighbouring namespace.
+        target = t.host_name(a, "shared")[:40] + "-target"
+        posing = {OBJECT_NAME_ANNOTATION: "shared", OBJECT_NAMESPACE_ANNOTATION: a}
+        await host.create(CONFIGMAPS, namespace=t.host_namespace, body=configmap(target))
+        await host.create(CONFIGMAPS, namespace=t.host_namespace, body=configmap(
+            target + "-2", labels={MANAGED_BY_LABEL: t.vcluster}, annotations=posing))  # fmt: skip
+        for body in (configmap(target), secret(target), service(target), gated_pod(target)):
+            await host.create(
+                {"ConfigMap": CONFIGMAPS, "Secret": SECRETS, "Service": SERVICES, "Pod": PODS}[
+                    body["kind"]
+                ],
+                namespace=neighbour_ns,
+                body=body,
+            )
+        before = await snapshot(host, t, neighbour_ns)
+        assert ("configmaps", t.host_namespace, target + "-2") in before.versions
+        assert ("pods", neighbour_ns, target) in before.versions
+        labels = spoofed_labels(t, victim_namespace=b, namespace_label="team")
+        v_a: dict[Resource, Json] = {}
+        for resource, body in (
+            (CONFIGMAPS, configmap("shared")),
+            (SECRETS, secret("shared", value="a")),
+            (SERVICES, service("web", selector={"app": "web", **labels})),
+            (PODS, reader("web", configmaps=("shared",), secrets=("shared",))),
+        ):
+            victim = b_copies.get(resource, b_copies[CONFIGMAPS])
+            body["metadata"]["labels"] = {**body["metadata"].get("labels", {}), **labels}
+            body["metadata"]["annotations"] = spoofed_annotations(
+                kind_string=resource.kind_string, victim=victim, target=target,
+                elsewhere=neighbour_ns,
+            )  # fmt: skip
+            v_a[resource] = await virtual.create(resource, namespace=a, body=body)
+        for resource, v_obj in v_a.items():
+            p_obj = await copy_of(host, t, resource, v_obj)
+            p_labels = p_obj["metadata"]["labels"]
+            p_annotations = p_obj["metadata"]["annotations"]
+            truth = true_provenance(t, resource, v_obj)
+            for key, value in truth.items():
+                assert p_annotations[key] == value, (resource.kind, key)
+            assert p_labels[MANAGED_BY_LABEL] == t.vcluster
+            assert p_labels[NAMESPACE_LABEL] == a, resource.kind
+            for key, value in v_obj["metadata"]["annotations"].items():
+                assert p_annotations.get(key) != value or truth.get(key) == value, key
+            for key in labels:
+                assert (
+                    key in (MANAGED_BY_LABEL, NAMESPACE_LABEL)
+                    or key not in p_labels
+                    or (resource == PODS and key == t.namespace_label_key("team"))
+                ), (resource.kind, key)
+            if resource == PODS:  # the namespace-label copy tells a's true label
+                assert p_labels[t.namespace_label_key("team")] == "red"
+            if resource == SERVICES:  # the selector can only match a's pods
+                selector = p_obj["spec"]["selector"]
+                assert selector[NAMESPACE_LABEL] == a
+                assert selector[MANAGED_BY_LABEL] == t.vcluster
+        p_secret = await host.get(
+            SECRETS, namespace=t.host_namespace, name=t.host_name(a, "shared")
+        )
+        assert base64.b64decode(p_secret["data"]["value"]) == b"a"
+        for resource, p_obj in b_copies.items():
+            now = await host.get(
+                resource, namespace=t.host_namespace, name=p_obj["metadata"]["name"]
+            )
+            assert now["metadata"]["resourceVersion"] == p_obj["metadata"]["resourceVersion"]
+        assert await before.changes(host) == []

@@ -29,6 +29,7 @@ Guarantees (REFERENCE.md "Pods"; the translation itself is :mod:`mappers.podspec
   otherwise the host pod is recreated;
 * host only → an orphan: deleted once a live read confirms the virtual pod is gone.
 
+The drift check compares what this reconcile would change: :mod:`mappers.poddrift`.
 It also registers the pod → configmaps / secrets / PVCs / node indexes the
 other mappers rely on (:mod:`mappers.references`).
 
@@ -69,6 +70,7 @@ from mappers.generic import (
     virtual_uid_of_host,
 )
 from mappers.metamerge import merge_pod_metadata
+from mappers.poddrift import PodDrift
 from mappers.podguard import (
     PodSecurity,
     ReferenceWaits,
@@ -140,7 +142,7 @@ def _https_port(service: Obj | None) -> int:
     return int(mapping(ports[0]).get("port", 443)) if ports else 443
 
 
-class PodMapper(CopySyncer):
+class PodMapper(PodDrift, CopySyncer):
     """The pods mapper: translation in :mod:`mappers.podspec`, reconcile here.
 
     Every step carries on with the objects its writes return, so the watch

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from syncer.daemon import Daemon
+from syncer.keys import ObjectKey
 from syncer.kube import KubeClient
 from syncer.resources import (
     CONFIGMAPS,
@@ -43,17 +44,20 @@ from syncer.translate import (
 from tests.e2e.hostile_inputs import (
     configmap,
     gated_pod,
+    other_vclusters_copy,
     reader,
     secret,
     service,
     spoofed_annotations,
     spoofed_labels,
 )
-from tests.e2e.hostsnapshot import HostSnapshot, hostile_daemon
+from tests.e2e.hostsnapshot import HostSnapshot, hostile_daemon, refused, until
 from tests.e2e.test_sync_support import (
     exists,
+    get_or_none,
     tenant_namespace,
     translator,
+    wait_for_event,
     where,
 )
 from tests.kubehelpers import wait_for_object
@@ -225,3 +229,88 @@ async def test_spoofed_markers_and_provenance_reach_no_other_object(
             )
             assert now["metadata"]["resourceVersion"] == p_obj["metadata"]["resourceVersion"]
         assert await before.changes(host) == []
+
+
+#: What blocks each key in the next test: (kind, virtual name, foreign, or another vcluster's).
+BLOCKED: tuple[tuple[Resource, str, bool], ...] = (
+    (CONFIGMAPS, "conf", False),
+    (SECRETS, "cred", False),
+    (SERVICES, "front", False),
+    (PODS, "worker", False),
+    (CONFIGMAPS, "conf2", True),
+    (SERVICES, "front2", True),
+)
+#: Pods using the blocked configmaps and secret, each refused for its reference.
+USERS = {"use-conf": ("conf", ""), "use-cred": ("", "cred"), "use-conf2": ("conf2", "")}
+
+
+def plain(resource: Resource, name: str, *, foreign: bool = False) -> Json:
+    """A plain object of ``resource`` (a foreign pod is gated: no host controller writes it)."""
+    if resource == CONFIGMAPS:
+        return configmap(name)
+    if resource == SECRETS:
+        return secret(name)
+    if resource == SERVICES:
+        return service(name)
+    return gated_pod(name) if foreign else reader(name)
+
+
+def in_the_way(resource: Resource, name: str) -> Json:
+    return plain(resource, name, foreign=True)
+
+
+async def test_objects_in_the_way_are_never_touched_and_their_keys_retried(
+    daemon: Daemon, t: Translator, neighbour_ns: str, host: KubeClient, virtual: KubeClient
+) -> None:
+    """Unmarked host objects, and ones marked as another vcluster's copy of the very same
+    virtual object, under the host names of a configmap and a secret (each used by a pod),
+    a service and a pod: none is written; each virtual object gets SyncRefused, each pod
+    using one too, and the blocked keys are looked at again (backoff from 1 s)."""
+    async with tenant_namespace(virtual) as v_ns:
+        for resource, name, others in BLOCKED:
+            p_name = t.host_name(v_ns, name)
+            body = in_the_way(resource, p_name)
+            if others:
+                body = other_vclusters_copy(
+                    body, kind_string=resource.kind_string, v_namespace=v_ns, v_name=name,
+                    p_name=p_name,
+                )  # fmt: skip
+            await host.create(resource, namespace=t.host_namespace, body=body)
+            await host.create(resource, namespace=neighbour_ns, body=in_the_way(resource, p_name))
+        before = await snapshot(host, t, neighbour_ns)
+        for resource, name, _ in BLOCKED:
+            assert (resource.plural, t.host_namespace, t.host_name(v_ns, name)) in before.versions
+        counts = {
+            r.plural: refused(daemon, kind=r.plural, reason="host_name_taken") for r, *_ in BLOCKED
+        }
+        for resource, name, _ in BLOCKED:
+            body = plain(resource, name)
+            await virtual.create(resource, namespace=v_ns, body=body)
+        for pod_name, (cm, sec) in USERS.items():
+            body = reader(pod_name, configmaps=(cm,) if cm else (), secrets=(sec,) if sec else ())
+            await virtual.create(PODS, namespace=v_ns, body=body)
+        for resource, name, _ in BLOCKED:
+            event = await wait_for_event(virtual, namespace=v_ns, reason="SyncRefused", name=name)
+            assert event["type"] == "Warning"
+            assert event["involvedObject"]["kind"] == resource.kind
+            assert t.host_name(v_ns, name) in event["message"]
+        for pod_name in USERS:
+            event = await wait_for_event(
+                virtual, namespace=v_ns, reason="SyncRefused", name=pod_name
+            )
+            assert "belongs to another virtual object" in event["message"], event["message"]
+        # Retried: every blocked key is refused again after its first backoff.
+        for resource, *_ in BLOCKED:
+            keys = sum(1 for r, *_ in BLOCKED if r == resource)
+            await until(
+                lambda r=resource, n=keys: refused(daemon, kind=r.plural, reason="host_name_taken")
+                >= counts[r.plural] + 2 * n,
+                within=30, what=f"a second refusal of each blocked {resource.plural} key",
+            )  # fmt: skip
+        for resource, name, _ in BLOCKED:
+            assert daemon.syncs[resource.plural].is_held(ObjectKey(resource.plural, v_ns, name))
+        for pod_name in USERS:
+            p_pod = t.host_name(v_ns, pod_name)
+            assert await get_or_none(host, PODS, namespace=t.host_namespace, name=p_pod) is None
+        assert await before.changes(host) == []
+        assert daemon.healthy()

@@ -11,9 +11,10 @@ objects that appeared and look like someone's copy without being ours (a
 marker label of any vcluster, or provenance annotations); an empty list is the
 proof that the host outside vsyncer's own objects stayed untouched.
 
-Host Endpoints and events are left out of "appeared": the host's endpoints
-controller makes Endpoints for every synced Service (with the Service's labels,
-without provenance), and the scheduler and kwok record events.  Foreign pods
+Host Endpoints of vsyncer's Services are left out, and Endpoints and events
+out of "appeared": the host's endpoints controller keeps Endpoints for every
+synced Service (with the Service's labels, without provenance), and the
+scheduler and kwok record events.  Foreign pods
 made here are gated (``schedulingGates``), so no host controller writes them.
 
 :func:`hostile_daemon` runs the real daemon with every built-in kind and a
@@ -91,9 +92,16 @@ class HostSnapshot:
     ) -> HostSnapshot:
         """List :data:`KINDS` in ``namespaces`` (the syncer's own among them)."""
         listed = tuple(namespaces)
+        objects = await _objects(host, listed)
+        # The host endpoints controller keeps Endpoints for our Services: theirs to change.
+        derived = {
+            (ENDPOINTS.plural, namespace, name)
+            for (plural, namespace, name), obj in objects
+            if plural == SERVICES.plural and _is_ours(translator, (plural, namespace, name), obj)
+        }
         versions: dict[ObjRef, str] = {}
-        for ref, obj in await _objects(host, listed):
-            if not _is_ours(translator, ref, obj):
+        for ref, obj in objects:
+            if ref not in derived and not _is_ours(translator, ref, obj):
                 versions[ref] = str(_meta(obj).get("resourceVersion"))
         return cls(translator=translator, namespaces=listed, versions=versions)
 

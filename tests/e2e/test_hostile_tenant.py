@@ -26,6 +26,7 @@ from syncer.resources import (
     CONFIGMAPS,
     NAMESPACES,
     PODS,
+    PVCS,
     SECRETS,
     SERVICEACCOUNTS,
     SERVICES,
@@ -43,6 +44,7 @@ from syncer.translate import (
     Translator,
 )
 from tests.e2e.hostile_inputs import (
+    claim,
     configmap,
     gated_pod,
     other_vclusters_copy,
@@ -53,6 +55,7 @@ from tests.e2e.hostile_inputs import (
     spoofed_labels,
 )
 from tests.e2e.hostsnapshot import HostSnapshot, hostile_daemon, refused, until
+from tests.e2e.test_pod_boundary import named_namespace
 from tests.e2e.test_sync_support import (
     exists,
     get_or_none,
@@ -436,4 +439,41 @@ async def test_unicode_and_nul_values_are_copied_exactly(
             host, PODS, namespace=t.host_namespace, name=t.host_name(v_ns, "strange"),
             predicate=exists,
         )  # fmt: skip
+        assert await before.changes(host) == []
+
+
+async def test_a_claim_never_clones_what_is_not_its_namespaces(
+    daemon: Daemon, t: Translator, neighbour_ns: str, host: KubeClient, virtual: KubeClient
+) -> None:
+    """Namespace c's claims cloning 'd-x-b' (whose host name is b-x-c's claim d's copy) or
+    restoring a VolumeSnapshot (a host object vsyncer never syncs) are refused with
+    SyncRefused and never reach the host; b-x-c's own clone of d is copied, renamed."""
+    async with tenant_namespace(virtual) as c, named_namespace(virtual, f"b-x-{c}") as b:
+        v_d = await virtual.create(PVCS, namespace=b, body=claim("d"))
+        p_d = await copy_of(host, t, PVCS, v_d)
+        assert p_d["metadata"]["name"] == t.host_name(c, "d-x-b")
+        before = await snapshot(host, t, neighbour_ns)
+        pvc_source = {"kind": "PersistentVolumeClaim", "name": "d-x-b"}
+        snapshot_source = {
+            "apiGroup": "snapshot.storage.k8s.io",
+            "kind": "VolumeSnapshot",
+            "name": "nightly-backup",
+        }
+        await virtual.create(PVCS, namespace=c, body=claim("thief", dataSource=pvc_source))
+        await virtual.create(
+            PVCS, namespace=c, body=claim("restore", dataSourceRef=snapshot_source)
+        )
+        v_clone = await virtual.create(
+            PVCS, namespace=b, body=claim("clone", dataSource={**pvc_source, "name": "d"})
+        )
+        p_clone = await copy_of(host, t, PVCS, v_clone)
+        assert p_clone["spec"]["dataSource"]["name"] == p_d["metadata"]["name"]
+        # The API server mirrors either field into the other, so the message may name either.
+        for name, why in (("thief", "belongs to another virtual object"), ("restore", "kind")):
+            event = await wait_for_event(virtual, namespace=c, reason="SyncRefused", name=name)
+            assert event["message"].startswith("spec.dataSource"), event["message"]
+            assert why in event["message"], event["message"]
+            p_name = t.host_name(c, name)
+            assert await get_or_none(host, PVCS, namespace=t.host_namespace, name=p_name) is None
+        assert refused(daemon, kind="persistentvolumeclaims", reason="data_source") >= 2
         assert await before.changes(host) == []

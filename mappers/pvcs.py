@@ -8,7 +8,8 @@ Guarantees:
   Afterwards only what Kubernetes lets change on a claim flows down: labels,
   annotations and ``resources.requests`` (expansion);
 * fromHost: ``status`` (phase, capacity, access modes, conditions) is copied to
-  the virtual claim;
+  the virtual claim; the drift check reports a status not copied yet, as well
+  as what :meth:`~mappers.copysync.CopySyncer.drift` finds;
 * deletion, orphans and UID changes as for every copied kind
   (:class:`~mappers.generic.CopySyncer`); pods refer to the claim by its host name;
 * a claim is not created under a host name that a running host pod uses for a
@@ -131,6 +132,14 @@ class PersistentVolumeClaimMapper(CopySyncer):
                 v_obj.get("spec"), namespace=namespace_of(v_obj), translator=self.translator
             ),
         }
+
+    def drift(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> str | None:
+        """As for copied kinds, plus a host ``status`` the virtual claim does not show yet."""
+        found = super().drift(ctx, v_obj, p_obj)
+        if found is not None or p_obj is None or is_terminating(v_obj) or is_terminating(p_obj):
+            return found
+        status = thaw(mapping(p_obj.get("status")))
+        return "status" if status and status != thaw(mapping(v_obj.get("status"))) else None
 
     def updated_host(self, p_obj: Obj, desired: Json) -> Json:
         body = super().updated_host(p_obj, desired)

@@ -20,7 +20,12 @@ Guarantees:
 * a virtual event of the same name that the syncer did not create is never
   touched; events are not deleted (both sides expire them by TTL);
 * an event that arrives before its host object is cached is retried for a few
-  seconds, then dropped.
+  seconds, then dropped;
+* not a :class:`~syncer.api.DriftDetector`: events flow one way and expire by
+  TTL, and keys name host events, most of which rightly have no virtual copy,
+  so the drift check's missing/orphan comparison does not fit; a host event a
+  dead watch missed is still found by the drift check's live LIST and handed
+  to the usual path.
 """
 
 from __future__ import annotations

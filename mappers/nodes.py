@@ -17,7 +17,12 @@ Guarantees:
   :data:`HEARTBEAT_SECONDS`, so the virtual node lifecycle controller never
   marks it unreachable;
 * host nodes are only read; a virtual Node without the fake-node label is
-  never touched.
+  never touched;
+* not a :class:`~syncer.api.DriftDetector`: keys are host node names, and most
+  host nodes rightly have no virtual Node, so the drift check's missing/orphan
+  comparison does not fit; a needed fake node is revisited every
+  :data:`HEARTBEAT_SECONDS` anyway, and the drift check's live LIST of host
+  nodes still corrects a host cache that a dead watch left stale.
 """
 
 from __future__ import annotations

@@ -12,39 +12,33 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
 from syncer.daemon import Daemon
-from syncer.errors import Invalid
 from syncer.keys import ObjectKey
 from syncer.kube import KubeClient
 from syncer.resources import (
     CONFIGMAPS,
-    NAMESPACES,
+    ENDPOINTS,
     PODS,
-    PVCS,
     SECRETS,
-    SERVICEACCOUNTS,
     SERVICES,
     Resource,
 )
 from syncer.translate import (
     MANAGED_BY_LABEL,
     NAMESPACE_LABEL,
-    OBJECT_HOST_NAME_ANNOTATION,
-    OBJECT_HOST_NAMESPACE_ANNOTATION,
-    OBJECT_KIND_ANNOTATION,
     OBJECT_NAME_ANNOTATION,
     OBJECT_NAMESPACE_ANNOTATION,
-    OBJECT_UID_ANNOTATION,
     Translator,
 )
+from tests.e2e import hostile_fixtures
+from tests.e2e.hostile_fixtures import (
+    copy_of,
+    snapshot,
+    true_provenance,
+)
 from tests.e2e.hostile_inputs import (
-    claim,
     configmap,
     gated_pod,
     other_vclusters_copy,
@@ -54,13 +48,11 @@ from tests.e2e.hostile_inputs import (
     spoofed_annotations,
     spoofed_labels,
 )
-from tests.e2e.hostsnapshot import HostSnapshot, hostile_daemon, refused, until
-from tests.e2e.test_pod_boundary import named_namespace
+from tests.e2e.hostsnapshot import refused, until
 from tests.e2e.test_sync_support import (
     exists,
     get_or_none,
     tenant_namespace,
-    translator,
     wait_for_event,
     where,
 )
@@ -68,85 +60,11 @@ from tests.kubehelpers import wait_for_object
 
 Json = dict[str, Any]
 
-
-async def _host_namespace(host: KubeClient) -> str:
-    name = f"h-{secrets.token_hex(4)}"
-    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-    await host.create(NAMESPACES, namespace=None, body=body)
-    await wait_for_object(host, SERVICEACCOUNTS, namespace=name, name="default", predicate=exists)
-    await wait_for_object(
-        host, CONFIGMAPS, namespace=name, name="kube-root-ca.crt", predicate=exists
-    )
-    return name
-
-
-@pytest.fixture(scope="module")
-async def host_ns(host: KubeClient) -> AsyncIterator[str]:
-    """The syncer's host namespace for the module."""
-    name = await _host_namespace(host)
-    yield name
-    await host.delete(NAMESPACES, namespace=None, name=name)
-
-
-@pytest.fixture(scope="module")
-async def neighbour_ns(host: KubeClient) -> AsyncIterator[str]:
-    """Another host namespace, where look-alikes of the tenant's host names live."""
-    name = await _host_namespace(host)
-    yield name
-    await host.delete(NAMESPACES, namespace=None, name=name)
-
-
-@pytest.fixture(scope="module")
-async def daemon(
-    host_ns: str, host_kubeconfig: Path, virtual_kubeconfig: Path
-) -> AsyncIterator[Daemon]:
-    async with hostile_daemon(
-        host_namespace=host_ns,
-        host_kubeconfig=host_kubeconfig,
-        virtual_kubeconfig=virtual_kubeconfig,
-    ) as running:
-        yield running
-
-
-@pytest.fixture
-def t(host_ns: str) -> Translator:
-    return translator(host_ns)
-
-
-async def snapshot(host: KubeClient, t: Translator, neighbour_ns: str) -> HostSnapshot:
-    return await HostSnapshot.take(host, translator=t, namespaces=(t.host_namespace, neighbour_ns))
-
-
-async def copy_of(host: KubeClient, t: Translator, resource: Resource, v_obj: Json) -> Json:
-    """The host copy of ``v_obj`` once it exists and names ``v_obj``'s UID."""
-    meta = v_obj["metadata"]
-
-    def made_from_it(obj: Json) -> bool:
-        annotations = obj["metadata"].get("annotations") or {}
-        return bool(annotations.get(OBJECT_UID_ANNOTATION) == meta["uid"])
-
-    found = await wait_for_object(
-        host,
-        resource,
-        namespace=t.host_namespace,
-        name=t.host_name(meta["namespace"], meta["name"]),
-        predicate=where(made_from_it),
-    )
-    assert found is not None
-    return found
-
-
-def true_provenance(t: Translator, resource: Resource, v_obj: Json) -> dict[str, str]:
-    """The provenance annotations the host copy of ``v_obj`` must carry."""
-    meta = v_obj["metadata"]
-    return {
-        OBJECT_NAME_ANNOTATION: meta["name"],
-        OBJECT_NAMESPACE_ANNOTATION: meta["namespace"],
-        OBJECT_UID_ANNOTATION: meta["uid"],
-        OBJECT_KIND_ANNOTATION: resource.kind_string,
-        OBJECT_HOST_NAME_ANNOTATION: t.host_name(meta["namespace"], meta["name"]),
-        OBJECT_HOST_NAMESPACE_ANNOTATION: t.host_namespace,
-    }
+# The module's host namespaces and daemon (one of each per module).
+host_ns = hostile_fixtures.host_ns
+neighbour_ns = hostile_fixtures.neighbour_ns
+daemon = hostile_fixtures.daemon
+t = hostile_fixtures.t
 
 
 async def test_spoofed_markers_and_provenance_reach_no_other_object(
@@ -372,108 +290,48 @@ async def test_names_hashed_alike_stay_apart_and_wait_for_their_own_copies(
 # KubeClient.request does; this suite turns warnings into errors, so without this filter the
 # copy's create fails and is retried forever with no Warning event (reported: the client
 # should pass such bodies as a stream).  Python ignores ResourceWarning by default.
-@pytest.mark.filterwarnings("ignore:Sending a large body directly with raw bytes:ResourceWarning")
-async def test_a_one_mebibyte_configmap_neither_crashes_nor_stalls_the_daemon(
+async def test_a_tenant_pod_cannot_join_a_host_service_selecting_on_release(
     daemon: Daemon, t: Translator, neighbour_ns: str, host: KubeClient, virtual: KubeClient
 ) -> None:
-    """A configmap at the 1 MiB limit used by a pod is copied byte for byte; the daemon stays
-    healthy and syncs a small pod created after it."""
-    blob = "0123456789abcdef" * (1024 * 1024 // 16 - 8)
-    async with tenant_namespace(virtual) as v_ns:
-        before = await snapshot(host, t, neighbour_ns)
-        v_big = await virtual.create(
-            CONFIGMAPS, namespace=v_ns, body=configmap("big", data={"blob": blob})
-        )
-        await virtual.create(PODS, namespace=v_ns, body=reader("big-user", configmaps=("big",)))
-        p_big = await copy_of(host, t, CONFIGMAPS, v_big)
-        assert p_big["data"]["blob"] == blob
-        await wait_for_object(
-            host, PODS, namespace=t.host_namespace, name=t.host_name(v_ns, "big-user"),
-            predicate=exists,
-        )  # fmt: skip
-        await virtual.create(PODS, namespace=v_ns, body=reader("after"))
-        await wait_for_object(
-            host, PODS, namespace=t.host_namespace, name=t.host_name(v_ns, "after"),
-            predicate=exists,
-        )  # fmt: skip
-        assert daemon.healthy()
-        assert await before.changes(host) == []
-
-
-#: Values a tenant may write: emoji, right-to-left override, Hebrew, combining marks, NUL.
-STRANGE = {
-    "emoji": "🙂🔥👩‍👩‍👧",
-    "rtl": "\u202etxt.exe",
-    "hebrew": "שלום עולם",
-    "combining": "e\u0301\u0302\u0303",
-    "nul": "before\u0000after",
-}
-
-
-async def test_unicode_and_nul_values_are_copied_exactly(
-    daemon: Daemon, t: Translator, neighbour_ns: str, host: KubeClient, virtual: KubeClient
-) -> None:
-    """Configmap data and annotation values with unicode and NUL reach the host copy exactly;
-    label values outside the label syntax never exist: the virtual API server refuses them."""
+    """A host Service selecting app=vcluster, release=vc (as vcluster's control plane does)
+    never gets a tenant pod labelled so: 'release' is renamed on the host.  A host Service
+    selecting only on keys a tenant may set does (shown here; the host namespace must hold
+    no such Service), and that is the only host object that changes."""
     del daemon
-    annotations = {f"example.com/{k}": v for k, v in STRANGE.items()}
-    async with tenant_namespace(virtual) as v_ns:
-        for value in ("🙂", "a\u0000b", "\u202eabc"):
-            with pytest.raises(Invalid):
-                await virtual.create(
-                    CONFIGMAPS, namespace=v_ns, body=configmap("label", labels={"x": value})
-                )
-        before = await snapshot(host, t, neighbour_ns)
-        v_obj = await virtual.create(
-            CONFIGMAPS,
-            namespace=v_ns,
-            body=configmap("strange", data=dict(STRANGE), annotations=annotations),
-        )
-        assert v_obj["data"] == STRANGE
-        await virtual.create(PODS, namespace=v_ns, body=reader("strange", configmaps=("strange",)))
-        p_obj = await copy_of(host, t, CONFIGMAPS, v_obj)
-        assert p_obj["data"] == STRANGE
-        for key, value in annotations.items():
-            assert p_obj["metadata"]["annotations"][key] == value
+    guarded, open_ = f"control-{secrets.token_hex(3)}", f"open-{secrets.token_hex(3)}"
+    await host.create(SERVICES, namespace=t.host_namespace, body=service(
+        guarded, selector={"app": "vcluster", "release": t.vcluster}))  # fmt: skip
+    await host.create(
+        SERVICES, namespace=t.host_namespace, body=service(open_, selector={"app": "vcluster"})
+    )
+    for name in (guarded, open_):
         await wait_for_object(
-            host, PODS, namespace=t.host_namespace, name=t.host_name(v_ns, "strange"),
-            predicate=exists,
-        )  # fmt: skip
-        assert await before.changes(host) == []
-
-
-async def test_a_claim_never_clones_what_is_not_its_namespaces(
-    daemon: Daemon, t: Translator, neighbour_ns: str, host: KubeClient, virtual: KubeClient
-) -> None:
-    """Namespace c's claims cloning 'd-x-b' (whose host name is b-x-c's claim d's copy) or
-    restoring a VolumeSnapshot (a host object vsyncer never syncs) are refused with
-    SyncRefused and never reach the host; b-x-c's own clone of d is copied, renamed."""
-    async with tenant_namespace(virtual) as c, named_namespace(virtual, f"b-x-{c}") as b:
-        v_d = await virtual.create(PVCS, namespace=b, body=claim("d"))
-        p_d = await copy_of(host, t, PVCS, v_d)
-        assert p_d["metadata"]["name"] == t.host_name(c, "d-x-b")
+            host, ENDPOINTS, namespace=t.host_namespace, name=name, predicate=exists
+        )
+    async with tenant_namespace(virtual) as v_ns:
         before = await snapshot(host, t, neighbour_ns)
-        pvc_source = {"kind": "PersistentVolumeClaim", "name": "d-x-b"}
-        snapshot_source = {
-            "apiGroup": "snapshot.storage.k8s.io",
-            "kind": "VolumeSnapshot",
-            "name": "nightly-backup",
-        }
-        await virtual.create(PVCS, namespace=c, body=claim("thief", dataSource=pvc_source))
-        await virtual.create(
-            PVCS, namespace=c, body=claim("restore", dataSourceRef=snapshot_source)
+        body = reader("mitm")
+        body["metadata"]["labels"] = {"app": "vcluster", "release": t.vcluster}
+        await virtual.create(PODS, namespace=v_ns, body=body)
+        p_pod = await wait_for_object(
+            host, PODS, namespace=t.host_namespace, name=t.host_name(v_ns, "mitm"),
+            predicate=where(lambda o: bool(o.get("status", {}).get("podIP"))),
+        )  # fmt: skip
+        assert p_pod is not None
+        ip = p_pod["status"]["podIP"]
+
+        def lists_the_pod(obj: Json) -> bool:
+            subsets = obj.get("subsets") or []
+            found = [a.get("ip") for s in subsets for a in s.get("addresses") or []]
+            found += [a.get("ip") for s in subsets for a in s.get("notReadyAddresses") or []]
+            return ip in found
+
+        await wait_for_object(
+            host, ENDPOINTS, namespace=t.host_namespace, name=open_, predicate=where(lists_the_pod)
         )
-        v_clone = await virtual.create(
-            PVCS, namespace=b, body=claim("clone", dataSource={**pvc_source, "name": "d"})
-        )
-        p_clone = await copy_of(host, t, PVCS, v_clone)
-        assert p_clone["spec"]["dataSource"]["name"] == p_d["metadata"]["name"]
-        # The API server mirrors either field into the other, so the message may name either.
-        for name, why in (("thief", "belongs to another virtual object"), ("restore", "kind")):
-            event = await wait_for_event(virtual, namespace=c, reason="SyncRefused", name=name)
-            assert event["message"].startswith("spec.dataSource"), event["message"]
-            assert why in event["message"], event["message"]
-            p_name = t.host_name(c, name)
-            assert await get_or_none(host, PVCS, namespace=t.host_namespace, name=p_name) is None
-        assert refused(daemon, kind="persistentvolumeclaims", reason="data_source") >= 2
-        assert await before.changes(host) == []
+        changes = await before.changes(host)
+        assert [c.split(":")[0] for c in changes] == [
+            f"written endpoints/{t.host_namespace}/{open_}"
+        ]
+        guarded_now = await host.get(ENDPOINTS, namespace=t.host_namespace, name=guarded)
+        assert not lists_the_pod(guarded_now)

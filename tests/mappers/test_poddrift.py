@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Any, cast
 
 import pytest
 
@@ -10,8 +11,13 @@ from mappers.poddrift import first_difference
 from mappers.pods import PodMapper, make
 from mappers.podspec import PodEnvironment, translate_pod
 from mappers.podtokens import new_token_secret_name
-from syncer.api import CONFIGMAPS, NAMESPACE_LABEL, OBJECT_UID_ANNOTATION, thaw
+from syncer.api import CONFIGMAPS, NAMESPACE_LABEL, OBJECT_UID_ANNOTATION, PODS, ObjectKey, thaw
+from syncer.drift import DriftChecker
+from syncer.informer import Informer
+from syncer.kube import KubeClient
+from syncer.sync import KindSync
 from tests.mappers.fakes import Fake, T, foreign, host_copy
+from tests.syncer.test_drift import Counts, LiveHost, Queue
 
 Json = dict[str, Any]
 P_NAME = T.host_name("shop", "web")
@@ -26,15 +32,17 @@ TOKEN_VOLUME = {
 }
 
 
-def v_pod(*, phase: str = "Running", node: str | None = "n1", **spec: Any) -> Json:
-    """Virtual pod ``shop/web``, bound to ``node`` once it runs."""
+def v_pod(
+    *, phase: str = "Running", node: str | None = "n1", name: str = "web", **spec: Any
+) -> Json:
+    """Virtual pod ``shop/<name>``, bound to ``node`` once it runs."""
     pod: Json = {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
-            "name": "web",
+            "name": name,
             "namespace": "shop",
-            "uid": "v-uid",
+            "uid": f"v-{name}",
             "resourceVersion": "7",
             "labels": {"app": "web"},
         },
@@ -237,3 +245,34 @@ def test_first_difference_walks_mappings_and_equal_length_lists() -> None:
     assert first_difference({"l": {"a/b": "1"}}, {"l": {}}, path="m") == "m.l[a/b]"
     assert first_difference([1, 2], [1], path="x") == "x"
     assert first_difference({"a": 1}, {"a": 1}, path="p") == "p"
+
+
+async def test_the_drift_check_finds_missing_orphan_and_changed_host_pods() -> None:
+    """Through the engine: the pods comparison, and the orphan rule that is the engine's own."""
+    live, counts, queued = LiveHost(), Counts(), Queue()
+    client = cast(KubeClient, live)
+    sync = KindSync(
+        mapper=make(translator=T),
+        virtual=Informer(cluster="virtual", client=client, resource=PODS),
+        host=Informer(cluster="host", client=client, resource=PODS, namespace=T.host_namespace),
+        context=replace(Fake().ctx, host_read=live.read),
+        enqueue=queued.append,
+        metrics=counts,
+    )
+    for v in (v_pod(name="fine"), v_pod(name="changed"), v_pod(name="gone")):
+        sync.virtual.store.add(v)
+        p = p_pod(v)
+        if v["metadata"]["name"] == "changed":
+            p["spec"]["containers"][0]["image"] = "evil:1"
+        sync.host.store.add(live.put(p))
+    sync.virtual.store.delete(v_pod(name="gone"))
+    sync.virtual.store.add(v_pod(name="lost", phase="Pending", node=None))
+    sync.virtual.store.add(v_pod(name="refused", phase="Pending", node=None, hostPID=True))
+    checker = DriftChecker(syncs=[sync], metrics=counts, interval=1, grace=0)
+    found = await checker.check(sync)
+    assert found == {
+        ObjectKey("pods", "shop", "lost"): "missing",
+        ObjectKey("pods", "shop", "gone"): "orphan",
+        ObjectKey("pods", "shop", "changed"): "content",
+    }
+    assert sorted(queued) == sorted(found)

@@ -19,6 +19,7 @@ Guarantees:
 from __future__ import annotations
 
 import asyncio
+import io
 import ssl
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -37,6 +38,8 @@ from syncer.resources import Resource
 Json = dict[str, Any]
 
 _MUTATING = frozenset({"create", "update", "patch", "delete"})
+#: Request bodies larger than this go to aiohttp as a stream, not as raw bytes.
+_LARGE_BODY = 2**20
 PATCH_TYPES = {
     "merge": "application/merge-patch+json",
     "strategic": "application/strategic-merge-patch+json",
@@ -192,7 +195,8 @@ class KubeClient:
                 method,
                 self._base + path,
                 params=params,
-                data=data,
+                # aiohttp warns (and may block the loop) on raw bodies over 1 MiB.
+                data=io.BytesIO(data) if data is not None and len(data) > _LARGE_BODY else data,
                 headers=headers,
                 server_hostname=self._server_hostname,
             ) as resp:

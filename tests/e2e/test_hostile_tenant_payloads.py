@@ -52,7 +52,6 @@ daemon = hostile_fixtures.daemon
 t = hostile_fixtures.t
 
 
-@pytest.mark.filterwarnings("ignore:Sending a large body directly with raw bytes:ResourceWarning")
 async def test_a_one_mebibyte_configmap_neither_crashes_nor_stalls_the_daemon(
     daemon: Daemon, t: Translator, neighbour_ns: str, host: KubeClient, virtual: KubeClient
 ) -> None:

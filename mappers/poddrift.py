@@ -49,7 +49,7 @@ from mappers.generic import (
     uid_of,
     virtual_uid_of_host,
 )
-from mappers.metamerge import merge_pod_metadata
+from mappers.metamerge import annotation_sides, label_sides, merge_pod_metadata
 from mappers.podguard import PodSecurity, node_refusal, references
 from mappers.podspec import PodEnvironment, host_pod_metadata, host_pod_update
 from mappers.podstatus import has_started, status_for_virtual
@@ -170,6 +170,12 @@ class PodDrift:
 
     def _metadata_drift(self, v_pod: Obj, p_pod: Obj) -> str | None:
         """The first label or annotation changed on the host that would flow up."""
+        labels, annotations = (
+            label_sides(self.translator, v_pod, p_pod),
+            annotation_sides(v_pod, p_pod),
+        )
+        if labels.virtual == labels.host and annotations.virtual == annotations.host:
+            return None  # the common case: both sides agree on every key the merge takes
         merged = merge_pod_metadata(self.translator, v_pod, p_pod)
         for part, want, have in (
             ("labels", merged.labels, labels_of(v_pod)),

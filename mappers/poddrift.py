@@ -1,9 +1,10 @@
 """The drift check of pods: what the pods reconcile would still change, found without writing.
 
 :class:`PodDrift` gives the pods mapper its :class:`~syncer.api.DriftDetector`
-``drift(ctx, v_obj, p_obj)``: pure (caches only, no I/O, no clock), and
-``None`` exactly when the reconcile (:mod:`mappers.pods`) would write nothing,
-by the same decisions in the same order:
+``drift(ctx, v_obj, p_obj)``: pure (caches only, no I/O, no clock).  It
+names what the reconcile (:mod:`mappers.pods`) would change, by the same
+decisions in the same order, and is ``None`` when it would change nothing
+(except for the cases under "Not drift" below):
 
 * no host pod → ``missing``, unless the virtual pod is terminating or had
   started (its host pod is gone after it ran: the reconcile deletes the
@@ -21,13 +22,15 @@ by the same decisions in the same order:
 * the host metadata or the allowed spec fields (images, activeDeadlineSeconds,
   tolerations, scheduling gates) differing from what the virtual pod wants →
   the first differing field, by :func:`~mappers.podspec.host_pod_update`, the
-  check the reconcile itself uses; keys that others added on the host are not
-  ours and never count; an update of a pod that is now below the Pod Security
-  level is refused on purpose and does not count either;
+  check the reconcile itself uses; keys others add on the host outside the
+  merge (e.g. under ``vcluster.loft.sh/``) are kept by the reconcile and do
+  not count; an update of a pod that is now below the Pod Security level is
+  refused on purpose and does not count either;
 * the token Secret the host pod mounts missing from the host cache → its name.
 
 Cost per pod and pass, in the common case (nothing differs): the status and
-metadata comparisons of a no-op reconcile; the pod spec is never translated.
+metadata comparisons of a no-op reconcile, minus the three-way merge when both
+sides already agree on every key it takes; the pod spec is never translated.
 Not drift: a token Secret merely due for renewal (its requeue renews it), and
 what only a live read can see (a foreign object under a reference's or the
 token Secret's host name: the reconcile refuses or reports it, and the engine

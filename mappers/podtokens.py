@@ -14,8 +14,10 @@ Guarantees:
 * a Secret that is fresh (not due, owned by this host pod, holding every
   token the pod projects) is left alone and revisited when due;
 * a Secret under that name that is not a token Secret of ours is never
-  written: the create answers "already exists" and the pod gets a Warning
-  event (our own create not yet in the cache is told apart for
+  written: the create answers "already exists" and the pod is refused
+  (``host_name_taken``, a Warning event) and looked at again after
+  :data:`TOKEN_TAKEN_RETRY` seconds — by then a lost answer to our own create
+  shows in the cache (our own create not yet cached is told apart for
   :data:`~mappers.copysync.RECENT_SECONDS`);
 * tokens come from TokenRequests against the *virtual* API server, bound to
   the virtual pod; renewal is due at 80 % of the shortest lifetime.
@@ -55,10 +57,14 @@ from syncer.api import (
     AlreadyExists,
     NotFound,
     Obj,
+    Refused,
     Result,
     SyncContext,
     Translator,
 )
+
+#: When to look again at a pod whose token Secret name is held by something else.
+TOKEN_TAKEN_RETRY = 60.0
 
 
 def host_secrets(ctx: SyncContext) -> Any:
@@ -140,17 +146,16 @@ class TokenKeeper:
         if p_secret is None:
             try:
                 await ctx.host.create(SECRETS, body=body)
-            except AlreadyExists:
+            except AlreadyExists as exc:
                 if self.recent.recent(key):
                     return CACHE_LAG_RETRY
-                await ctx.record_event(
-                    v_pod,
-                    type_="Warning",
-                    reason="SyncError",
+                # Ours whose create answer was lost (the cache shows it by the retry), or
+                # something else in the way: never overwritten, looked at again.
+                raise Refused(
+                    reason="host_name_taken",
                     message=f"host secret {p_name} for the service-account token is not ours",
-                    kind="Pod",
-                )
-                return DONE
+                    retry_after=TOKEN_TAKEN_RETRY,
+                ) from exc
             self.recent.remember(key)
         else:
             body["metadata"]["resourceVersion"] = meta(p_secret).get("resourceVersion")

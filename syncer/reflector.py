@@ -202,17 +202,22 @@ class Reflector:
         """
         store = self._store
         for obj in live:
-            old = store.get(*key_of(obj))
-            new = store.add(obj)
-            if old is None:
-                self._handler.on_add(new)
-            else:
-                self._handler.on_update(old, new)
+            self._upsert(obj)
         for key in gone:
             cached = store.get(*key)
             if cached is not None:
                 store.delete(cached)
                 self._handler.on_delete(cached)
+
+    def _upsert(self, obj: Json) -> None:
+        """Store ``obj`` and tell the handlers: an add, or an update of what was cached."""
+        store = self._store
+        old = store.get(*key_of(obj))
+        new = store.add(obj)
+        if old is None:
+            self._handler.on_add(new)
+        else:
+            self._handler.on_update(old, new)
 
     def _replace(self, items: list[Json], resource_version: str) -> None:
         store = self._store
@@ -269,12 +274,7 @@ class Reflector:
                 cached = store.delete(obj)
                 self._handler.on_delete(cached if cached is not None else obj)
             elif kind in ("ADDED", "MODIFIED"):
-                old = store.get(*key_of(obj))
-                new = store.add(obj)
-                if old is None:
-                    self._handler.on_add(new)
-                else:
-                    self._handler.on_update(old, new)
+                self._upsert(obj)
             if rv:
                 self.resource_version = rv
                 store.resource_version = rv

@@ -67,10 +67,11 @@ class Recorder:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str]] = []
         self.events: list[tuple[str, str]] = []
-        self.fail: dict[tuple[str, str], Exception] = {}
+        # (side, verb) fails every such call; (side, verb, name) only the one on that name.
+        self.fail: dict[tuple[str, ...], Exception] = {}
 
     def record(self, side: str, verb: str, name: str) -> None:
-        error = self.fail.get((side, verb))
+        error = self.fail.get((side, verb, name)) or self.fail.get((side, verb))
         if error is not None:
             raise error
         self.calls.append((side, verb, name))

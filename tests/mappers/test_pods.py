@@ -9,7 +9,7 @@ import pytest
 from mappers.copysync import HOST_REJECTED_RETRY
 from mappers.pods import PodMapper, has_started, virtual_status
 from mappers.podspec import PodEnvironment, translate_pod
-from mappers.podtokens import new_token_secret_name
+from mappers.podtokens import TOKEN_TAKEN_RETRY, new_token_secret_name
 from mappers.references import CONFIGMAP_INDEX, NODE_INDEX, SECRET_INDEX
 from syncer.api import (
     DONE,
@@ -196,6 +196,23 @@ async def test_a_pod_the_host_rejects_is_refused_and_looked_at_again(error: ApiE
     assert refused.value.event_reason == "SyncError"
     assert refused.value.retry_after == HOST_REJECTED_RETRY
     assert "rejected this Pod" in refused.value.message
+
+
+async def test_a_token_secret_name_held_by_something_else_is_refused_and_looked_at_again() -> None:
+    """AlreadyExists for the token Secret: nothing overwritten, the pod refused for a while."""
+    volume = {
+        "name": "kube-api-access-1",
+        "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]},
+    }
+    pod = v_pod(volumes=[volume], serviceAccountName="builder")
+    fake = Fake(virtual={"pods": [pod]}, host={"pods": [], "secrets": []})
+    token_name = new_token_secret_name(T, pod)
+    fake.recorder.fail[("host", "create", token_name)] = AlreadyExists(status=409)
+    with pytest.raises(Refused) as refused:
+        await PodMapper(translator=T).sync_to_host(fake.ctx, pod)
+    assert refused.value.reason == "host_name_taken"
+    assert refused.value.retry_after == TOKEN_TAKEN_RETRY
+    assert fake.host.updated == []
 
 
 async def test_token_secret_is_made_for_pods_that_project_a_token() -> None:

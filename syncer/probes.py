@@ -1,36 +1,36 @@
-"""Probes: a tiny HTTP/1.1 server for ``/metrics``, ``/healthz`` and ``/readyz``.
+"""Probes: ``/metrics``, ``/healthz`` and ``/readyz`` served by ``aiohttp.web``.
 
 :class:`HttpServer` listens on up to two addresses: the metrics address serves
 ``/metrics`` and the probes address serves ``/healthz`` and ``/readyz``; when
-both are the same address one listener serves all three.  Bind strings are
-``host:port`` (see :func:`syncer.settings.parse_bind`): an empty host means
-every interface, port 0 an ephemeral port (read it back from
-:attr:`HttpServer.metrics_port` / :attr:`HttpServer.probes_port`).
+both are the same fixed address one listener serves all three.  Bind strings
+are ``host:port`` (see :func:`syncer.settings.parse_bind`): an empty host means
+every interface, an IPv6 host is written in brackets, port 0 is an ephemeral
+port (read it back from :attr:`HttpServer.metrics_port` /
+:attr:`HttpServer.probes_port`).
 
 Responses: ``/healthz`` is 200 ``ok`` while ``healthy()`` holds, else 500 with
 the reason; ``/readyz`` is 200 ``ok`` while ``ready()`` holds, else 503 with
-the reason; ``/metrics`` is whatever ``metrics()`` renders.  A check may
-answer ``True``/``False`` or ``(ok, reason)``; a check that raises counts as
-failing, with the exception as its reason.  Other paths are 404; methods other
-than GET and HEAD are 405.
+the reason (the daemon's ``ready()`` returns ``(ok, reason)``); ``/metrics`` is
+whatever ``metrics()`` renders, or 500 if rendering raises.  A check may answer
+``True``/``False`` or ``(ok, reason)``; a check that raises counts as failing,
+with the exception as its reason.  Other paths are 404; on the three paths,
+methods other than GET and HEAD are 405 with ``Allow: GET, HEAD``.
 
-Every connection carries one request and is then closed.  The request line
-and headers together may hold at most ``max_header_bytes`` (431 beyond that)
-and must arrive within ``timeout`` seconds (408 otherwise); a malformed
-request is 400.  A client that disconnects early is dropped silently.
-The callables run on the event loop, between requests, and must be quick.
+HTTP parsing is aiohttp's.  Every response closes its connection
+(``Connection: close``).  The request line and each header may hold at most
+``max_header_bytes``; a connection that has not sent a whole request within
+``timeout`` seconds is closed (aiohttp's keep-alive timer, which also runs
+before the first request).  :meth:`HttpServer.stop` closes the listeners and
+every open connection, waiting at most ``timeout`` seconds for a request being
+answered.  The callables run on the event loop and must be quick.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import re
-from collections.abc import Callable, Mapping
-from contextlib import suppress
+from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
-from typing import NamedTuple
-from urllib.parse import urlsplit
+
+from aiohttp import web
 
 from syncer.logs import get_logger
 from syncer.settings import parse_bind
@@ -39,31 +39,14 @@ __all__ = ["Check", "HttpServer", "Verdict"]
 
 Verdict = bool | tuple[bool, str]
 Check = Callable[[], Verdict]
-_Route = Callable[[], "_Response"]
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-_TEXT = "text/plain; charset=utf-8"
-_MAX_HEADERS = 100
-_METHOD = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_VERSION = re.compile(rb"HTTP/(\d)\.(\d)")
-
-
-class _Response(NamedTuple):
-    status: int
-    body: bytes
-    content_type: str = _TEXT
-
-
-class _HttpError(Exception):
-    """The request cannot be served; answer ``status`` and close."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
+_TEXT = "text/plain"
+_ALLOWED = frozenset({"GET", "HEAD"})
 
 
 class HttpServer:
-    """Serves metrics and probes until :meth:`stop`."""
+    """Serves metrics and probes from :meth:`start` until :meth:`stop`."""
 
     def __init__(
         self,
@@ -85,8 +68,7 @@ class HttpServer:
         self._probes_bind = probes_bind
         self._timeout = timeout
         self._max_header_bytes = max_header_bytes
-        self._servers: dict[str, asyncio.Server] = {}  # "metrics"/"probes" -> its listener
-        self._connections: dict[asyncio.Task[object], asyncio.StreamWriter] = {}
+        self._runners: dict[str, web.AppRunner] = {}  # "metrics"/"probes" -> its listener
         self._log = get_logger("probes")
 
     @property
@@ -101,10 +83,10 @@ class HttpServer:
 
     async def start(self) -> None:
         """Bind and start listening; raises OSError if an address cannot be bound."""
-        if self._servers:
+        if self._runners:
             raise RuntimeError("the server is already started")
-        metrics_routes: dict[str, _Route] = {"/metrics": self._serve_metrics}
-        probe_routes: dict[str, _Route] = {
+        metrics_routes: dict[str, _Handler] = {"/metrics": self._serve_metrics}
+        probe_routes: dict[str, _Handler] = {
             "/healthz": self._serve_healthz,
             "/readyz": self._serve_readyz,
         }
@@ -116,17 +98,17 @@ class HttpServer:
         )
         try:
             if shared and self._metrics_bind is not None:
-                server = await self._listen(
+                runner = await self._listen(
                     bind=self._metrics_bind, routes=metrics_routes | probe_routes
                 )
-                self._servers = {"metrics": server, "probes": server}
+                self._runners = {"metrics": runner, "probes": runner}
                 return
             if self._metrics_bind is not None:
-                self._servers["metrics"] = await self._listen(
+                self._runners["metrics"] = await self._listen(
                     bind=self._metrics_bind, routes=metrics_routes
                 )
             if self._probes_bind is not None:
-                self._servers["probes"] = await self._listen(
+                self._runners["probes"] = await self._listen(
                     bind=self._probes_bind, routes=probe_routes
                 )
         except BaseException:
@@ -135,17 +117,10 @@ class HttpServer:
 
     async def stop(self) -> None:
         """Stop listening and close open connections; safe to call more than once."""
-        servers = list({id(server): server for server in self._servers.values()}.values())
-        self._servers = {}
-        for server in servers:
-            server.close()
-        # Closing the transport ends a pending read; the handler then returns by itself.
-        # (Cancelling the handler task instead trips a bug in Python 3.11's asyncio.streams.)
-        for writer in self._connections.values():
-            writer.transport.abort()
-        await asyncio.gather(*self._connections, return_exceptions=True)
-        for server in servers:
-            await server.wait_closed()
+        runners = list({id(runner): runner for runner in self._runners.values()}.values())
+        self._runners = {}
+        for runner in runners:
+            await runner.cleanup()
 
     async def __aenter__(self) -> HttpServer:
         await self.start()
@@ -154,117 +129,58 @@ class HttpServer:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
-    async def _listen(self, *, bind: str, routes: Mapping[str, _Route]) -> asyncio.Server:
+    async def _listen(self, *, bind: str, routes: Mapping[str, _Handler]) -> web.AppRunner:
         host, port = parse_bind(bind)
-        server = await asyncio.start_server(
-            functools.partial(self._handle, routes=routes),
-            host=host or None,
-            port=port,
-            limit=self._max_header_bytes,
+        app = web.Application()
+        for path, handler in routes.items():
+            app.router.add_route("*", path, _only_get_and_head(handler))
+        app.on_response_prepare.append(_close_after_response)
+        runner = web.AppRunner(
+            app,
+            handle_signals=False,
+            access_log=None,
+            shutdown_timeout=self._timeout,
+            keepalive_timeout=self._timeout,
+            max_line_size=self._max_header_bytes,
+            max_field_size=self._max_header_bytes,
         )
-        addresses = [sock.getsockname()[:2] for sock in server.sockets]
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host=host or None, port=port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        addresses = [tuple(address[:2]) for address in runner.addresses]
         self._log.info("http server listening", bind=bind, paths=sorted(routes), at=addresses)
-        return server
+        return runner
 
     def _port(self, role: str) -> int:
-        server = self._servers.get(role)
-        if server is None or not server.sockets:
+        runner = self._runners.get(role)
+        if runner is None or not runner.addresses:
             raise RuntimeError(f"the {role} listener is not running")
-        port: int = server.sockets[0].getsockname()[1]
+        port: int = runner.addresses[0][1]
         return port
 
-    async def _handle(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        *,
-        routes: Mapping[str, _Route],
-    ) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._connections[task] = writer
-        try:
-            try:
-                async with asyncio.timeout(self._timeout):
-                    request = await self._read_request(reader)
-            except _HttpError as exc:
-                request, response = None, _Response(exc.status, exc.detail.encode())
-            except TimeoutError:
-                request, response = None, _Response(408, b"request timed out")
-            else:
-                if request is None:
-                    return  # closed without a request
-                method, path = request
-                response = self._route(method=method, path=path, routes=routes)
-            head_only = request is not None and request[0] == "HEAD"
-            async with asyncio.timeout(self._timeout):
-                writer.write(_encode(response, head_only=head_only))
-                await writer.drain()
-        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
-            pass  # the client went away or stalled: nothing to answer
-        except Exception:
-            self._log.exception("http connection failed")
-        finally:
-            if task is not None:
-                self._connections.pop(task, None)
-            writer.close()
-            with suppress(Exception):
-                await writer.wait_closed()
-
-    async def _read_request(self, reader: asyncio.StreamReader) -> tuple[str, str] | None:
-        """``(method, path)``, or None if the client closed before sending a line."""
-        lines: list[bytes] = []
-        total = 0
-        while True:
-            try:
-                raw = await reader.readuntil(b"\n")
-            except asyncio.IncompleteReadError as exc:
-                if not lines and not exc.partial.strip():
-                    return None
-                raise
-            except asyncio.LimitOverrunError:
-                raise _HttpError(431, "request header too large") from None
-            total += len(raw)
-            if total > self._max_header_bytes:
-                raise _HttpError(431, "request header too large")
-            line = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
-            if not line:
-                if lines:
-                    break
-                continue  # RFC 9112 §2.2: ignore empty lines before the request line
-            lines.append(line)
-            if len(lines) > _MAX_HEADERS + 1:
-                raise _HttpError(431, "too many request headers")
-        method, path = _parse_request_line(lines[0])
-        for header in lines[1:]:
-            name, sep, _ = header.partition(b":")
-            if not sep or not _METHOD.fullmatch(name):  # a header name is a token too
-                raise _HttpError(400, "malformed header line")
-        return method, path
-
-    def _route(self, *, method: str, path: str, routes: Mapping[str, _Route]) -> _Response:
-        if method not in {"GET", "HEAD"}:
-            return _Response(405, b"method not allowed")
-        route = routes.get(path)
-        if route is None:
-            return _Response(404, b"not found")
-        return route()
-
-    def _serve_metrics(self) -> _Response:
+    async def _serve_metrics(self, _request: web.Request) -> web.Response:
         try:
             body, content_type = self._metrics()
         except Exception as exc:
             self._log.exception("rendering metrics failed")
-            return _Response(500, f"rendering metrics failed: {exc}".encode())
-        return _Response(200, body, content_type)
+            return _text(HTTPStatus.INTERNAL_SERVER_ERROR, f"rendering metrics failed: {exc}")
+        # Given whole, the content type keeps its parameters (Prometheus' version=0.0.4).
+        return web.Response(status=200, body=body, headers={"Content-Type": content_type})
 
-    def _serve_healthz(self) -> _Response:
+    async def _serve_healthz(self, _request: web.Request) -> web.Response:
         ok, reason = self._check(self._healthy, name="health")
-        return _Response(200, b"ok") if ok else _Response(500, (reason or "unhealthy").encode())
+        if ok:
+            return _text(HTTPStatus.OK, "ok")
+        return _text(HTTPStatus.INTERNAL_SERVER_ERROR, reason or "unhealthy")
 
-    def _serve_readyz(self) -> _Response:
+    async def _serve_readyz(self, _request: web.Request) -> web.Response:
         ok, reason = self._check(self._ready, name="readiness")
-        return _Response(200, b"ok") if ok else _Response(503, (reason or "not ready").encode())
+        if ok:
+            return _text(HTTPStatus.OK, "ok")
+        return _text(HTTPStatus.SERVICE_UNAVAILABLE, reason or "not ready")
 
     def _check(self, check: Check, *, name: str) -> tuple[bool, str]:
         try:
@@ -277,40 +193,25 @@ class HttpServer:
         return bool(verdict), ""
 
 
-def _parse_request_line(line: bytes) -> tuple[str, str]:
-    parts = line.split(b" ")
-    if len(parts) != 3 or not _METHOD.fullmatch(parts[0]):
-        raise _HttpError(400, "malformed request line")
-    method, target, version = parts
-    matched = _VERSION.fullmatch(version)
-    if matched is None:
-        raise _HttpError(400, "malformed HTTP version")
-    if matched.group(1) != b"1":
-        raise _HttpError(505, "only HTTP/1.x is supported")
-    try:
-        text = target.decode("ascii")
-    except UnicodeDecodeError:
-        raise _HttpError(400, "request target is not ASCII") from None
-    if text.startswith("/"):
-        path = text.partition("?")[0]
-    elif text.startswith(("http://", "https://")):
-        path = urlsplit(text).path or "/"
-    elif text == "*":
-        path = "*"
-    else:
-        raise _HttpError(400, "malformed request target")
-    return method.decode("ascii"), path
+def _only_get_and_head(handler: _Handler) -> _Handler:
+    """``handler`` for GET and HEAD (aiohttp drops a HEAD body), 405 for other methods."""
+
+    async def route(request: web.Request) -> web.StreamResponse:
+        if request.method not in _ALLOWED:
+            response = _text(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed")
+            response.headers["Allow"] = "GET, HEAD"
+            return response
+        return await handler(request)
+
+    return route
 
 
-def _encode(response: _Response, *, head_only: bool) -> bytes:
-    status = HTTPStatus(response.status)
-    head = [
-        f"HTTP/1.1 {status.value} {status.phrase}",
-        f"Content-Type: {response.content_type}",
-        f"Content-Length: {len(response.body)}",
-        "Connection: close",
-    ]
-    if status == HTTPStatus.METHOD_NOT_ALLOWED:
-        head.append("Allow: GET, HEAD")
-    encoded = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
-    return encoded if head_only else encoded + response.body
+def _text(status: HTTPStatus, text: str) -> web.Response:
+    return web.Response(status=status.value, text=text, content_type=_TEXT, charset="utf-8")
+
+
+async def _close_after_response(_request: web.Request, response: web.StreamResponse) -> None:
+    """One request per connection: every routed response, aiohttp's 404 included, closes it."""
+    # aiohttp has chosen its Connection header by now; a hook still runs before it is written.
+    response.force_close()
+    response.headers["Connection"] = "close"

@@ -34,8 +34,8 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mappers.generic import items, mapping
 from syncer.api import NODES, SERVICES, MapperConfig, SyncContext
+from syncer.kit import items, mapping
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

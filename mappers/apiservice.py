@@ -43,7 +43,6 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from mappers.generic import Json, annotations_of, items, mapping, name_of, namespace_of, uid_of
 from syncer.api import (
     DONE,
     ENDPOINTS,
@@ -57,6 +56,7 @@ from syncer.api import (
     SyncContext,
     thaw,
 )
+from syncer.kit import Json, annotations_of, items, mapping, name_of, namespace_of, uid_of
 
 KUBERNETES_SERVICE = ("default", "kubernetes")
 #: On a virtual service the host's cluster IP could not be given to: that IP.

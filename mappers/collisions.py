@@ -31,8 +31,8 @@ Guarantees:
 
 from __future__ import annotations
 
-from mappers.generic import mapping
 from syncer.api import PODS, NotFound, Obj, Refused, Resource, SyncContext, Translator
+from syncer.kit import mapping
 
 SEPARATOR = "-x-"
 #: Seconds after which a copy refused for a partner in use is looked at again.

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mappers.generic import (
+from mappers.referenced import PodReferencedCopySyncer, referenced_configmaps
+from mappers.references import CONFIGMAP_INDEX, ROOT_CA_CONFIGMAP
+from syncer.api import CONFIGMAPS, Obj, ObjectKey, Translator
+from syncer.kit import (
     Json,
     mapping,
 )
-from mappers.referenced import ReferencedCopySyncer, referenced_configmaps
-from mappers.references import CONFIGMAP_INDEX, ROOT_CA_CONFIGMAP
-from syncer.api import CONFIGMAPS, Obj, ObjectKey, Translator
 
 
-class ConfigMapMapper(ReferencedCopySyncer):
+class ConfigMapMapper(PodReferencedCopySyncer):
     index = CONFIGMAP_INDEX
     synced_fields = ("data", "binaryData", "immutable")
 

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from mappers.generic import annotations_of, labels_of, mapping
 from syncer.api import (
     OBJECT_NAME_ANNOTATION,
     OBJECT_NAMESPACE_ANNOTATION,
@@ -47,6 +46,7 @@ from syncer.api import (
     Translator,
     is_reserved_key,
 )
+from syncer.kit import annotations_of, labels_of, mapping
 
 #: vcluster's annotation names for the same purpose, where it has one.
 SERVICE_ACCOUNT_NAME_ANNOTATION = "vcluster.loft.sh/service-account-name"

@@ -43,8 +43,6 @@ from mappers.addresspolicy import (
     host_node_addresses,
     host_service_addresses,
 )
-from mappers.copysync import CopySyncer
-from mappers.generic import Json, items, mapping, name_of, namespace_of
 from mappers.servicespec import unknown_field
 from syncer.api import (
     ENDPOINTS,
@@ -58,6 +56,7 @@ from syncer.api import (
     Translator,
     thaw,
 )
+from syncer.kit import CopySyncer, Json, items, mapping, name_of, namespace_of
 
 KUBERNETES_SERVICE = ("default", "kubernetes")
 _ADDRESS_LISTS = ("addresses", "notReadyAddresses")

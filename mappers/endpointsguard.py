@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import time
 
-from mappers.generic import name_of, namespace_of
 from mappers.serviceintent import restorable
 from syncer.api import ENDPOINTS, SERVICES, AlreadyExists, Obj, ObjectKey, SyncContext
+from syncer.kit import name_of, namespace_of
 
 #: How long Endpoints of a re-created selector-less service are restored if they vanish.
 ENDPOINTS_GUARD_SECONDS = 30.0

@@ -33,7 +33,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from mappers.generic import Json, annotations_of, mapping, meta, name_of, uid_of
 from mappers.tokens import parse_time
 from syncer.api import (
     CONFIGMAPS,
@@ -53,6 +52,7 @@ from syncer.api import (
     Translator,
     thaw,
 )
+from syncer.kit import Json, annotations_of, mapping, meta, name_of, uid_of
 
 #: On a virtual event the syncer made: the UID of the host event it copies.
 HOST_EVENT_ANNOTATION = "vsyncer.dev/host-event-uid"

@@ -42,11 +42,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mappers.generic import (
-    SYNCED_METADATA_ANNOTATION,
-    annotations_of,
-    labels_of,
-)
 from syncer.api import (
     COLLIDING_LABEL_KEYS,
     MANAGED_ANNOTATIONS_ANNOTATION,
@@ -56,6 +51,11 @@ from syncer.api import (
     is_reserved_key,
     parse_managed_keys,
     three_way_merge,
+)
+from syncer.kit import (
+    SYNCED_METADATA_ANNOTATION,
+    annotations_of,
+    labels_of,
 )
 
 __all__ = [

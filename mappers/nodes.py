@@ -30,15 +30,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 
-from mappers.copysync import (
-    delete_virtual,
-)
-from mappers.generic import (
-    Json,
-    labels_of,
-    mapping,
-    name_of,
-)
 from mappers.references import NODE_INDEX, index_node
 from mappers.tokens import format_time, parse_time
 from syncer.api import (
@@ -54,6 +45,13 @@ from syncer.api import (
     SyncContext,
     Translator,
     thaw,
+)
+from syncer.kit import (
+    Json,
+    delete_virtual,
+    labels_of,
+    mapping,
+    name_of,
 )
 
 HEARTBEAT_SECONDS = 20.0

@@ -43,7 +43,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from mappers.collisions import cached_host, holds, is_ambiguous
-from mappers.generic import (
+from mappers.metamerge import annotation_sides, label_sides, merge_pod_metadata
+from mappers.podguard import PodSecurity, node_refusal, references
+from mappers.podspec import PodEnvironment, host_pod_metadata, host_pod_update
+from mappers.podstatus import has_started, status_for_virtual
+from mappers.podtokens import host_secrets, mounted_token_secret_name
+from mappers.tokens import is_token_secret, token_sources
+from syncer.api import OBJECT_UID_ANNOTATION, Obj, SyncContext, Translator
+from syncer.kit import (
     annotations_of,
     is_terminating,
     labels_of,
@@ -52,13 +59,6 @@ from mappers.generic import (
     uid_of,
     virtual_uid_of_host,
 )
-from mappers.metamerge import annotation_sides, label_sides, merge_pod_metadata
-from mappers.podguard import PodSecurity, node_refusal, references
-from mappers.podspec import PodEnvironment, host_pod_metadata, host_pod_update
-from mappers.podstatus import has_started, status_for_virtual
-from mappers.podtokens import host_secrets, mounted_token_secret_name
-from mappers.tokens import is_token_secret, token_sources
-from syncer.api import OBJECT_UID_ANNOTATION, Obj, SyncContext, Translator
 
 
 def first_difference(want: Any, have: Any, *, path: str) -> str:

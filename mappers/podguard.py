@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mappers.collisions import holds, is_ambiguous, read_host
-from mappers.generic import mapping, name_of, namespace_of
 from mappers.references import pod_references
 from mappers.tokens import is_token_secret
 from syncer.api import (
@@ -51,6 +50,7 @@ from syncer.api import (
     Resource,
     SyncContext,
 )
+from syncer.kit import mapping, name_of, namespace_of
 
 #: Seconds after which a pod refused for a colliding reference or a missing node is revisited.
 COLLISION_RETRY = 60.0

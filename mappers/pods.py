@@ -47,28 +47,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 
-from mappers.copysync import (
-    CACHE_LAG_RETRY,
-    CopySyncer,
-    create_on_host,
-    delete_on_host,
-    delete_virtual,
-)
-from mappers.generic import (
-    Json,
-    annotations_of,
-    is_terminating,
-    items,
-    key_of_virtual,
-    labels_of,
-    mapping,
-    meta,
-    name_of,
-    namespace_of,
-    no_keys,
-    uid_of,
-    virtual_uid_of_host,
-)
 from mappers.metamerge import merge_pod_metadata
 from mappers.poddrift import PodDrift
 from mappers.podguard import (
@@ -118,6 +96,26 @@ from syncer.api import (
     Translator,
     check_pod_security,
     keys_in_namespace,
+)
+from syncer.kit import (
+    CACHE_LAG_RETRY,
+    CopySyncer,
+    Json,
+    annotations_of,
+    create_on_host,
+    delete_on_host,
+    delete_virtual,
+    is_terminating,
+    items,
+    key_of_virtual,
+    labels_of,
+    mapping,
+    meta,
+    name_of,
+    namespace_of,
+    no_keys,
+    uid_of,
+    virtual_uid_of_host,
 )
 
 #: The virtual services whose cluster IPs the pods use (they carry the host IPs).

@@ -9,8 +9,8 @@ virtual namespaces the term names.  Pure functions over a mutable spec copy.
 
 from __future__ import annotations
 
-from mappers.generic import Json, items, mapping
 from syncer.api import MANAGED_BY_LABEL, NAMESPACE_LABEL, Translator
+from syncer.kit import Json, items, mapping
 
 
 def translate_pod_selectors(spec: Json, *, namespace: str, translator: Translator) -> None:

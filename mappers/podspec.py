@@ -50,15 +50,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mappers.downward import UnsupportedField, downward_annotations, host_field_path
-from mappers.generic import (
-    Json,
-    host_metadata,
-    items,
-    mapping,
-    name_of,
-    namespace_of,
-    with_metadata,
-)
 from mappers.metamerge import SYNCED_METADATA_ANNOTATION, synced_record
 from mappers.podselectors import translate_pod_selectors
 from mappers.references import (
@@ -77,6 +68,15 @@ from syncer.api import (
     Refused,
     Translator,
     thaw,
+)
+from syncer.kit import (
+    Json,
+    host_metadata,
+    items,
+    mapping,
+    name_of,
+    namespace_of,
+    with_metadata,
 )
 
 #: Used when neither a nameserver is configured nor a virtual ``kube-system/kube-dns``

@@ -14,8 +14,8 @@ Guarantees (REFERENCE.md "Pods", fromHost):
 
 from __future__ import annotations
 
-from mappers.generic import Json, mapping, meta, name_of, uid_of
 from syncer.api import Obj
+from syncer.kit import Json, mapping, meta, name_of, uid_of
 
 _STARTED_PHASES = frozenset({"Running", "Succeeded", "Failed"})
 

@@ -18,7 +18,7 @@ Guarantees:
   (``host_name_taken``, a Warning event) and looked at again after
   :data:`TOKEN_TAKEN_RETRY` seconds — by then a lost answer to our own create
   shows in the cache (our own create not yet cached is told apart for
-  :data:`~mappers.copysync.RECENT_SECONDS`);
+  :data:`~syncer.kit.RECENT_SECONDS`);
 * tokens come from TokenRequests against the *virtual* API server, bound to
   the virtual pod; renewal is due at 80 % of the shortest lifetime.
 """
@@ -28,13 +28,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from mappers.copysync import CACHE_LAG_RETRY, RecentCreates
-from mappers.generic import (
-    key_of_virtual,
-    mapping,
-    meta,
-    namespace_of,
-)
 from mappers.references import ROOT_CA_CONFIGMAP
 from mappers.tokens import (
     is_token_secret,
@@ -61,6 +54,14 @@ from syncer.api import (
     Result,
     SyncContext,
     Translator,
+)
+from syncer.kit import (
+    CACHE_LAG_RETRY,
+    RecentCreates,
+    key_of_virtual,
+    mapping,
+    meta,
+    namespace_of,
 )
 
 #: When to look again at a pod whose token Secret name is held by something else.

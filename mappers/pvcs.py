@@ -9,9 +9,9 @@ Guarantees:
   annotations and ``resources.requests`` (expansion);
 * fromHost: ``status`` (phase, capacity, access modes, conditions) is copied to
   the virtual claim; the drift check reports a status not copied yet, as well
-  as what :meth:`~mappers.copysync.CopySyncer.drift` finds;
+  as what :meth:`~syncer.kit.CopySyncer.drift` finds;
 * deletion, orphans and UID changes as for every copied kind
-  (:class:`~mappers.generic.CopySyncer`); pods refer to the claim by its host name;
+  (:class:`~syncer.kit.CopySyncer`); pods refer to the claim by its host name;
 * a claim is not created under a host name that a running host pod uses for a
   colliding claim of another namespace (``Refused``, reason
   ``reference_collision``, see :mod:`mappers.collisions`); a host claim held by
@@ -35,10 +35,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from mappers.collisions import claimed_by_partner, holds, is_ambiguous, read_host
-from mappers.copysync import (
+from mappers.references import PVC_INDEX
+from syncer.api import PVCS, Obj, Refused, Result, SyncContext, Translator, thaw
+from syncer.kit import (
     CopySyncer,
-)
-from mappers.generic import (
     Json,
     is_terminating,
     mapping,
@@ -47,8 +47,6 @@ from mappers.generic import (
     uid_of,
     virtual_uid_of_host,
 )
-from mappers.references import PVC_INDEX
-from syncer.api import PVCS, Obj, Refused, Result, SyncContext, Translator, thaw
 
 #: Seconds after which a claim refused for its source claim's host copy is looked at again.
 DATA_SOURCE_RETRY = 60.0

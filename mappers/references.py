@@ -51,8 +51,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
-from mappers.generic import items, mapping, meta
 from syncer.api import Obj
+from syncer.kit import items, mapping, meta
 
 CONFIGMAP_INDEX = "vsyncer.pods/configmaps"
 SECRET_INDEX = "vsyncer.pods/secrets"

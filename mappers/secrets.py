@@ -16,15 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mappers.generic import (
+from mappers.referenced import PodReferencedCopySyncer, referenced_secrets
+from mappers.references import SECRET_INDEX
+from mappers.tokens import TOKEN_SECRET_LABEL, is_token_secret
+from syncer.api import SECRETS, Obj, SyncContext, Translator
+from syncer.kit import (
     Json,
     mapping,
     without_annotations,
 )
-from mappers.referenced import ReferencedCopySyncer, referenced_secrets
-from mappers.references import SECRET_INDEX
-from mappers.tokens import TOKEN_SECRET_LABEL, is_token_secret
-from syncer.api import SECRETS, Obj, SyncContext, Translator
 
 SERVICE_ACCOUNT_TOKEN_TYPE = "kubernetes.io/service-account-token"
 _SERVICE_ACCOUNT_ANNOTATIONS = (
@@ -33,7 +33,7 @@ _SERVICE_ACCOUNT_ANNOTATIONS = (
 )
 
 
-class SecretMapper(ReferencedCopySyncer):
+class SecretMapper(PodReferencedCopySyncer):
     index = SECRET_INDEX
     synced_fields = ("data", "type", "immutable")
 

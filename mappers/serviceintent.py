@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from mappers.apiservice import CLUSTER_IP_MISMATCH_ANNOTATION
-from mappers.generic import Json, annotations_of, is_terminating, mapping, name_of, namespace_of
 from syncer.api import (
     ENDPOINTS,
     NAMESPACES,
@@ -53,6 +52,7 @@ from syncer.api import (
     SyncContext,
     thaw,
 )
+from syncer.kit import Json, annotations_of, is_terminating, mapping, name_of, namespace_of
 
 #: On a host Service: the virtual Service being re-created (see the module docstring).
 RECREATE_INTENT_ANNOTATION = "vsyncer.dev/recreate-virtual"

@@ -53,27 +53,7 @@ from mappers.apiservice import (
     ApiService,
     is_api_service,
 )
-from mappers.copysync import (
-    CACHE_LAG_RETRY,
-    CopySyncer,
-    create_on_host,
-    delete_on_host,
-    virtual_is_gone,
-)
 from mappers.endpointsguard import ENDPOINTS_GUARD_SECONDS, EndpointsGuard
-from mappers.generic import (
-    Json,
-    annotations_of,
-    is_terminating,
-    key_of_virtual,
-    mapping,
-    name_of,
-    namespace_of,
-    no_keys,
-    uid_of,
-    with_metadata,
-    without_annotations,
-)
 from mappers.serviceintent import (
     RECREATE_INTENT_ANNOTATION,
     Intent,
@@ -112,6 +92,24 @@ from syncer.api import (
     SyncContext,
     Translator,
     thaw,
+)
+from syncer.kit import (
+    CACHE_LAG_RETRY,
+    CopySyncer,
+    Json,
+    annotations_of,
+    create_on_host,
+    delete_on_host,
+    is_terminating,
+    key_of_virtual,
+    mapping,
+    name_of,
+    namespace_of,
+    no_keys,
+    uid_of,
+    virtual_is_gone,
+    with_metadata,
+    without_annotations,
 )
 
 __all__ = [

@@ -56,8 +56,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from mappers.addresspolicy import Address, AddressPolicy, networks, parse_ip
-from mappers.generic import Json, items, mapping
 from syncer.api import Refused, Translator, thaw
+from syncer.kit import Json, items, mapping
 
 #: Spec fields the host allocates; the virtual service copies them from the host.
 HOST_ALLOCATED = ("clusterIP", "clusterIPs", "ipFamilies", "healthCheckNodePort")

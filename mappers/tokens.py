@@ -49,14 +49,6 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from mappers.generic import (
-    Json,
-    items,
-    mapping,
-    name_of,
-    namespace_of,
-    uid_of,
-)
 from syncer.api import (
     MANAGED_BY_LABEL,
     SECRETS,
@@ -64,6 +56,14 @@ from syncer.api import (
     Obj,
     Translator,
     token_host_name,
+)
+from syncer.kit import (
+    Json,
+    items,
+    mapping,
+    name_of,
+    namespace_of,
+    uid_of,
 )
 
 TOKEN_SECRET_LABEL = "vsyncer.dev/service-account-token"

@@ -1,6 +1,6 @@
 """The reconcile of kinds whose host object is a translated copy of the virtual one.
 
-:class:`CopySyncer` specialises :class:`~mappers.generic.NamespacedMapper`
+:class:`CopySyncer` specialises :class:`~syncer.kit.namespaced.NamespacedMapper`
 with the three Syncer steps; the shared I/O steps here go through the
 :class:`~syncer.api.SyncContext` only.
 
@@ -29,17 +29,6 @@ from __future__ import annotations
 
 import time
 
-from mappers.generic import (
-    Json,
-    NamespacedMapper,
-    is_terminating,
-    key_of_virtual,
-    name_of,
-    namespace_of,
-    uid_of,
-    virtual_uid_of_host,
-    with_metadata,
-)
 from syncer.api import (
     DONE,
     AlreadyExists,
@@ -54,6 +43,17 @@ from syncer.api import (
     SyncContext,
     Translator,
     thaw,
+)
+from syncer.kit.metadata import with_metadata
+from syncer.kit.namespaced import NamespacedMapper
+from syncer.kit.objects import (
+    Json,
+    is_terminating,
+    key_of_virtual,
+    name_of,
+    namespace_of,
+    uid_of,
+    virtual_uid_of_host,
 )
 
 #: How long our own create explains an "already exists" answer (host cache lag).

@@ -1,6 +1,6 @@
 """Support for the engine's end-to-end tests: a daemon copying every virtual configmap.
 
-:class:`AllConfigMaps` is the generic :class:`~mappers.copysync.CopySyncer`
+:class:`AllConfigMaps` is the generic :class:`~syncer.kit.CopySyncer`
 for configmaps without the "only while a pod refers to it" rule, so a test can
 sync one object without pods.  :func:`copying_daemon` runs it in-process
 (ephemeral ports, no signal handlers) until the block ends, and yields once
@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from mappers.copysync import CopySyncer
 from syncer.api import CONFIGMAPS, ObjectKey, Translator
 from syncer.daemon import Daemon
+from syncer.kit import CopySyncer
 from syncer.settings import Settings
 
 VCLUSTER = "vc"

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from mappers.copysync import CACHE_LAG_RETRY, CopySyncer, create_on_host
 from syncer.api import CONFIGMAPS, DONE, AlreadyExists, ObjectKey, thaw
+from syncer.kit import CACHE_LAG_RETRY, CopySyncer, create_on_host
 from tests.mappers.fakes import Fake, T, foreign, host_copy
 
 Json = dict[str, Any]

@@ -6,11 +6,11 @@ import time
 from typing import Any
 
 from mappers.events import HOST_EVENT_ANNOTATION, EventMapper, virtual_event
-from mappers.generic import host_metadata
 from mappers.nodes import HEARTBEAT_SECONDS, NodeMapper, fake_node, heartbeat_due, is_fake
 from mappers.references import NODE_INDEX, index_node
 from mappers.tokens import format_time
 from syncer.api import FAKE_NODE_LABEL, PODS, ObjectKey
+from syncer.kit import host_metadata
 from tests.mappers.fakes import Fake, T
 
 Json = dict[str, Any]

@@ -9,15 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mappers.configmaps import ConfigMapMapper
-from mappers.copysync import (
-    RecentCreates,
-)
-from mappers.generic import (
-    RESERVED_ANNOTATIONS,
-    NamespacedMapper,
-    host_metadata,
-    no_keys,
-)
 from mappers.references import CONFIGMAP_INDEX, SECRET_INDEX, index_configmaps, index_secrets
 from mappers.secrets import SecretMapper
 from mappers.tokens import TOKEN_SECRET_LABEL
@@ -33,6 +24,13 @@ from syncer.api import (
     SECRETS,
     ObjectKey,
     Translator,
+)
+from syncer.kit import (
+    RESERVED_ANNOTATIONS,
+    NamespacedMapper,
+    RecentCreates,
+    host_metadata,
+    no_keys,
 )
 from tests.mappers.fakes import Fake, T
 

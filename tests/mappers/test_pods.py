@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from mappers.copysync import HOST_REJECTED_RETRY
 from mappers.pods import PodMapper, has_started, virtual_status
 from mappers.podspec import PodEnvironment, translate_pod
 from mappers.podtokens import TOKEN_TAKEN_RETRY, new_token_secret_name
@@ -22,6 +21,7 @@ from syncer.api import (
     Refused,
     Result,
 )
+from syncer.kit import HOST_REJECTED_RETRY
 from tests.mappers.fakes import Fake, T
 
 Json = dict[str, Any]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
-from mappers.copysync import CopySyncer
 from syncer.api import CONFIGMAPS, NotFound, Resource, SyncContext, Translator, thaw
 from syncer.clock import FakeClock
 from syncer.drift import DriftChecker
 from syncer.informer import Informer
 from syncer.keys import ObjectKey
+from syncer.kit import CopySyncer
 from syncer.kube import KubeClient
 from syncer.sync import KindSync
 

@@ -34,15 +34,42 @@ def test_only_the_client_layer_imports_kubernetes_asyncio() -> None:
     assert offenders == []
 
 
+def _public(name: str) -> bool:
+    return name in {"syncer.api", "syncer.kit"} or name.startswith("syncer.kit.")
+
+
 def test_mappers_depend_only_on_the_plugin_surface() -> None:
-    """Built-in mappers import from syncer only through syncer.api."""
+    """Built-in mappers import from syncer only through syncer.api and the kit, syncer.kit."""
     offenders = {
         str(path.relative_to(ROOT)): sorted(
-            n for n in _imports(path) if n.startswith("syncer") and n != "syncer.api"
+            n for n in _imports(path) if n.startswith("syncer") and not _public(n)
         )
         for path in _modules("mappers")
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_kit_is_built_on_the_plugin_surface_alone() -> None:
+    """syncer.kit imports from syncer only syncer.api and itself, and never mappers."""
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            n
+            for n in _imports(path)
+            if (n.startswith("syncer") and not _public(n)) or n.startswith("mappers")
+        )
+        for path in _modules("syncer/kit")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_syncer_never_imports_mappers() -> None:
+    """The engine and the kit know no built-in mapper."""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in _modules("syncer")
+        if any(n.split(".")[0] == "mappers" for n in _imports(path))
+    ]
+    assert offenders == []
 
 
 def test_pure_layers_do_not_import_upwards() -> None:

@@ -1,0 +1,84 @@
+"""Copy kinds whose host object exists only while a virtual object of another kind refers to it.
+
+Design (correct and O(references)):
+
+* The *referrer* kind's mapper registers an index on its virtual store
+  (:attr:`ReferencedCopySyncer.index`) mapping each referrer to the
+  ``namespace/name`` values (:func:`index_value`) it refers to.
+* A :class:`ReferencedCopySyncer` is a :class:`~syncer.api.Watcher` of the
+  referrer kind: a referrer's change enqueues the keys of everything it
+  referred to before *and* after the change (the engine hands both the old and
+  the new object to the watch function), so dropping the last reference is
+  noticed.
+* The reconcile asks the index whether any referrer still refers to
+  ``namespace/name``: one dictionary lookup.  Referenced → the host copy is
+  created and kept equal (:class:`~syncer.kit.copysync.CopySyncer`); not
+  referenced → the host copy is deleted.  Without the referrer's cache or
+  index (its mapper is off) nothing is referenced and nothing is synced.
+* :meth:`ReferencedCopySyncer.refusal` lets a subclass refuse a create
+  (default: never); the built-in configmaps and secrets refuse host names a
+  running pod uses for a colliding partner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from syncer.api import DONE, Obj, ObjectKey, Refused, Resource, Result, SyncContext
+from syncer.kit.copysync import CopySyncer
+from syncer.kit.objects import Json, name_of, namespace_of
+
+
+def index_value(namespace: str, name: str) -> str:
+    """The value a referrer index files a reference to ``namespace/name`` under."""
+    return f"{namespace}/{name}"
+
+
+class ReferencedCopySyncer(CopySyncer):
+    """A copy kind whose host object exists only while some virtual referrer refers to it."""
+
+    #: The kind whose virtual objects refer to this one.
+    referrer: Resource
+    #: The index on the referrer's virtual store listing the ``ns/name`` values it refers to.
+    index: str = ""
+
+    def referenced_names(self, referrer: Obj) -> Iterable[str]:
+        """The names of this kind (in the referrer's namespace) that ``referrer`` refers to."""
+        raise NotImplementedError
+
+    def refusal(self, ctx: SyncContext, v_obj: Obj) -> Refused | None:
+        """Why a referenced ``v_obj`` must not be created on the host now; ``None``: it may."""
+        del ctx, v_obj
+        return None
+
+    def is_referenced(self, ctx: SyncContext, v_obj: Obj) -> bool:
+        """Whether some virtual referrer refers to ``v_obj`` (one index lookup)."""
+        value = index_value(namespace_of(v_obj), name_of(v_obj))
+        try:
+            return ctx.virtual_cache(self.referrer).has_indexed(self.index, value)
+        except KeyError:  # the referrer's mapper is off: no index, nothing refers to anything
+            return False
+
+    def desired_host(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> Json | None:
+        if not self.is_referenced(ctx, v_obj):
+            return None
+        return super().desired_host(ctx, v_obj, p_obj)
+
+    async def sync_to_host(self, ctx: SyncContext, v_obj: Obj) -> Result:
+        if not self.is_referenced(ctx, v_obj):
+            return DONE
+        refusal = self.refusal(ctx, v_obj)
+        if refusal is not None:
+            raise refusal
+        return await super().sync_to_host(ctx, v_obj)
+
+    def watches(self) -> Mapping[Resource, Callable[[Obj], Iterable[ObjectKey]]]:
+        return {self.referrer: self.keys_of_referrer}
+
+    def keys_of_referrer(self, referrer: Obj) -> list[ObjectKey]:
+        """The keys of this kind a referrer refers to."""
+        namespace = namespace_of(referrer)
+        return [
+            ObjectKey(self.resource.plural, namespace, name)
+            for name in sorted(self.referenced_names(referrer))
+        ]

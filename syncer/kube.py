@@ -6,7 +6,8 @@ Guarantees:
   certificates, bearer tokens with refresh) and TLS come from kubernetes-asyncio.
 * The hot path builds no model objects: list bodies and watch streams are decoded
   by orjson straight into plain dicts; writes send JSON bytes.  Watch streams are
-  split on newlines by hand, so one large object cannot overflow a line buffer.
+  split on newlines by :func:`syncer.watchlines.take_events` (pure, unit-tested),
+  so one large object cannot overflow a line buffer.
 * Every request is counted and timed per cluster/verb/code through the injected
   :class:`RestMetrics`.
 * Error answers and transport failures become the hierarchy of
@@ -34,6 +35,7 @@ from syncer.echoes import OwnWrites
 from syncer.errors import ApiError, ServerError, error_for_status
 from syncer.ratelimit import Throttle
 from syncer.resources import Resource
+from syncer.watchlines import take_events
 
 Json = dict[str, Any]
 
@@ -258,7 +260,8 @@ class KubeClient:
         """Yield decoded watch events until the server ends the stream.
 
         An ``ERROR`` event carrying a Status is raised as the matching
-        :class:`~syncer.errors.ApiError` (410 → :class:`~syncer.errors.Gone`).
+        :class:`~syncer.errors.ApiError` (410 → :class:`~syncer.errors.Gone`);
+        a line that is not a JSON object as :class:`~syncer.errors.ServerError`.
         """
         params = {
             "watch": "true",
@@ -288,23 +291,8 @@ class KubeClient:
                 buffer = bytearray()
                 async for chunk in resp.content.iter_any():
                     buffer += chunk
-                    start = 0
-                    while (end := buffer.find(b"\n", start)) >= 0:
-                        begin, start = start, end + 1
-                        if end == begin:
-                            continue
-                        with memoryview(buffer) as view:
-                            event = orjson.loads(view[begin:end])
-                        if event.get("type") == "ERROR":
-                            status = event.get("object") or {}
-                            raise error_for_status(
-                                status=int(status.get("code", 500)),
-                                reason=str(status.get("reason", "")),
-                                message=str(status.get("message", "")),
-                            )
+                    for event in take_events(buffer):
                         yield event
-                    if start:
-                        del buffer[:start]
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise ServerError(
                 status=0, reason="Transport", message=f"{self.cluster}: {exc!r}"

@@ -23,6 +23,11 @@ Guarantees:
 * a create the host rejects as invalid or forbidden becomes a Warning event on
   the virtual object and a revisit every :data:`HOST_REJECTED_RETRY` seconds
   (the host's quota or policy may change): no crash loop, no silent drop.
+* the fields a subclass lists in :attr:`CopySyncer.status_fields` go the other
+  way: when both sides exist and neither is terminating, the virtual object's
+  fields are made equal to the host copy's (a field absent on the host is
+  removed) with one ``update_status`` on the virtual object, only when they
+  differ; they are never written to the host and never count as drift.
 """
 
 from __future__ import annotations
@@ -204,11 +209,15 @@ class CopySyncer(NamespacedMapper):
     """The reconcile of a kind whose host object is a translated copy of the virtual one.
 
     Subclasses say what the host object should be (:meth:`desired_host`, ``None``
-    when it should not exist) and which top-level fields an update carries
-    (:attr:`synced_fields`).
+    when it should not exist), which top-level fields go down to the host
+    (:attr:`synced_fields`) and which come back up (:attr:`status_fields`,
+    written through the virtual ``status`` subresource).
     """
 
+    #: Top-level fields copied from the virtual object to its host copy.
     synced_fields: tuple[str, ...] = ()
+    #: Top-level fields copied from the host copy back to the virtual object (``status``).
+    status_fields: tuple[str, ...] = ()
 
     def __init__(self, *, resource: Resource, translator: Translator) -> None:
         super().__init__(resource=resource, translator=translator)
@@ -283,8 +292,27 @@ class CopySyncer(NamespacedMapper):
             return DONE
         body = self.updated_host(p_obj, desired)
         if body != thaw(p_obj):
-            await ctx.host.update(self.resource, current=p_obj, body=body)
+            p_obj = await ctx.host.update(self.resource, current=p_obj, body=body)
+        await self.sync_status_up(ctx, v_obj, p_obj)
         return DONE
+
+    async def sync_status_up(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj) -> None:
+        """Make ``v_obj``'s :attr:`status_fields` equal to ``p_obj``'s (one write, if any)."""
+        if not self.status_fields:
+            return
+        body = thaw(v_obj)
+        for field in self.status_fields:
+            if field in p_obj:
+                body[field] = thaw({field: p_obj[field]})[field]
+            else:
+                body.pop(field, None)
+        if body != thaw(v_obj):
+            await ctx.virtual.update_status(
+                self.resource,
+                namespace=namespace_of(v_obj) or None,
+                name=name_of(v_obj),
+                body=body,
+            )
 
     async def sync_to_virtual(self, ctx: SyncContext, key: ObjectKey, p_obj: Obj) -> Result:
         if is_terminating(p_obj):

@@ -5,22 +5,30 @@ environment variable named ``VSYNCER_`` + the field name in upper case
 (``vcluster_name`` ← ``VSYNCER_VCLUSTER_NAME``).  An empty variable counts as
 unset.  ``kinds`` is a comma-separated list in the environment
 (``VSYNCER_KINDS=pods,services``) and a list or the same string in YAML; kinds
-are trimmed and lower-cased.  Kubeconfig paths, when given, must name existing
-files (relative paths are relative to the working directory).
+are trimmed and lower-cased, and each is a core kind's plural (``pods``) or a
+plural qualified by its API group (``ingresses.networking.k8s.io``,
+``widgets.example.com``): a DNS-1123 subdomain whose first label is the plural.
+``optional_kinds`` (same forms, may be empty) names kinds whose failure to sync
+does not make the daemon unready; each must also be in ``kinds``.  Kubeconfig
+paths, when given, must name existing files (relative paths are relative to the
+working directory).
 
 :func:`load_settings` is the one entry point the CLI uses.  It reads the YAML
-file named by its ``config_file`` argument or else by ``VSYNCER_CONFIG``;
+file named by its ``config_file`` argument or else by ``VSYNCER_CONFIG``
+(through pydantic-settings' ``YamlConfigSettingsSource``; ``~`` is expanded),
+and ``VSYNCER_*`` variables from its ``env`` argument or else ``os.environ``;
 the file's keys are the field names, and the environment overrides the file.
+No other source is read: an injected ``env`` hides ``os.environ`` entirely.
+(:class:`Settings` constructed directly reads only ``os.environ`` and its
+arguments.)
 It never returns settings that fail validation and never raises anything but
 :class:`~syncer.errors.ConfigError`, whose ``setting`` is the *first* offending
 setting — the environment variable for a field, ``VSYNCER_CONFIG`` for a file
 that is missing, unreadable or not a YAML mapping, the key itself for a key the
 file should not have — and whose message is a single line.
 
-Bind addresses (``metrics_bind``, ``probes_bind``) are ``host:port`` strings:
-an empty host means every interface, an IPv6 host is bracketed
-(``[::1]:8080``) and port 0 asks for an ephemeral port; :func:`parse_bind`
-splits them for the server.
+Bind addresses (``metrics_bind``, ``probes_bind``) are ``host:port`` strings
+checked by :func:`parse_bind` (from :mod:`syncer.binds`, re-exported here).
 """
 
 from __future__ import annotations
@@ -31,22 +39,24 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
-    EnvSettingsSource,
-    InitSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    YamlConfigSettingsSource,
 )
 
+from syncer.binds import BindAddress, is_host, parse_bind
 from syncer.errors import ConfigError
 from syncer.podsecurity import validate_allow_entry
+from syncer.settingerrors import describe
 
 __all__ = [
     "CONFIG_ENV",
@@ -74,53 +84,12 @@ DEFAULT_KINDS = (
 # client-go's leader election requires renew_deadline > retry_period * JitterFactor.
 _LEADER_JITTER = 1.2
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_HOST_LABEL = r"[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?"
-_HOSTNAME = re.compile(rf"{_HOST_LABEL}(\.{_HOST_LABEL})*")
 _LOG_LEVELS = {"debug", "info", "warning", "error", "critical"}
-
-
-class BindAddress(NamedTuple):
-    """A parsed ``host:port``; ``host`` is ``""`` for every interface."""
-
-    host: str
-    port: int
-
-
-def parse_bind(text: str) -> BindAddress:
-    """Split ``host:port`` (``:8080``, ``127.0.0.1:0``, ``[::1]:9090``); ValueError if invalid."""
-    host, sep, port = text.rpartition(":")
-    if not sep:
-        raise ValueError("must be host:port, e.g. :8080")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-        if not _is_ipv6(host):
-            raise ValueError(f"{host!r} is not an IPv6 address")
-    elif host and not _is_host(host):
-        raise ValueError(f"{host!r} is not a host name or IP address (bracket IPv6: [::1]:8080)")
-    if not port.isascii() or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"port {port!r} must be a number from 0 to 65535")
-    return BindAddress(host, int(port))
 
 
 def env_name(field: str) -> str:
     """The environment variable of a :class:`Settings` field."""
     return ENV_PREFIX + field.upper()
-
-
-def _is_host(host: str) -> bool:
-    try:
-        ipaddress.IPv4Address(host)
-    except ValueError:
-        return len(host) <= 253 and _HOSTNAME.fullmatch(host) is not None
-    return True
-
-
-def _is_ipv6(host: str) -> bool:
-    try:
-        ipaddress.IPv6Address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def _check_label(value: str) -> str:
@@ -129,6 +98,21 @@ def _check_label(value: str) -> str:
     if not _LABEL.fullmatch(value):
         raise ValueError("must be a DNS-1123 label: lower-case letters, digits and '-'")
     return value
+
+
+def _check_kinds(kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """``kinds`` if each is ``plural`` or ``plural.group`` and none repeats; else ValueError."""
+    for kind in kinds:
+        labels = kind.split(".")
+        if len(kind) > 253 or not all(len(x) <= 63 and _LABEL.fullmatch(x) for x in labels):
+            raise ValueError(
+                f"{kind!r} is not a kind: a plural such as pods, or plural.group such as"
+                " ingresses.networking.k8s.io"
+            )
+    duplicates = sorted({kind for kind in kinds if kinds.count(kind) > 1})
+    if duplicates:
+        raise ValueError(f"lists {', '.join(duplicates)} more than once")
+    return kinds
 
 
 class Settings(BaseSettings):
@@ -147,6 +131,8 @@ class Settings(BaseSettings):
     virtual_kubeconfig: Path | None = None
     host_kubeconfig: Path | None = None  # None: the in-cluster service account
     kinds: Annotated[tuple[str, ...], NoDecode] = DEFAULT_KINDS
+    # Kinds whose failure to sync leaves /readyz ready; each must be in kinds (declared above).
+    optional_kinds: Annotated[tuple[str, ...], NoDecode] = ()
     workers: int = Field(default=10, ge=1)  # max_concurrent_reconciles per kind
     host_qps: float = Field(default=40, gt=0)
     host_burst: int = Field(default=80, ge=1)
@@ -211,7 +197,7 @@ class Settings(BaseSettings):
             raise ValueError("must name an existing file")
         return value
 
-    @field_validator("kinds", mode="before")
+    @field_validator("kinds", "optional_kinds", mode="before")
     @classmethod
     def _split_kinds(cls, value: Any) -> Any:
         return value.split(",") if isinstance(value, str) else value
@@ -222,10 +208,17 @@ class Settings(BaseSettings):
         kinds = tuple(kind.strip().lower() for kind in value)
         if not kinds or any(not kind for kind in kinds):
             raise ValueError("must be a non-empty, comma-separated list of kinds")
-        duplicates = sorted({kind for kind in kinds if kinds.count(kind) > 1})
-        if duplicates:
-            raise ValueError(f"lists {', '.join(duplicates)} more than once")
-        return kinds
+        return _check_kinds(kinds)
+
+    @field_validator("optional_kinds")
+    @classmethod
+    def _clean_optional_kinds(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        optional = _check_kinds(tuple(kind.strip().lower() for kind in value if kind.strip()))
+        kinds = info.data.get("kinds")  # absent when kinds itself failed (reported first)
+        missing = [kind for kind in optional if kinds is not None and kind not in kinds]
+        if missing:
+            raise ValueError(f"lists {', '.join(missing)}, not in VSYNCER_KINDS")
+        return optional
 
     @field_validator(
         "pod_security_allow",
@@ -291,24 +284,32 @@ class Settings(BaseSettings):
     @field_validator("virtual_service_host")
     @classmethod
     def _service_host(cls, value: str | None) -> str | None:
-        if value is not None and not (_is_host(value) or _is_ipv6(value)):
+        if value is not None and not is_host(value):
             raise ValueError("must be a host name or IP address")
         return value
 
 
-class _MappingEnvSource(EnvSettingsSource):
-    """pydantic-settings' environment source, reading a given mapping instead of os.environ."""
+class _Environment(PydanticBaseSettingsSource):
+    """``VSYNCER_*`` variables of a given mapping, as strings for the fields' validators.
+
+    pydantic-settings' own ``EnvSettingsSource`` reads only ``os.environ``; this is the same
+    rule over any mapping: names match case-insensitively, an empty value counts as unset.
+    """
 
     def __init__(self, settings_cls: type[BaseSettings], *, environ: Mapping[str, str]) -> None:
-        self._environ = environ  # read by _load_env_vars, which the base __init__ calls
         super().__init__(settings_cls)
-
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        return {
-            key.lower(): value
-            for key, value in self._environ.items()
-            if not (self.env_ignore_empty and value == "")
+        given = {key.upper(): value for key, value in environ.items() if value != ""}
+        self._values = {
+            field: given[env_name(field)]
+            for field in settings_cls.model_fields
+            if env_name(field) in given
         }
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._values)
 
 
 def load_settings(
@@ -318,43 +319,49 @@ def load_settings(
     environ: Mapping[str, str] = os.environ if env is None else env
     if config_file is None and environ.get(CONFIG_ENV):
         config_file = Path(environ[CONFIG_ENV])
-    from_file = _read_file(config_file) if config_file is not None else {}
-    sources = (
-        _MappingEnvSource(Settings, environ=environ),
-        InitSettingsSource(Settings, init_kwargs=from_file),
+    file_source = _read_file(config_file) if config_file is not None else None
+    from_file = file_source.yaml_data if file_source is not None else {}
+    sources = (_Environment(Settings, environ=environ),) + (
+        (file_source,) if file_source is not None else ()
     )
     try:
-        # mypy knows only the fields-only __init__ pydantic's dataclass_transform implies.
+        # _build_sources is pydantic-settings' init option for ready-made sources (first
+        # wins); without it Settings() would read os.environ too.  mypy knows only the
+        # fields-only __init__ that pydantic's dataclass_transform implies.
         return Settings(_build_sources=(sources, {}))  # type: ignore[call-arg]
     except ValidationError as exc:
         raise _config_error(exc.errors()[0], from_file=from_file, environ=environ) from None
 
 
-def _read_file(path: Path) -> dict[str, Any]:
+def _read_file(path: Path) -> YamlConfigSettingsSource:
+    """pydantic-settings' YAML source over the file, its keys checked; ConfigError if unusable."""
+    shown = repr(str(path))
+    if not path.expanduser().is_file():
+        reason = "not a regular file" if path.expanduser().exists() else "no such file"
+        raise ConfigError(CONFIG_ENV, f"cannot read {shown}: {reason}")
     try:
-        text = path.read_text(encoding="utf-8")
+        source = YamlConfigSettingsSource(Settings, yaml_file=path)
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError(CONFIG_ENV, f"cannot read {str(path)!r}: {reason}") from None
-    try:
-        data = yaml.safe_load(text)
+        raise ConfigError(CONFIG_ENV, f"cannot read {shown}: {reason}") from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where is not None else ""
         problem = getattr(exc, "problem", None) or type(exc).__name__
-        raise ConfigError(CONFIG_ENV, f"{str(path)!r} is not valid YAML{line}: {problem}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(CONFIG_ENV, f"{str(path)!r} must hold a YAML mapping of settings")
+        raise ConfigError(CONFIG_ENV, f"{shown} is not valid YAML{line}: {problem}") from None
+    except (AttributeError, TypeError, ValueError):
+        # The source merges the document into a dict and lower-cases its keys: anything but a
+        # mapping with string keys fails there (a list of pairs is read as the mapping it spells).
+        raise ConfigError(CONFIG_ENV, f"{shown} must hold a YAML mapping of settings") from None
+    data: dict[str, Any] = source.yaml_data
     known = list(Settings.model_fields)
     for key in data:
-        if key not in known:
+        if key not in known:  # the source itself would match keys case-insensitively
             name = str(key).lower().removeprefix(ENV_PREFIX.lower())
             close = [name] if name in known else difflib.get_close_matches(name, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(str(key), f"unknown setting in {str(path)!r}{hint}")
-    return data
+            raise ConfigError(str(key), f"unknown setting in {shown}{hint}")
+    return source
 
 
 def _config_error(
@@ -362,7 +369,7 @@ def _config_error(
 ) -> ConfigError:
     field = str(error["loc"][0]) if error["loc"] else ""
     setting = env_name(field) if field else ENV_PREFIX + "*"
-    message = _describe(error)
+    message = describe(error)
     if error["type"] != "missing":
         value = str(error["input"])
         shown = repr(value if len(value) <= 60 else value[:57] + "...")
@@ -371,29 +378,3 @@ def _config_error(
         elif field in from_file:
             message = f"{message} (got {shown} from the config file)"
     return ConfigError(setting, " ".join(message.split()))
-
-
-def _describe(error: ErrorDetails) -> str:
-    kind = error["type"]
-    ctx = error.get("ctx", {})
-    if kind == "missing":
-        return "required"
-    if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
-        op, bound = {
-            "greater_than_equal": (">=", ctx.get("ge")),
-            "greater_than": (">", ctx.get("gt")),
-            "less_than_equal": ("<=", ctx.get("le")),
-            "less_than": ("<", ctx.get("lt")),
-        }[kind]
-        return f"must be {op} {bound}"
-    if kind in {"int_parsing", "int_from_float", "int_type"}:
-        return "must be a whole number"
-    if kind in {"float_parsing", "float_type"}:
-        return "must be a number"
-    if kind in {"bool_parsing", "bool_type"}:
-        return "must be true or false"
-    if kind == "literal_error":
-        return f"must be one of {ctx.get('expected', '')}"
-    if kind == "value_error":
-        return str(ctx.get("error", error["msg"]))
-    return error["msg"]

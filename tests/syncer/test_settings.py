@@ -49,6 +49,7 @@ def test_defaults() -> None:
     assert settings.virtual_service_host is None
     assert settings.virtual_service_port == 443
     assert settings.drift_interval == 300
+    assert settings.optional_kinds == ()
 
 
 def test_drift_interval_zero_turns_the_check_off_and_takes_fractions() -> None:
@@ -91,6 +92,66 @@ def test_kinds_from_a_comma_separated_variable() -> None:
     """VSYNCER_KINDS is split on commas, trimmed and lower-cased."""
     settings = load_settings(env=env(kinds="pods, Services,configmaps"))
     assert settings.kinds == ("pods", "services", "configmaps")
+
+
+def test_group_qualified_kinds() -> None:
+    """Kinds may be core plurals or plural.group, in any mix; case is folded."""
+    kinds = "pods, Ingresses.Networking.K8s.io,widgets.example.com"
+    settings = load_settings(env=env(kinds=kinds))
+    assert settings.kinds == ("pods", "ingresses.networking.k8s.io", "widgets.example.com")
+
+
+def test_optional_kinds_are_a_subset_of_kinds() -> None:
+    """VSYNCER_OPTIONAL_KINDS lists kinds also in VSYNCER_KINDS; blanks are dropped."""
+    settings = load_settings(
+        env=env(kinds="pods,widgets.example.com,nodes", optional_kinds=" Widgets.example.com,, ")
+    )
+    assert settings.optional_kinds == ("widgets.example.com",)
+    assert load_settings(env=env(optional_kinds="nodes,events")).optional_kinds == (
+        "nodes",
+        "events",
+    )
+
+
+def test_bad_kinds_are_reported_before_optional_kinds() -> None:
+    """With kinds invalid, the error names VSYNCER_KINDS, not the optional list."""
+    error = config_error(env(kinds="pods,,x", optional_kinds="widgets.example.com"))
+    assert error.setting == "VSYNCER_KINDS"
+
+
+def test_optional_kinds_from_the_file(tmp_path: Path) -> None:
+    """The file may give optional_kinds as a list; the check against kinds still applies."""
+    path = tmp_path / "vsyncer.yaml"
+    path.write_text("kinds: [pods, widgets.example.com]\noptional_kinds: [widgets.example.com]\n")
+    settings = load_settings(env=REQUIRED, config_file=path)
+    assert settings.optional_kinds == ("widgets.example.com",)
+    error = config_error(env(kinds="pods"), config_file=path)
+    assert error.setting == "VSYNCER_OPTIONAL_KINDS"
+    assert "config file" in error.message
+
+
+def test_injected_environment_hides_the_process_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With env given, os.environ is not read at all; without it, os.environ is the env."""
+    monkeypatch.setenv("VSYNCER_WORKERS", "0")
+    monkeypatch.setenv("VSYNCER_VCLUSTER_NAME", "from-process")
+    monkeypatch.setenv("VSYNCER_HOST_NAMESPACE", "ns")
+    assert load_settings(env=REQUIRED).workers == 10
+    assert config_error_from_process().setting == "VSYNCER_WORKERS"
+    monkeypatch.setenv("VSYNCER_WORKERS", "3")
+    assert load_settings().vcluster_name == "from-process"
+
+
+def config_error_from_process() -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    return caught.value
+
+
+def test_variable_names_match_case_insensitively() -> None:
+    """vsyncer_workers counts as VSYNCER_WORKERS, as pydantic-settings' own source does."""
+    assert load_settings(env={**REQUIRED, "vsyncer_workers": "6"}).workers == 6
 
 
 def test_yaml_file(tmp_path: Path) -> None:
@@ -148,6 +209,12 @@ def test_existing_kubeconfig_is_accepted(tmp_path: Path) -> None:
         ({"host_kubeconfig": "/no/such/file"}, "VSYNCER_HOST_KUBECONFIG", "existing file"),
         ({"kinds": "pods,,services"}, "VSYNCER_KINDS", "non-empty"),
         ({"kinds": "pods,Pods"}, "VSYNCER_KINDS", "more than once"),
+        ({"kinds": "pods,pod_disruption"}, "VSYNCER_KINDS", "'pod_disruption' is not a kind"),
+        ({"kinds": "widgets.example..com"}, "VSYNCER_KINDS", "plural.group"),
+        ({"kinds": "pods." + "a" * 64}, "VSYNCER_KINDS", "is not a kind"),
+        ({"optional_kinds": "x.io"}, "VSYNCER_OPTIONAL_KINDS", "x.io, not in VSYNCER_KINDS"),
+        ({"optional_kinds": "pods,-x"}, "VSYNCER_OPTIONAL_KINDS", "'-x' is not a kind"),
+        ({"optional_kinds": "pods,pods"}, "VSYNCER_OPTIONAL_KINDS", "more than once"),
         ({"workers": "0"}, "VSYNCER_WORKERS", "must be >= 1"),
         ({"workers": "many"}, "VSYNCER_WORKERS", "whole number"),
         ({"host_qps": "0"}, "VSYNCER_HOST_QPS", "must be > 0"),
@@ -244,16 +311,28 @@ def test_invalid_yaml_names_vsyncer_config(tmp_path: Path) -> None:
     assert "\n" not in str(error)
 
 
-def test_yaml_that_is_not_a_mapping_names_vsyncer_config(tmp_path: Path) -> None:
-    """A YAML list or scalar at the top is blamed on VSYNCER_CONFIG."""
+@pytest.mark.parametrize("text", ["- workers\n", "just words\n", "7\n", "1: x\n"])
+def test_yaml_that_is_not_a_mapping_names_vsyncer_config(tmp_path: Path, text: str) -> None:
+    """A YAML list or scalar at the top, or a non-string key, is blamed on VSYNCER_CONFIG."""
     path = tmp_path / "vsyncer.yaml"
-    path.write_text("- workers\n")
-    assert config_error(REQUIRED, config_file=path).setting == "VSYNCER_CONFIG"
+    path.write_text(text)
+    error = config_error(REQUIRED, config_file=path)
+    assert error.setting == "VSYNCER_CONFIG"
+    assert "must hold a YAML mapping" in error.message
 
 
 def test_unreadable_file_names_vsyncer_config(tmp_path: Path) -> None:
-    """A directory (or an unreadable path) in place of the file is blamed on VSYNCER_CONFIG."""
-    assert config_error(REQUIRED, config_file=tmp_path).setting == "VSYNCER_CONFIG"
+    """A directory, or a file that is not UTF-8, is blamed on VSYNCER_CONFIG."""
+    error = config_error(REQUIRED, config_file=tmp_path)
+    assert (error.setting, error.message) == (
+        "VSYNCER_CONFIG",
+        f"cannot read {str(tmp_path)!r}: not a regular file",
+    )
+    path = tmp_path / "vsyncer.yaml"
+    path.write_bytes(b"workers: \xff\xfe\n")
+    error = config_error(REQUIRED, config_file=path)
+    assert error.setting == "VSYNCER_CONFIG"
+    assert "cannot read" in error.message
 
 
 def test_settings_reads_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,63 @@
+"""Listen addresses: ``host:port`` strings as the settings and the probe server use them.
+
+:func:`parse_bind` accepts ``:8080`` (empty host: every interface),
+``127.0.0.1:0`` (port 0: an ephemeral port), ``localhost:9090`` and
+``[::1]:8443`` (an IPv6 host in brackets), and raises ValueError with a
+one-line reason for anything else.  :func:`is_host` says whether a string is a
+host name, an IPv4 address or an (unbracketed) IPv6 address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import NamedTuple
+
+__all__ = ["BindAddress", "is_host", "parse_bind"]
+
+_HOST_LABEL = r"[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"{_HOST_LABEL}(\.{_HOST_LABEL})*")
+
+
+class BindAddress(NamedTuple):
+    """A parsed ``host:port``; ``host`` is ``""`` for every interface."""
+
+    host: str
+    port: int
+
+
+def parse_bind(text: str) -> BindAddress:
+    """Split ``host:port`` (``:8080``, ``127.0.0.1:0``, ``[::1]:9090``); ValueError if invalid."""
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        raise ValueError("must be host:port, e.g. :8080")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        if not _is_ipv6(host):
+            raise ValueError(f"{host!r} is not an IPv6 address")
+    elif host and not _is_name_or_ipv4(host):
+        raise ValueError(f"{host!r} is not a host name or IP address (bracket IPv6: [::1]:8080)")
+    if not port.isascii() or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"port {port!r} must be a number from 0 to 65535")
+    return BindAddress(host, int(port))
+
+
+def is_host(text: str) -> bool:
+    """A host name, an IPv4 address or an IPv6 address (without brackets)."""
+    return _is_name_or_ipv4(text) or _is_ipv6(text)
+
+
+def _is_name_or_ipv4(host: str) -> bool:
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return len(host) <= 253 and _HOSTNAME.fullmatch(host) is not None
+    return True
+
+
+def _is_ipv6(host: str) -> bool:
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return True

@@ -1,15 +1,25 @@
-"""The daemon's lifecycle: start → sync both caches → work → drain → stop.
+"""The daemon's lifecycle: start-up → main → shutdown.
+
+The wiring (what runs for each kind) is :mod:`syncer.pipeline`'s; this module
+only starts, runs and stops it.
 
 Guarantees:
 
-* Start-up order: metrics/probe server, both API clients, one informer per
-  (cluster, kind) — shared when several mappers need the same one — and
-  workers only after the informers of **both** clusters have synced (bounded
-  by ``cache_sync_timeout``).  With leader election, workers start only while
-  leading; every host write is gated on holding a fresh lease.
-* ``/readyz`` is true once both sides have synced and, with leader election,
-  while leading or standing by healthily.  ``/healthz`` is true while no
-  guarded task has died.
+* Start-up order: metrics/probe server, both API clients, the pipelines, then
+  each kind is brought up on its own (:mod:`syncer.availability`): its
+  resources are probed on both clusters, retried with backoff while the
+  server does not serve or forbids them, and its informers (shared when
+  several kinds need the same one) are started once they are served.  A kind
+  whose API is missing does not stop the others and starts syncing once it
+  appears, without a restart.
+* Leader election (if on) and the workers start once every kind has been
+  found ready or unavailable (bounded by ``cache_sync_timeout``); a kind's
+  workers run only once its own informers have synced, and, with leader
+  election, while leading; every host write is gated on holding a fresh lease.
+* ``/readyz`` is true while every required kind is ready (kinds in
+  ``optional_kinds`` never block it) and, with leader election, while leading
+  or standing by healthily; its reason names each kind that is not ready and
+  why.  ``/healthz`` is true while no guarded task has died.
 * Every long-running task is guarded: if one ends unexpectedly (an informer
   crashes, the lease is lost) it is logged and the daemon stops with exit
   code 1 instead of running on as a zombie.
@@ -25,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -33,26 +44,30 @@ from typing import Any
 
 import structlog
 
-from syncer.api import Indexer, Mapper, MapperConfig, SyncContext, Watcher
+from syncer import pipeline
+from syncer.api import Mapper
+from syncer.availability import KindBook, bring_up
 from syncer.blocked import BLOCKED_INITIAL
 from syncer.controller import Controller
 from syncer.drift import DriftChecker
 from syncer.errors import ApiError, ConfigError
-from syncer.events import EventRecorder
 from syncer.hostwriter import HostWriter
-from syncer.informer import Informer, wait_all_synced
-from syncer.keys import ObjectKey
+from syncer.informer import Informer
 from syncer.kube import KubeClient
 from syncer.leader import LeaderElector
 from syncer.metrics import Metrics
-from syncer.plugins import build_mappers, discover
+from syncer.pipeline import KindPipeline
+from syncer.plugins import discover
 from syncer.probes import HttpServer
 from syncer.ratelimit import Throttle
-from syncer.resources import Resource
 from syncer.settings import Settings
 from syncer.sync import KindSync
-from syncer.translate import MANAGED_BY_LABEL, Translator
-from syncer.workqueue import WorkQueue
+from syncer.translate import Translator
+
+
+def _optional_kinds(settings: Settings) -> frozenset[str]:
+    """The kinds that never block readiness (``optional_kinds``; none until that setting exists)."""
+    return frozenset(getattr(settings, "optional_kinds", ()) or ())
 
 
 class Daemon:
@@ -81,13 +96,17 @@ class Daemon:
         self._stops_requested = 0
         self._failure: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.pipelines: dict[str, KindPipeline] = {}
         self.informers: dict[tuple[str, str], Informer] = {}
         self.controllers: dict[str, Controller] = {}
         self.syncs: dict[str, KindSync] = {}
+        self.kinds = KindBook(kinds=())
+        self._running: set[str] = set()  # informers started, by name
+        self._controlling: set[str] = set()  # kinds whose controller runs
+        self._working = False  # leading (or no election) and past the start-up wait
         self.elector: LeaderElector | None = None
         self.drift: DriftChecker | None = None
         self.server: HttpServer | None = None
-        self._synced = False
         self._main: asyncio.Task[int] | None = None
 
     # -- health -------------------------------------------------------------------------
@@ -96,9 +115,11 @@ class Daemon:
         return self._failure is None
 
     def ready(self) -> tuple[bool, str]:
-        if not self._synced:
-            missing = [i.name for i in self.informers.values() if not i.has_synced]
-            return False, f"informers not synced: {', '.join(missing) or 'starting'}"
+        if not self.pipelines:
+            return False, "starting"
+        ok, reason = self.kinds.verdict()
+        if not ok:
+            return False, reason
         if self.elector is not None and not (self.elector.is_leader or self.elector.healthy()):
             return False, "leader election unhealthy"
         return True, ""
@@ -131,7 +152,11 @@ class Daemon:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
 
-    def _guard(self, coro: Coroutine[Any, Any, None], *, name: str) -> asyncio.Task[None]:
+    def _guard(
+        self, coro: Coroutine[Any, Any, None], *, name: str, may_end: bool = False
+    ) -> asyncio.Task[None]:
+        """Run ``coro`` as a task whose crash (or end, unless ``may_end``) stops the daemon."""
+
         async def guarded() -> None:
             try:
                 await coro
@@ -141,7 +166,7 @@ class Daemon:
                 self._fail(f"{name} crashed: {exc!r}")
                 self._log.exception("task crashed", task=name)
                 return
-            if not self._stop.is_set():
+            if not may_end and not self._stop.is_set():
                 self._fail(f"{name} ended unexpectedly")
 
         task = asyncio.create_task(guarded(), name=name)
@@ -166,9 +191,8 @@ class Daemon:
             virtual, host = await self._connect()
             clients = [virtual, host]
             await self._build(virtual=virtual, host=host)
-            for informer in self.informers.values():
-                self._guard(informer.run(), name=f"informer {informer.name}")
-            await self._wait_synced()
+            self._bring_up_all()
+            await self._wait_settled()
             if not self._stop.is_set():
                 await self._lead_then_work()
             await self._stop.wait()
@@ -219,38 +243,9 @@ class Daemon:
             raise ConfigError("VSYNCER_HOST_KUBECONFIG", exc.message) from exc
         return virtual, host
 
-    def _informer(
-        self, *, cluster: str, client: KubeClient, resource: Resource, **kw: Any
-    ) -> Informer:
-        key = (cluster, resource.plural)
-        informer = self.informers.get(key)
-        if informer is None:
-            informer = Informer(
-                cluster=cluster,
-                client=client,
-                resource=resource,
-                metrics=self.metrics.reflector_metrics(cluster=cluster, kind=resource.plural),
-                **kw,
-            )
-            self.informers[key] = informer
-        return informer
-
     async def _build(self, *, virtual: KubeClient, host: KubeClient) -> None:
         s = self.settings
         translator = Translator(vcluster=s.vcluster_name, host_namespace=s.host_namespace)
-        factories = self._factories if self._factories is not None else discover()
-        config = MapperConfig(
-            virtual_service_host=s.virtual_service_host,
-            virtual_service_port=s.virtual_service_port,
-            pod_security_level=s.pod_security_level,
-            pod_security_allow=s.pod_security_allow,
-            service_external_ip_cidrs=s.service_external_ip_cidrs,
-            host_service_cidrs=s.host_service_cidrs,
-            endpoints_deny_cidrs=s.endpoints_deny_cidrs,
-        )
-        mappers = build_mappers(
-            kinds=s.kinds, factories=factories, translator=translator, config=config
-        )
         if s.leader_elect:
             self.elector = LeaderElector(
                 client=host,
@@ -269,84 +264,79 @@ class Daemon:
             may_write=elector.may_write if elector is not None else (lambda: True),
             metrics=self.metrics,
         )
-        recorder = EventRecorder(client=virtual)
-        managed = f"{MANAGED_BY_LABEL}={s.vcluster_name}"
-        for kind, mapper in mappers.items():
-            v_inf = self._informer(cluster="virtual", client=virtual, resource=mapper.resource)
-            host_resource: Resource = getattr(mapper, "host_resource", mapper.resource)
-            p_inf = self._informer(
-                cluster="host",
-                client=host,
-                resource=host_resource,
-                namespace=s.host_namespace if host_resource.namespaced else None,
-                label_selector=getattr(mapper, "host_label_selector", managed),
-            )
-            if isinstance(mapper, Indexer):
-                for name, fn in mapper.indexes().items():
-                    v_inf.add_index(name, fn)
-            queue: WorkQueue[ObjectKey] = WorkQueue(
-                name=kind, metrics=self.metrics.queue_metrics(kind)
-            )
-            self.metrics.register_queue(queue)
-            context = SyncContext(
-                translator=translator,
-                host=writer,
-                virtual=virtual,
-                # Only informers created while building (a mapper's own kind and what it
-                # watches) run; asking for any other cache is a programming error.
-                virtual_cache=lambda r: self.informers[("virtual", r.plural)].store,
-                host_cache=lambda r: self.informers[("host", r.plural)].store,
-                record_event=recorder.record,
-                log=self._log.bind(kind=kind),
-                host_read=lambda r, *, name: host.get(
-                    r, namespace=s.host_namespace if r.namespaced else None, name=name
-                ),
-            )
-            sync = KindSync(
-                mapper=mapper,
-                virtual=v_inf,
-                host=p_inf,
-                context=context,
-                enqueue=queue.add,
-                metrics=self.metrics,
-                virtual_writes=virtual.own_writes,
-                host_writes=host.own_writes,
-                blocked_initial=self._blocked_initial,
-            )
-            self.syncs[kind] = sync
-            self.controllers[kind] = Controller(
-                kind=kind,
-                reconciler=sync,
-                queue=queue,
-                workers=s.workers,
-                reconcile_timeout=s.reconcile_timeout,
-                metrics=self.metrics,
-            )
-            if isinstance(mapper, Watcher):
-                for resource, keys_of in mapper.watches().items():
-                    other = self._informer(cluster="virtual", client=virtual, resource=resource)
-                    sync.watch(other, keys_of)
-
-    async def _wait_synced(self) -> None:
-        informers = list(self.informers.values())
-        waiter = asyncio.ensure_future(
-            wait_all_synced(informers, within=self.settings.cache_sync_timeout)
+        wiring = pipeline.build(
+            settings=s,
+            factories=self._factories if self._factories is not None else discover(),
+            virtual=virtual,
+            host=host,
+            translator=translator,
+            writer=writer,
+            metrics=self.metrics,
+            blocked_initial=self._blocked_initial,
         )
-        stopper = asyncio.ensure_future(self._stop.wait())
-        try:
-            await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopper.cancel()
-        if not waiter.done():
-            waiter.cancel()
-            return
-        waiter.result()  # raises TimeoutError naming the informers that did not sync
-        self._synced = True
-        for informer in informers:
+        self.pipelines = dict(wiring.kinds)
+        self.informers = dict(wiring.informers)
+        self.syncs = {kind: p.sync for kind, p in wiring.kinds.items()}
+        self.controllers = {kind: p.controller for kind, p in wiring.kinds.items()}
+        self.kinds = KindBook(
+            kinds=wiring.kinds,
+            optional=_optional_kinds(s),
+            set_ready=self.metrics.set_kind_ready,
+        )
+
+    # -- per-kind bring-up ----------------------------------------------------------------
+
+    def _bring_up_all(self) -> None:
+        """Start bringing every kind up on its own (:mod:`syncer.availability`)."""
+        for kind, line in self.pipelines.items():
+            self._guard(
+                bring_up(
+                    kind=kind,
+                    probes=line.probes,
+                    start=functools.partial(self._start_informers, line),
+                    book=self.kinds,
+                    on_ready=self._kind_ready,
+                ),
+                name=f"bring-up {kind}",
+                may_end=True,
+            )
+
+    async def _start_informers(self, line: KindPipeline) -> None:
+        for informer in line.informers:
+            if informer.name not in self._running:
+                self._running.add(informer.name)
+                self._guard(informer.run(), name=f"informer {informer.name}")
+        await asyncio.gather(*(i.wait_synced() for i in line.informers))
+        for informer in line.informers:
             self.metrics.set_synced(
                 cluster=informer.cluster, kind=informer.resource.plural, synced=True
             )
-        self._log.info("caches synced", informers=len(informers))
+
+    def _kind_ready(self, kind: str) -> None:
+        if self._working:
+            self._start_controller(kind)
+
+    def _start_controller(self, kind: str) -> None:
+        if kind not in self._controlling:
+            self._controlling.add(kind)
+            self._guard(self.controllers[kind].run(), name=f"controller {kind}")
+
+    async def _wait_settled(self) -> None:
+        """Until every kind is ready or was found unavailable, at most ``cache_sync_timeout``."""
+
+        waiter = asyncio.ensure_future(self.kinds.wait_settled())
+        stopper = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait(
+                {waiter, stopper},
+                timeout=self.settings.cache_sync_timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            stopper.cancel()
+            waiter.cancel()
+        ready = [k for k in self.pipelines if self.kinds.is_ready(k)]
+        self._log.info("caches synced", kinds=ready, informers=len(self.informers))
 
     async def _lead_then_work(self) -> None:
         if self.elector is not None:
@@ -360,9 +350,11 @@ class Daemon:
                 waiter.cancel()
             if self._stop.is_set():
                 return
-        for kind, controller in self.controllers.items():
-            self._guard(controller.run(), name=f"controller {kind}")
-        self._log.info("workers started", kinds=list(self.controllers))
+        self._working = True
+        for kind in self.controllers:
+            if self.kinds.is_ready(kind):
+                self._start_controller(kind)
+        self._log.info("workers started", kinds=sorted(self._controlling))
         if self.settings.drift_interval > 0:
             self.drift = DriftChecker(
                 syncs=list(self.syncs.values()),

@@ -185,6 +185,12 @@ class Metrics:
             ["cluster", "kind"],
             registry=r,
         )
+        self._kind_ready = Gauge(
+            "vsyncer_kind_ready",
+            "1 while a kind is ready (its API is served and its informers have synced).",
+            ["kind"],
+            registry=r,
+        )
         self._queue_adapters: dict[str, _QueueMetrics] = {}
         self._rest = _RestMetrics(requests=self._rest_requests, durations=self._rest_time)
 
@@ -273,6 +279,10 @@ class Metrics:
     def set_synced(self, *, cluster: str, kind: str, synced: bool) -> None:
         """Whether the informer of ``kind`` on ``cluster`` has synced."""
         self._synced.labels(cluster, kind).set(1 if synced else 0)
+
+    def set_kind_ready(self, *, kind: str, ready: bool) -> None:
+        """Whether ``kind`` is ready (:mod:`syncer.availability`)."""
+        self._kind_ready.labels(kind).set(1 if ready else 0)
 
     def render(self) -> tuple[bytes, str]:
         """The registry in the Prometheus text format, with its content type."""

@@ -1,0 +1,225 @@
+"""The wiring: one declared pipeline per kind, built from what its mapper declares.
+
+For every kind in ``VSYNCER_KINDS`` :func:`build` assembles
+
+    virtual informer → host informer → event-to-key → work queue → controller
+
+and hands the daemon (:mod:`syncer.daemon`, which only starts, runs and stops
+them) a :class:`Wiring`.  Informers are shared: one per (cluster, resource),
+whichever kinds need it.  Nothing here runs anything.
+
+A pod, from its watch event to the host write, file by file:
+
+1. :mod:`syncer.reflector` — the virtual ``pods`` reflector's watch yields
+   ``ADDED``; the object is stored in the informer's :mod:`syncer.store` and
+   handed to the informer's handlers (:mod:`syncer.informer`).
+2. :mod:`syncer.sync` — the handler :class:`~syncer.sync.KindSync` registered
+   turns the event into the pod's *virtual* key (host events go through the
+   mapper's ``host_to_virtual``; a :class:`~syncer.api.Watcher`'s kinds through
+   its watch functions): the one place events become keys.  The key goes to
+   ``enqueue``, which is the kind's queue's ``add``.
+3. :mod:`syncer.workqueue` — the queue deduplicates the key and serves it to
+   one worker of :mod:`syncer.controller`, which calls
+   ``KindSync.reconcile(key)`` under a timeout and feeds the result to
+   :func:`syncer.reconcile.decide` (requeue, back off, forget).
+4. :mod:`syncer.sync` — the reconcile reads both caches and calls the mapper
+   (``mappers/pods.py``): ``sync_to_host`` when only the virtual pod exists.
+5. The mapper writes through ``ctx.host``: :class:`~syncer.hostwriter.HostWriter`
+   checks namespace and ownership, then :class:`~syncer.kube.KubeClient`
+   sends the ``POST`` to the host API server.  Its watch event comes back
+   through step 1 on the host ``pods`` informer.
+
+Before any of that runs, the daemon brings each kind up on its own
+(:mod:`syncer.availability`), probing the resources listed in
+:attr:`KindPipeline.probes`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from syncer.api import Indexer, Mapper, MapperConfig, SyncContext, Watcher
+from syncer.availability import Probe
+from syncer.controller import Controller
+from syncer.events import EventRecorder
+from syncer.hostwriter import HostWriter
+from syncer.informer import Informer
+from syncer.keys import ObjectKey
+from syncer.kube import KubeClient
+from syncer.metrics import Metrics
+from syncer.plugins import build_mappers
+from syncer.resources import Resource
+from syncer.settings import Settings
+from syncer.sync import KindSync
+from syncer.translate import MANAGED_BY_LABEL, Translator
+from syncer.workqueue import WorkQueue
+
+
+@dataclass(frozen=True, slots=True)
+class KindPipeline:
+    """One kind's pipeline: its informers (virtual, host, watched), sync and controller."""
+
+    kind: str
+    informers: tuple[Informer, ...]
+    probes: tuple[Probe, ...]
+    sync: KindSync
+    controller: Controller
+
+
+@dataclass(frozen=True, slots=True)
+class Wiring:
+    """Every kind's pipeline and the shared informers, keyed ``(cluster, plural)``."""
+
+    kinds: Mapping[str, KindPipeline]
+    informers: Mapping[tuple[str, str], Informer]
+
+
+class _Informers:
+    """Creates each (cluster, resource) informer once and remembers how to probe it."""
+
+    def __init__(self, *, metrics: Metrics) -> None:
+        self.made: dict[tuple[str, str], Informer] = {}
+        self.probes: dict[tuple[str, str], Probe] = {}
+        self._metrics = metrics
+
+    def get(
+        self,
+        *,
+        client: KubeClient,
+        resource: Resource,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+    ) -> tuple[Informer, Probe]:
+        key = (client.cluster, resource.plural)
+        informer = self.made.get(key)
+        if informer is None:
+            informer = Informer(
+                cluster=client.cluster,
+                client=client,
+                resource=resource,
+                namespace=namespace,
+                label_selector=label_selector,
+                metrics=self._metrics.reflector_metrics(cluster=client.cluster, kind=key[1]),
+            )
+            self.made[key] = informer
+
+            async def ask() -> object:
+                return await client.list(
+                    resource, namespace=namespace, label_selector=label_selector, limit=1
+                )
+
+            self.probes[key] = Probe(where=f"{client.cluster} {resource.plural}", ask=ask)
+        return informer, self.probes[key]
+
+    def cache(self, cluster: str) -> Callable[[Resource], Any]:
+        # Only informers created while building (a mapper's own kind and what it watches)
+        # run; asking for any other cache is a programming error.
+        return lambda r: self.made[(cluster, r.plural)].store
+
+
+def mapper_config(settings: Settings) -> MapperConfig:
+    """The settings a mapper may read."""
+    s = settings
+    return MapperConfig(
+        virtual_service_host=s.virtual_service_host,
+        virtual_service_port=s.virtual_service_port,
+        pod_security_level=s.pod_security_level,
+        pod_security_allow=s.pod_security_allow,
+        service_external_ip_cidrs=s.service_external_ip_cidrs,
+        host_service_cidrs=s.host_service_cidrs,
+        endpoints_deny_cidrs=s.endpoints_deny_cidrs,
+    )
+
+
+def build(
+    *,
+    settings: Settings,
+    factories: Mapping[str, Callable[..., Mapper]],
+    virtual: KubeClient,
+    host: KubeClient,
+    translator: Translator,
+    writer: HostWriter,
+    metrics: Metrics,
+    blocked_initial: float,
+) -> Wiring:
+    """The pipelines of ``settings.kinds``; raises ``PluginError`` for a bad mapper."""
+    s = settings
+    mappers = build_mappers(
+        kinds=s.kinds, factories=factories, translator=translator, config=mapper_config(s)
+    )
+    informers = _Informers(metrics=metrics)
+    recorder = EventRecorder(client=virtual)
+    log = structlog.get_logger("vsyncer.daemon").bind(
+        vcluster=s.vcluster_name, host_namespace=s.host_namespace
+    )
+
+    async def host_read(resource: Resource, *, name: str) -> dict[str, Any]:
+        namespace = s.host_namespace if resource.namespaced else None
+        return await host.get(resource, namespace=namespace, name=name)
+
+    kinds: dict[str, KindPipeline] = {}
+    for kind, mapper in mappers.items():
+        v_inf, v_probe = informers.get(client=virtual, resource=mapper.resource)
+        host_resource: Resource = getattr(mapper, "host_resource", mapper.resource)
+        p_inf, p_probe = informers.get(
+            client=host,
+            resource=host_resource,
+            namespace=s.host_namespace if host_resource.namespaced else None,
+            label_selector=getattr(
+                mapper, "host_label_selector", f"{MANAGED_BY_LABEL}={s.vcluster_name}"
+            ),
+        )
+        if isinstance(mapper, Indexer):
+            for name, fn in mapper.indexes().items():
+                v_inf.add_index(name, fn)
+        queue: WorkQueue[ObjectKey] = WorkQueue(name=kind, metrics=metrics.queue_metrics(kind))
+        metrics.register_queue(queue)
+        context = SyncContext(
+            translator=translator,
+            host=writer,
+            virtual=virtual,
+            virtual_cache=informers.cache("virtual"),
+            host_cache=informers.cache("host"),
+            record_event=recorder.record,
+            log=log.bind(kind=kind),
+            host_read=host_read,
+        )
+        sync = KindSync(
+            mapper=mapper,
+            virtual=v_inf,
+            host=p_inf,
+            context=context,
+            enqueue=queue.add,
+            metrics=metrics,
+            virtual_writes=virtual.own_writes,
+            host_writes=host.own_writes,
+            blocked_initial=blocked_initial,
+        )
+        pipeline_informers, probes = [v_inf, p_inf], [v_probe, p_probe]
+        if isinstance(mapper, Watcher):
+            for resource, keys_of in mapper.watches().items():
+                other, probe = informers.get(client=virtual, resource=resource)
+                sync.watch(other, keys_of)
+                if other not in pipeline_informers:
+                    pipeline_informers.append(other)
+                    probes.append(probe)
+        controller = Controller(
+            kind=kind,
+            reconciler=sync,
+            queue=queue,
+            workers=s.workers,
+            reconcile_timeout=s.reconcile_timeout,
+            metrics=metrics,
+        )
+        kinds[kind] = KindPipeline(
+            kind=kind,
+            informers=tuple(pipeline_informers),
+            probes=tuple(probes),
+            sync=sync,
+            controller=controller,
+        )
+    return Wiring(kinds=kinds, informers=dict(informers.made))

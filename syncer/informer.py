@@ -20,7 +20,7 @@ from collections.abc import Iterable
 import structlog
 
 from syncer.clock import Clock
-from syncer.kube import KubeClient
+from syncer.listwatch import ListerWatcher
 from syncer.reflector import (
     EventHandler,
     Json,
@@ -71,7 +71,7 @@ class Informer:
         self,
         *,
         cluster: str,
-        client: KubeClient,
+        client: ListerWatcher,
         resource: Resource,
         namespace: str | None = None,
         label_selector: str | None = None,

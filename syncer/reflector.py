@@ -17,6 +17,9 @@ Guarantees (client-go's reflector semantics):
 * :attr:`has_synced` turns true after the first complete list and stays true.
 
 Handlers are called synchronously and must be quick (enqueue a key, nothing more).
+The reflector talks to the server only through a
+:class:`~syncer.listwatch.ListerWatcher` (:class:`~syncer.kube.KubeClient` in
+production, :class:`~syncer.fakelistwatch.FakeListerWatcher` in tests).
 """
 
 from __future__ import annotations
@@ -25,16 +28,23 @@ import asyncio
 import random
 from collections.abc import Callable, Iterable
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
 from syncer.backoff import Backoff
 from syncer.clock import Clock, RealClock
 from syncer.errors import ApiError, Gone
-from syncer.kube import KubeClient
+from syncer.listwatch import ListerWatcher
 from syncer.resources import Resource
 from syncer.store import Key, Obj, Store, key_of
+
+if TYPE_CHECKING:
+    from syncer.kube import KubeClient
+
+    def _kube_client_fits(client: KubeClient) -> ListerWatcher:
+        """Never called: mypy proves here that the production client fits the seam."""
+        return client
 
 Json = dict[str, Any]
 Transform = Callable[[Json], Json]
@@ -75,7 +85,7 @@ class Reflector:
     def __init__(
         self,
         *,
-        client: KubeClient,
+        client: ListerWatcher,
         resource: Resource,
         store: Store,
         handler: EventHandler,

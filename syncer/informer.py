@@ -5,11 +5,14 @@ Guarantees:
 * One store per informer, filled only by its reflector; everyone else reads it.
   Cached objects are read-only (see :mod:`syncer.store`).
 * Handlers registered with :meth:`Informer.add_handler` see every change in
-  order; a handler that raises is logged and counted and does not stop the
-  others or the informer.
+  order; a handler that raises is logged with its traceback and counted in
+  :attr:`Informer.handler_errors` (no metric exports that count), and does not
+  stop the other handlers or the informer.
 * Indexes can be registered before or after start (back-filled).
 * :attr:`has_synced` is true once the first list is complete; ``wait_synced``
   is bounded by the caller's timeout.
+* The server is reached only through the
+  :class:`~syncer.listwatch.ListerWatcher` given as ``client``.
 """
 
 from __future__ import annotations

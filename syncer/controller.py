@@ -1,14 +1,20 @@
-"""The controller: keys from informers into a fair queue, N workers, one retry policy.
+"""The controller: keys from a fair work queue, N workers, one retry policy.
 
 Guarantees:
 
 * The queue holds virtual-side keys only; the same key is never reconciled by
   two workers at once and an event during a reconcile is never lost (the
-  work-queue contract).
-* Each reconcile runs with a timeout and a logger bound to its key and a
-  reconcile id; an exception of any kind (a "panic") is caught, logged,
-  counted and turned into a queue action by :func:`syncer.reconcile.decide`.
-  Only cancellation propagates.
+  work-queue contract).  The controller only consumes the queue: whoever
+  builds it (:mod:`syncer.pipeline`) feeds it.
+* Each reconcile runs with a timeout (a timeout counts as a failure).  Any
+  :class:`Exception` the reconciler raises is caught, counted and turned into
+  a queue action by :func:`syncer.reconcile.decide`; only cancellation (and
+  other non-``Exception`` errors) propagates.  Each reconcile gets a number
+  from a per-controller counter; a failed one is logged — terminal at error,
+  conflict at debug, anything retried at warning, without a traceback — on the
+  controller's logger bound to ``controller=<kind>``, the key and that reconcile id.
+  Successful reconciles log nothing here, and the reconciler is handed no
+  logger by the controller.
 * :meth:`Controller.run` starts ``workers`` coroutines (not a task per key)
   and returns once the queue is shut down and every worker has finished its
   current key.
@@ -58,9 +64,6 @@ class Controller:
         self._metrics = metrics or NoopReconcileMetrics()
         self._log = structlog.get_logger("vsyncer.controller").bind(controller=kind)
         self._ids = itertools.count(1)
-
-    def enqueue(self, key: ObjectKey) -> None:
-        self.queue.add(key)
 
     async def run(self) -> None:
         """Work until the queue is shut down."""

@@ -1,20 +1,31 @@
-"""The one guarded path that writes to the host cluster.
+"""The guarded path the sync layer writes to the host cluster through.
 
-Every create, update, patch and delete of a host object goes through
-:class:`HostWriter`, which refuses — raising :class:`~syncer.errors.HostWriteRefused`
-and counting ``vsyncer_host_writes_refused_total{kind,reason}`` — any write that:
+Every create, update, status update and delete a reconcile makes to a host
+object goes through :class:`HostWriter` (mappers reach it as
+``SyncContext.host``; it has no patch).  The one host write that does not is
+leader election (:mod:`syncer.leader`): it creates and renews its own Lease in
+the host namespace through the client directly, since a Lease carries none of
+the markers checked here.  The writer refuses — raising
+:class:`~syncer.errors.HostWriteRefused` (:class:`NotLeader` for the last
+reason) and counting ``vsyncer_host_writes_refused_total{kind,reason}`` — any
+write that:
 
 * would land outside the host namespace (namespaced kinds) — ``namespace``;
-* targets or produces an object that is not ours by the REFERENCE.md rules
+* targets or produces an object that is not ours by
+  :meth:`~syncer.translate.Translator.is_owned`, vcluster's ownership markers
   (marker label of this vcluster, provenance annotations that re-translate to
-  the object's own name, matching ``object-kind``) — ``not_owned``.  Labels and
-  annotations a tenant put on a virtual object cannot satisfy this for an
-  unrelated host object, because the name must be the translation of the
-  annotations *and* the object must already carry them;
-* happens while this replica is not the leader — ``not_leader``.
+  the object's own name, matching ``object-kind``; a pod's token Secret by its
+  own rule) — ``not_owned``; an update may not rename the object either.
+  Labels and annotations a tenant put on a virtual object cannot satisfy this
+  for an unrelated host object, because the name must be the translation of the
+  annotations *and* the object must already carry them.  A status update
+  checks the current object only (the status subresource ignores metadata);
+* happens while ``may_write()`` says no (this replica is not the leader) —
+  ``not_leader``.
 
-Deletes carry a UID precondition from the object that was checked, so a
-host object re-created by someone else in between is never deleted.
+Deletes carry a UID precondition from the object that was checked (every
+object the API server returned has one), so a host object re-created by
+someone else in between is never deleted.
 """
 
 from __future__ import annotations
@@ -111,6 +122,7 @@ class HostWriter:
     async def update_status(
         self, resource: Resource, *, current: Mapping[str, Any], body: Json
     ) -> Json:
+        """Replace the status of ``current`` (ours) with ``body``'s."""
         self._check(resource, current, what="existing object")
         name = str(_meta(current).get("name"))
         return await self._client.update_status(

@@ -1,4 +1,4 @@
-"""Backoff for failing watches and lists: exponential, jittered, reset after quiet.
+"""Backoff for retrying an API server (watches, lists): exponential, jittered, reset after quiet.
 
 client-go's reflector figures: start at 0.8 s, double up to 30 s, add up to
 100 % jitter, and forget the streak after two quiet minutes.  Pure logic on an
@@ -14,7 +14,7 @@ from syncer.clock import Clock, RealClock
 
 
 class Backoff:
-    """``next()`` returns the delay before the next attempt; ``reset()`` forgets the streak."""
+    """``next()`` records a failure and returns the delay before the next attempt."""
 
     def __init__(
         self,
@@ -47,12 +47,3 @@ class Backoff:
             self._initial if self._current == 0.0 else min(self._cap, self._current * self._factor)
         )
         return self._current * (1.0 + self._jitter * self._rand())
-
-    def reset(self) -> None:
-        self._current = 0.0
-        self._last_failure = None
-
-    @property
-    def streak(self) -> float:
-        """The un-jittered delay of the last failure (0 when reset)."""
-        return self._current

@@ -8,12 +8,15 @@ Guarantees:
 
 * :meth:`Clock.now` is monotonic seconds: it never goes backwards and has no
   relation to wall-clock time.
-* :meth:`Clock.sleep` returns no earlier than ``now() + seconds`` as seen by
-  the same clock; a non-positive duration still yields to the event loop once.
+* :meth:`Clock.sleep` waits about ``seconds``; a non-positive duration still
+  yields to the event loop once.  :class:`FakeClock` returns no earlier than
+  ``now() + seconds``; :class:`RealClock` is :func:`asyncio.sleep`, so it is
+  as exact as the event loop's timers (uvloop's tick is a millisecond).
 * :class:`FakeClock` only moves when :meth:`FakeClock.advance` is called.  An
   advance wakes, in deadline order, every sleeper whose deadline has been
   reached, and nothing else; it never consults the real time, so tests built on
-  it are deterministic and fast.  Cancelled sleepers are forgotten.
+  it are deterministic and fast.  Cancelled sleepers are never woken and do
+  not count in :attr:`FakeClock.sleepers`.
 """
 
 from __future__ import annotations

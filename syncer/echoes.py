@@ -1,13 +1,15 @@
 """Own writes: recognising the watch event that a write of ours caused.
 
-Every successful create, update or patch returns the object as the API
-server stored it, with its new ``metadata.resourceVersion``.  The informer
+Every successful create, update, status update or patch returns the object as
+the API server stored it, with its new ``metadata.resourceVersion``; the client
+(:class:`syncer.kube.KubeClient`, one :class:`OwnWrites` per cluster) records
+each of those.  The informer
 later sees the very same version as an ADDED or MODIFIED event: the *echo* of
 the write.  A reconcile that carries on with the objects its writes return
 already knows everything that echo says, so reconciling the key again for it
 is pure cost (for a pod, about half of all reconciles).  This module is the
-bookkeeping that lets :class:`~syncer.sync.KindSync` skip those events, in
-the spirit of client-go's controller expectations.
+bookkeeping that lets :class:`~syncer.sync.KindSync` skip those events for
+mappers that opt in, in the spirit of client-go's controller expectations.
 
 Guarantees:
 

@@ -1,8 +1,11 @@
 """Kubernetes Events in the virtual cluster about virtual objects.
 
 Tenants see what the syncer could not do (a host object in the way, an object
-the host rejected) with ``kubectl describe``.  Recording never raises: an event
-that cannot be written is logged and dropped.
+the host rejected) with ``kubectl describe``.  Each call creates one new Event
+(a random name suffix, ``count: 1``); callers decide how often to record.  An
+Event the API server refuses or cannot be reached for (any
+:class:`~syncer.errors.ApiError`, transport errors included) is logged at
+warning and dropped; other exceptions propagate.
 """
 
 from __future__ import annotations

@@ -10,12 +10,12 @@ Every line carries an ISO-8601 UTC ``timestamp``, the ``level``, the
 bound fields.  ``format="json"`` writes one JSON object per line;
 ``"console"`` writes aligned human-readable lines; ``"auto"`` picks console
 when the stream is a terminal and JSON otherwise.  Records from libraries that
-log through the standard :mod:`logging` module (asyncio, kubernetes-asyncio)
+log through the standard :mod:`logging` module (asyncio, kubernetes-asyncio, aiohttp)
 are rendered the same way, to the same stream, so a JSON log stays parseable.
 
-Lines about one object carry its key: bind :func:`key_fields` to the logger.
-Per-task context (a reconcile id, say) can be bound with
-:func:`structlog.contextvars.bind_contextvars`; it is merged into every line
+:func:`key_fields` gives the fields naming one object (``kind``,
+``namespace``, ``name``, ``key``) for a logger to bind.  Context bound with
+:func:`structlog.contextvars.bind_contextvars` is merged into every line
 logged from that task.
 """
 

@@ -2,8 +2,9 @@
 
 Objects are plain dicts, decoded Kubernetes JSON, keyed by
 ``(metadata.namespace, metadata.name)``; cluster-scoped objects have namespace
-``""``.  The reflector writes the store (:meth:`Store.add`, :meth:`Store.update`,
-:meth:`Store.delete`, :meth:`Store.replace`); everything else only reads it.
+``""``.  The reflector writes the store (:meth:`Store.add`, :meth:`Store.delete`,
+:meth:`Store.replace`; :meth:`Store.update` is the same as ``add``); everything
+else only reads it.
 
 Compact and read-only by construction.  The store keeps each object as its
 compact JSON encoding (``bytes``), not as a tree of dicts: a cached pod costs
@@ -18,13 +19,15 @@ mutable deep copy before changing anything.
 
 Compressed once there are enough of them.  When a store first holds
 :data:`TRAIN_AT` objects, a zstd dictionary is trained on a sample of them and
-every object is re-encoded as a zstd frame against it (again, once, at 16
-times that size, on a larger sample).  Objects of one kind share most of their
-bytes (field names, images, labels, the CA), so a cached pod shrinks from
-kilobytes to a few hundred bytes, and compressing or decompressing one with a
-dictionary costs a few microseconds, less than the JSON decode itself.
-Training blocks for tens of milliseconds, a bounded number of times; if it
-fails (samples too small or too few), objects stay plain JSON.
+every object is re-encoded as a zstd frame against it; training runs again
+whenever the store reaches 16 times the size it last trained at, on a sample
+of up to 1024 objects.  Objects of one kind share most
+of their bytes (field names, images, labels, the CA), so a cached pod shrinks
+from kilobytes to a few hundred bytes, and compressing or decompressing one
+with a dictionary costs a few microseconds, less than the JSON decode itself.
+Training blocks for tens of milliseconds, a number of times logarithmic in the
+store's size; if it fails (samples too small or too few), objects keep the
+encoding they had (plain JSON before the first success).
 
 Indexes map an object to string values.  ``namespace`` is always present;
 :meth:`Store.add_index` adds more (e.g. "configmaps this pod mounts").  Every

@@ -11,16 +11,18 @@ never synced down.
 Guarantees:
 
 * only events in the host namespace about a kind this syncer copies (pods,
-  services, endpoints, configmaps, secrets, PVCs) are considered, and only when
-  the host object is ours (:meth:`Translator.is_owned`), has the UID the event
-  names, and its virtual object exists;
+  services, endpoints, configmaps, secrets, PVCs; that kind's mapper enabled)
+  are considered, and only when the host object is ours
+  (:meth:`Translator.is_owned`), has the UID the event names, and its virtual
+  object exists;
 * the virtual event points at the virtual object (name, namespace, UID) and
   its message names the virtual object instead of the host one; count,
   timestamps and message follow the host event;
 * a virtual event of the same name that the syncer did not create is never
   touched; events are not deleted (both sides expire them by TTL);
-* an event that arrives before its host object is cached is retried for a few
-  seconds, then dropped;
+* an event whose host or virtual object is not cached (yet) is retried every
+  second while the event is less than :data:`RETRY_WINDOW` seconds old (by its
+  last timestamp, else its creation), then dropped;
 * not a :class:`~syncer.api.DriftDetector`: events flow one way and expire by
   TTL, and keys name host events, most of which rightly have no virtual copy,
   so the drift check's missing/orphan comparison does not fit; a host event a

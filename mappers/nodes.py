@@ -4,14 +4,17 @@ A virtual pod is bound (by the pods mapper) to the host node its host pod runs
 on; the virtual cluster then needs a Node of that name, or its pod garbage
 collector would delete pods bound to a missing node.  Fake nodes carry no real
 data about the host beyond what scheduling-aware tenants read: the host node's
-OS/arch/zone labels, capacity and allocatable, and a Ready condition.
+OS/arch/zone/region/instance-type labels, capacity, allocatable and nodeInfo,
+plus a Ready condition of its own.
 
 Guarantees:
 
 * a virtual Node labelled ``vcluster.loft.sh/fake-node=true`` exists exactly
   while some virtual pod is bound to that node name (one lookup in the pods
-  store's node index, see :mod:`mappers.references`); it is created from the
-  host node when that exists, and deleted when the last pod goes;
+  store's node index, see :mod:`mappers.references`); it is created only from
+  a host node that exists (a reconcile with no host node creates nothing), and
+  deleted when the last such pod goes; without the pods mapper no node is
+  needed;
 * this mapper watches virtual pods, so a binding or a pod deletion is noticed;
 * while needed, the fake node's Ready heartbeat is renewed every
   :data:`HEARTBEAT_SECONDS`, so the virtual node lifecycle controller never
@@ -80,20 +83,19 @@ def ready_condition(now: float) -> Json:
     }
 
 
-def fake_node(name: str, *, p_node: Obj | None, now: float) -> Json:
-    """The fake virtual node for host node ``name``."""
+def fake_node(name: str, *, p_node: Obj, now: float) -> Json:
+    """The fake virtual node for host node ``name`` (``p_node``)."""
     labels = {FAKE_NODE_LABEL: "true", "kubernetes.io/hostname": name}
     status: Json = {
         "conditions": [ready_condition(now)],
         "addresses": [{"type": "Hostname", "address": name}],
     }
-    if p_node is not None:
-        host_labels = labels_of(p_node)
-        labels.update({k: host_labels[k] for k in COPIED_LABELS if k in host_labels})
-        p_status = mapping(p_node.get("status"))
-        for field in ("capacity", "allocatable", "nodeInfo"):
-            if field in p_status:
-                status[field] = thaw({field: p_status[field]})[field]
+    host_labels = labels_of(p_node)
+    labels.update({k: host_labels[k] for k in COPIED_LABELS if k in host_labels})
+    p_status = mapping(p_node.get("status"))
+    for field in ("capacity", "allocatable", "nodeInfo"):
+        if field in p_status:
+            status[field] = thaw({field: p_status[field]})[field]
     return {
         "apiVersion": "v1",
         "kind": "Node",

@@ -145,10 +145,10 @@ async def test_fake_node_lives_exactly_while_a_pod_is_bound_to_it() -> None:
 async def test_heartbeat_is_renewed_while_needed() -> None:
     """A stale Ready heartbeat is refreshed; a fresh one is left alone."""
     now = time.time()
-    stale = fake_node("n1", p_node=None, now=now - 2 * HEARTBEAT_SECONDS)
+    stale = fake_node("n1", p_node=HOST_NODE, now=now - 2 * HEARTBEAT_SECONDS)
     stale["metadata"]["uid"] = "n-uid"
     assert heartbeat_due(stale, now=now)
-    assert not heartbeat_due(fake_node("n1", p_node=None, now=now), now=now)
+    assert not heartbeat_due(fake_node("n1", p_node=HOST_NODE, now=now), now=now)
     fake = _node_fake(pods=[_bound_pod("n1")], nodes=[stale])
     await NodeMapper(translator=T).sync_to_host(fake.ctx, stale)
     assert fake.calls == [("virtual", "update_status", "n1")]

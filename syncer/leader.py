@@ -20,16 +20,33 @@ import contextlib
 import datetime as dt
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
 from syncer.clock import Clock, RealClock
 from syncer.errors import ApiError, NotFound
-from syncer.kube import KubeClient
-from syncer.resources import LEASES
+from syncer.resources import LEASES, Resource
 
 Json = dict[str, Any]
+
+
+class LeaseClient(Protocol):
+    """The three Lease calls the elector makes.
+
+    :class:`~syncer.kube.KubeClient` in production,
+    :class:`~syncer.fakelistwatch.FakeListerWatcher` in tests.  ``get`` raises
+    :class:`~syncer.errors.NotFound` for a missing lease; ``update`` must refuse
+    a stale ``metadata.resourceVersion`` with :class:`~syncer.errors.Conflict`.
+    """
+
+    async def get(self, resource: Resource, *, namespace: str | None, name: str) -> Json: ...
+
+    async def create(self, resource: Resource, *, namespace: str | None, body: Any) -> Json: ...
+
+    async def update(
+        self, resource: Resource, *, namespace: str | None, name: str, body: Any
+    ) -> Json: ...
 
 
 def _micro_time() -> str:
@@ -42,7 +59,7 @@ class LeaderElector:
     def __init__(
         self,
         *,
-        client: KubeClient,
+        client: LeaseClient,
         namespace: str,
         name: str,
         identity: str,

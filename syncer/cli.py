@@ -5,6 +5,11 @@ file).  ``dev`` builds (once) and starts a local host and virtual cluster under
 ``.dev/``, prints how to reach them, then runs the syncer between them (vcluster
 ``dev``, host namespace ``vcluster-dev``) in the foreground, logging to the
 console, until Ctrl-C, when it stops the syncer and everything it started.
+
+Exit codes: a bad setting, or a plugin that cannot be loaded, prints one line
+to stderr and exits 2 (``dev``: 1 when the clusters cannot be built or
+started); otherwise the daemon's own code (0 after a clean stop, 1 after a
+failure).  Both run the daemon on uvloop when it is installed (a Linux dependency).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
@@ -289,7 +289,7 @@ class FakeListerWatcher:
         label_selector: str | None = None,
         field_selector: str | None = None,
         allow_bookmarks: bool = True,
-    ) -> AsyncIterator[Json]:
+    ) -> AsyncGenerator[Json, None]:
         self.watch_requests.append(
             WatchRequest(
                 resource,

@@ -15,8 +15,10 @@ Optional capabilities are further Protocols a mapper may also implement:
 * :class:`DriftDetector` — how a host object differs from what the syncer would
   make of its virtual object (read by the periodic drift check).
 
-A syncer may also opt out of reconciling its own writes' watch events
-(``skip_own_echoes``, see :class:`Syncer`).
+What the wiring reads beyond these (the host resource and label selector, the
+echo opt-out, the other kinds whose caches a reconcile reads) a mapper declares
+as :class:`Capabilities` (see :mod:`syncer.capabilities`); ``ctx.serves(kind)``
+says whether a kind is enabled.
 
 A factory that accepts a ``config`` keyword gets the :class:`MapperConfig`
 (the settings mappers may read); one that takes only ``translator`` keeps
@@ -34,6 +36,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from syncer.capabilities import Capabilities, NotServed, UndeclaredRead
 from syncer.errors import (
     AlreadyExists,
     ApiError,
@@ -117,6 +120,7 @@ __all__ = [
     "TOKEN_SECRET_KIND",
     "AlreadyExists",
     "ApiError",
+    "Capabilities",
     "Conflict",
     "DriftDetector",
     "Forbidden",
@@ -129,6 +133,7 @@ __all__ = [
     "MapperConfig",
     "NamespaceKeys",
     "NotFound",
+    "NotServed",
     "Obj",
     "ObjectKey",
     "PodSecurityViolation",
@@ -139,6 +144,7 @@ __all__ = [
     "Syncer",
     "TerminalError",
     "Translator",
+    "UndeclaredRead",
     "Watcher",
     "check_pod_security",
     "is_reserved_key",
@@ -292,6 +298,19 @@ class SyncContext:
     #: Reads one host object that the host caches do not hold (they hold only managed
     #: ones); ``None`` where the runtime offers no live host reads.
     host_read: HostReader | None = None
+    #: The kinds, as ``(group, plural)``, whose mappers run; ``None`` where the runtime
+    #: does not say (then a kind is served when its virtual cache exists).
+    enabled: frozenset[tuple[str, str]] | None = None
+
+    def serves(self, resource: Resource) -> bool:
+        """Whether kind ``resource`` is enabled here (its mapper runs, its caches exist)."""
+        if self.enabled is not None:
+            return (resource.group, resource.plural) in self.enabled
+        try:
+            self.virtual_cache(resource)
+        except KeyError:
+            return False
+        return True
 
     @property
     def vcluster(self) -> str:

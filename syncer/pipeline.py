@@ -42,8 +42,15 @@ from typing import Any
 
 import structlog
 
-from syncer.api import Indexer, Mapper, MapperConfig, SyncContext, Watcher
+from syncer.api import Cache, Indexer, Mapper, MapperConfig, SyncContext, Watcher
 from syncer.availability import Probe
+from syncer.capabilities import (
+    Capabilities,
+    CapabilityError,
+    NotServed,
+    UndeclaredRead,
+    capabilities_of,
+)
 from syncer.controller import Controller
 from syncer.events import EventRecorder
 from syncer.hostwriter import HostWriter
@@ -51,7 +58,7 @@ from syncer.informer import Informer
 from syncer.keys import ObjectKey
 from syncer.kube import KubeClient
 from syncer.metrics import Metrics
-from syncer.plugins import build_mappers
+from syncer.plugins import PluginError, build_mappers
 from syncer.resources import Resource
 from syncer.settings import Settings
 from syncer.sync import KindSync
@@ -115,10 +122,53 @@ class _Informers:
             self.probes[key] = Probe(where=f"{client.cluster} {resource.plural}", ask=ask)
         return informer, self.probes[key]
 
-    def cache(self, cluster: str) -> Callable[[Resource], Any]:
-        # Only informers created while building (a mapper's own kind and what it watches)
-        # run; asking for any other cache is a programming error.
-        return lambda r: self.made[(cluster, r.plural)].store
+    def cache(
+        self, *, cluster: str, kind: str, allowed: frozenset[tuple[str, str]] | None
+    ) -> Callable[[Resource], Cache]:
+        """``kind``'s cache accessor: only ``allowed`` kinds (when declared), only caches
+        that run (:class:`NotServed`, a ``KeyError``, otherwise)."""
+
+        def cache(r: Resource) -> Cache:
+            if allowed is not None and (r.group, r.plural) not in allowed:
+                raise UndeclaredRead(
+                    f"mapper {kind!r} read the {cluster} cache of {r.plural!r}, "
+                    "which it does not declare in reads or may_read"
+                )
+            informer = self.made.get((cluster, r.plural))
+            if informer is None:
+                raise NotServed(f"no {cluster} cache of {r.plural!r} runs here")
+            return informer.store
+
+        return cache
+
+
+def _gp(resource: Resource) -> tuple[str, str]:
+    return (resource.group, resource.plural)
+
+
+def check_reads(
+    mappers: Mapping[str, Mapper], caps: Mapping[str, Capabilities]
+) -> frozenset[tuple[str, str]]:
+    """The enabled kinds as ``(group, plural)``; raises :class:`CapabilityError` (one line,
+    naming mapper and kind) when a mapper's declared ``reads`` names a kind that is not."""
+    enabled = frozenset(_gp(m.resource) for m in mappers.values())
+    for kind, mapper in mappers.items():
+        for resource in sorted(caps[kind].reads or (), key=_gp):
+            if _gp(resource) not in enabled and resource != mapper.resource:
+                raise CapabilityError(
+                    f"mapper {kind!r} reads {resource.plural!r}, which is not enabled: "
+                    f"enable it or declare it in may_read"
+                )
+    return enabled
+
+
+def allowed_reads(mapper: Mapper, caps: Capabilities) -> frozenset[tuple[str, str]] | None:
+    """The caches ``mapper`` may ask for: ``None`` (any) unless it declares its reads."""
+    if caps.reads is None and not caps.may_read:
+        return None
+    own = {mapper.resource, caps.host_resource or mapper.resource}
+    watched = set(mapper.watches()) if isinstance(mapper, Watcher) else set()
+    return frozenset(_gp(r) for r in own | watched | (caps.reads or set()) | caps.may_read)
 
 
 def mapper_config(settings: Settings) -> MapperConfig:
@@ -161,18 +211,24 @@ def build(
         namespace = s.host_namespace if resource.namespaced else None
         return await host.get(resource, namespace=namespace, name=name)
 
+    try:
+        caps = {kind: capabilities_of(mapper) for kind, mapper in mappers.items()}
+        enabled = check_reads(mappers, caps)
+    except CapabilityError as exc:
+        raise PluginError(str(exc)) from exc
     kinds: dict[str, KindPipeline] = {}
     for kind, mapper in mappers.items():
         v_inf, v_probe = informers.get(client=virtual, resource=mapper.resource)
-        host_resource: Resource = getattr(mapper, "host_resource", mapper.resource)
+        host_resource = caps[kind].host_resource or mapper.resource
         p_inf, p_probe = informers.get(
             client=host,
             resource=host_resource,
             namespace=s.host_namespace if host_resource.namespaced else None,
-            label_selector=getattr(
-                mapper, "host_label_selector", f"{MANAGED_BY_LABEL}={s.vcluster_name}"
+            label_selector=caps[kind].host_selector(
+                managed=f"{MANAGED_BY_LABEL}={s.vcluster_name}"
             ),
         )
+        allowed = allowed_reads(mapper, caps[kind])
         if isinstance(mapper, Indexer):
             for name, fn in mapper.indexes().items():
                 v_inf.add_index(name, fn)
@@ -182,11 +238,12 @@ def build(
             translator=translator,
             host=writer,
             virtual=virtual,
-            virtual_cache=informers.cache("virtual"),
-            host_cache=informers.cache("host"),
+            virtual_cache=informers.cache(cluster="virtual", kind=kind, allowed=allowed),
+            host_cache=informers.cache(cluster="host", kind=kind, allowed=allowed),
             record_event=recorder.record,
             log=log.bind(kind=kind),
             host_read=host_read,
+            enabled=enabled,
         )
         sync = KindSync(
             mapper=mapper,

@@ -47,6 +47,7 @@ import structlog
 
 from syncer.api import Mapper, NamespaceKeys, SyncContext, Syncer
 from syncer.blocked import BLOCKED_INITIAL, BLOCKED_MAXIMUM, BlockedKeys
+from syncer.capabilities import capabilities_of
 from syncer.echoes import OwnWrites
 from syncer.errors import AlreadyExists, NotFound, Refused
 from syncer.informer import Informer
@@ -111,7 +112,7 @@ class KindSync:
         self._syncer: Syncer | None = mapper if isinstance(mapper, Syncer) else None
         self._virtual_writes: OwnWrites | None = None
         self._host_writes: OwnWrites | None = None
-        if getattr(mapper, "skip_own_echoes", False) is True and self._syncer is not None:
+        if capabilities_of(mapper).skip_own_echoes and self._syncer is not None:
             self._virtual_writes = virtual_writes
             self._host_writes = host_writes
             for writes in (virtual_writes, host_writes):

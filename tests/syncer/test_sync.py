@@ -13,6 +13,7 @@ from syncer.api import (
     Translator,
     keys_in_namespace,
 )
+from syncer.capabilities import CapabilityError
 from syncer.echoes import OwnWrites
 from syncer.informer import Informer
 from syncer.keys import ObjectKey
@@ -72,14 +73,19 @@ def test_deletes_always_enqueue() -> None:
     assert queued == [WEB, WEB]
 
 
-@pytest.mark.parametrize("skip", [False, "yes"])
-def test_without_opting_in_every_event_enqueues(skip: object) -> None:
-    virtual, _host, v_writes, _p_writes, queued, metrics = wire(skip=cast(bool, skip))
+def test_without_opting_in_every_event_enqueues() -> None:
+    virtual, _host, v_writes, _p_writes, queued, metrics = wire(skip=False)
     v_writes.record("pods", pod("web", "5"))
     virtual.update(pod("web", "5"))
     assert queued == [WEB]
     assert metrics.echoes == 0
     assert len(v_writes) == 0  # the kind is not even tracked
+
+
+def test_an_opt_in_that_is_not_a_bool_is_a_declaration_error() -> None:
+    """``skip_own_echoes = "yes"`` is refused when wiring, not read as "no"."""
+    with pytest.raises(CapabilityError, match="skip_own_echoes must be a bool"):
+        wire(skip=cast(bool, "yes"))
 
 
 class RefusingSyncer(PodSyncer):

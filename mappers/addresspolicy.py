@@ -6,7 +6,7 @@ or its replacements) programs them for every pod on every node.  Unchecked,
 a tenant could send the traffic of its own service name — or, with external
 IPs, *every* packet to an address and port — to the host API server, a node's
 kubelet, the cloud metadata endpoint or another tenant's service.  The rule
-here (REFERENCE.md "Where vsyncer deliberately goes further") refuses:
+here (README "Security") refuses:
 
 * the host's service CIDRs (``MapperConfig.host_service_cidrs``, default
   ``10.96.0.0/12``, which holds the host ``kubernetes`` service) and

@@ -1,6 +1,6 @@
 """``default/kubernetes`` in virtual: the virtual API server as the host's pods reach it.
 
-REFERENCE.md "Services": the virtual ``default/kubernetes`` service points at
+As in vcluster: the virtual ``default/kubernetes`` service points at
 the virtual API server's service on the host.  It is configured
 (:class:`~syncer.api.MapperConfig`): ``virtual_service_host`` names that Service
 in the host namespace (or is its IP address, with ``virtual_service_port``).

@@ -1,7 +1,7 @@
 """Host-name collisions between virtual objects, and who really holds a host name.
 
 A namespaced virtual object ``ns/name`` lives on the host as
-``safe_concat(name, "x", ns, "x", vcluster)`` (REFERENCE.md "Names").  Two
+``safe_concat(name, "x", ns, "x", vcluster)`` (vcluster's naming rule).  Two
 different virtual objects share that host name exactly when ``name-x-ns`` is
 the same string for both — which needs ``-x-`` in one object's name and in the
 other's namespace (virtual secret ``a-x-b`` of namespace ``c`` and secret ``a``

@@ -2,7 +2,7 @@
 
 Someone may add, change or remove labels and annotations on a host pod; those
 changes flow up to the virtual pod, and the virtual pod's flow down as ever
-(REFERENCE.md "Pods", "Consistency").  Each reconcile merges, key by key, the
+(as vcluster merges pod metadata).  Each reconcile merges, key by key, the
 virtual map, the host map translated back into virtual keys, and the *last
 state* both sides agreed on: a key changed on one side only takes that side's
 state; changed on both, the virtual side wins (a virtual deletion included).

@@ -1,6 +1,6 @@
 """The tenant boundary a virtual pod must respect before it runs as a host pod.
 
-Three rules (REFERENCE.md "Where vsyncer deliberately goes further"), each a
+Three rules (README "Security"), each a
 :class:`~syncer.api.Refused` with a snake_case reason and a message that names
 the field:
 

@@ -1,6 +1,6 @@
 """Pods: the virtual pod runs as a host pod; what the host decides flows back up.
 
-Guarantees (REFERENCE.md "Pods"; the translation itself is :mod:`mappers.podspec`):
+Guarantees (vcluster's pod rules; the translation itself is :mod:`mappers.podspec`):
 
 * virtual only → the tenant boundary is checked first (:mod:`mappers.podguard`):
   a pod below the Pod Security level, referencing a host object that is not

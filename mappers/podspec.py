@@ -1,6 +1,6 @@
 """Translating a virtual pod into its host pod: pure functions, one rule each.
 
-:func:`translate_pod` applies REFERENCE.md "Pods" (toHost):
+:func:`translate_pod` applies vcluster's pod rules (toHost), with vsyncer's stricter checks:
 
 * metadata: host name, translated labels plus the virtual namespace's labels
   (``ns-label`` keys), the tenant's annotations, provenance; virtual

@@ -1,6 +1,6 @@
 """What the host decides about a pod, as the virtual pod shows it: pure readers, no I/O.
 
-Guarantees (REFERENCE.md "Pods", fromHost):
+Guarantees (vcluster's pod rules, fromHost):
 
 * :func:`has_started` is the one test of "this pod ever started" that the
   reconcile and the drift check share (a start time, or a phase past Pending);

@@ -4,7 +4,7 @@ A cluster IP is immutable, so giving a virtual Service the host's address
 means deleting it and creating it again.  Done naively, a crash (or a failed
 create) between the two leaves only the host copy, which the next start
 collects as an orphan: the tenant's Service is gone on both sides.  The rule
-(REFERENCE.md: nothing of a tenant's is deleted to rewrite it unless the
+(README "Security": nothing of a tenant's is deleted to rewrite it unless the
 rewrite is crash-safe) is kept by writing the intent down first:
 
 1. the host Service is updated with annotation :data:`RECREATE_INTENT_ANNOTATION`

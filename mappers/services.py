@@ -1,6 +1,6 @@
 """Services: the host service is created first; the virtual one then carries its addresses.
 
-Guarantees (REFERENCE.md "Services"):
+Guarantees (vcluster's Service rules; README "Security"):
 
 * toHost: the spec flows down as :mod:`mappers.servicespec` rules (selector
   translated, node ports and health-check node port left to the host, hijack

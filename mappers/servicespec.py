@@ -1,6 +1,6 @@
 """A Service's spec on each side, and which of a tenant's spec fields may reach the host.
 
-Guarantees (REFERENCE.md "Services", and "Service hijack inputs refused"):
+Guarantees (vcluster's Service rules; README "Security"):
 
 * :func:`check_service_spec` raises :class:`~syncer.api.Refused` for a spec
   that must not reach the host, naming the field by its JSON path.  Every

@@ -2,7 +2,7 @@
 
 Everything here is pure and synchronous: no I/O, no module-level mutable state,
 so mappers, event handlers and tests may call it freely.  The rules follow
-``REFERENCE.md`` ("Names", "Labels and annotations on host objects") so that host
+vcluster's naming, labelling and annotation rules for host objects, so that host
 objects look exactly like the ones loft-sh/vcluster creates.
 
 Guarantees (proven by property tests in ``tests/syncer/test_translate.py``), for a
@@ -359,7 +359,7 @@ class Translator:
         return (namespace, pod) if meta.get("name") == expected else None
 
     def is_owned(self, host_obj: Mapping[str, Any], *, kind_string: str) -> bool:
-        """Whether ``host_obj`` is ours to modify or delete (every REFERENCE.md rule).
+        """Whether ``host_obj`` is ours to modify or delete (every rule vcluster applies).
 
         A Secret whose ``object-kind`` is :data:`TOKEN_SECRET_KIND` is a pod's token
         Secret and is ours by :meth:`token_secret_owner`.

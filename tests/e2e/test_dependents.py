@@ -1,7 +1,7 @@
 """Dependents resync: a virtual namespace's labels reach the host pods of that namespace.
 
 The host pod carries each label of its virtual namespace as a
-``vcluster.loft.sh/ns-label-…`` label (REFERENCE.md); a label added to or
+``vcluster.loft.sh/ns-label-…`` label (as vcluster copies them); a label added to or
 removed from the namespace must show on pods that already run, without any
 change to the pods themselves.
 """

@@ -3,7 +3,7 @@
 :func:`compare` is pure: it takes a :class:`Snapshot` of both clusters (lists,
 as read), the test's :class:`~tests.faults.ledger.Ledger` and the
 :class:`~syncer.translate.Translator`, and returns a :class:`Report`.  Rules
-(REFERENCE.md "Resources", "Pods", "Services" and the mapper docstrings):
+(vcluster's rules as the mapper docstrings state them):
 
 * **lost** — a ledger key that is live but absent in virtual; a virtual object
   that must be synced whose host copy (under ``Translator.host_name``) is

@@ -143,7 +143,7 @@ async def cell_changes_while_down(lab: Lab) -> None:
             body={"data": {"value": "tampered"}},
         )
     )
-    # A host pod gone after it started: the syncer deletes its virtual pod (REFERENCE "Pods").
+    # A host pod gone after it started: the syncer deletes its virtual pod (vcluster's pod rule).
     await retrying(lambda: h.delete(PODS, namespace=hns, name=t.host_name(ns, "b-pod-1")))
     lab.ledger.deleted(ObjectKey("pods", ns, "b-pod-1"))
     foreign = {"metadata": {"name": "not-synced"}, "data": {"mine": "yes"}}

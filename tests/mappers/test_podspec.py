@@ -1,4 +1,4 @@
-"""Pod translation (virtual → host spec): one table row per REFERENCE.md rule, plus properties."""
+"""Pod translation (virtual → host spec): one table row per pod rule, plus properties."""
 
 from __future__ import annotations
 
@@ -307,7 +307,7 @@ CASES: list[tuple[str, Json, PodEnvironment, Callable[[Json], object], object]] 
 def test_spec_translation(
     rule: str, pod: Json, env: PodEnvironment, read: Callable[[Json], object], expected: object
 ) -> None:
-    """Each REFERENCE.md pod rule, one row."""
+    """Each pod rule, one row."""
     host = translate_pod(pod, translator=T, env=env)
     assert read(host["spec"]) == expected, rule
 

@@ -138,7 +138,7 @@ def test_documented_literals() -> None:
 
 
 def test_short_results_are_not_rewritten() -> None:
-    """'.-' is only replaced in the hashed branch, exactly as REFERENCE.md says."""
+    """'.-' is only replaced in the hashed branch, exactly as vcluster does."""
     assert safe_concat("a.", "b") == "a.-b"
 
 

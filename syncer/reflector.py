@@ -6,8 +6,11 @@ Guarantees (client-go's reflector semantics):
   :meth:`Store.replace`; objects that vanished since the previous list are
   reported as deletes, new ones as adds, changed ones as updates.
 * The watch resumes from the list's resourceVersion with bookmarks allowed and
-  a randomised timeout; the resourceVersion is advanced on every event and
-  bookmark.  A watch that ends normally resumes from there without relisting.
+  a randomised timeout; the resourceVersion is taken from every event and
+  bookmark as the server sends it (versions are opaque and never compared, so
+  an out-of-order bookmark only makes the next watch replay events, which the
+  store applies idempotently).  A watch that ends normally resumes from there
+  without relisting.
 * 410 Gone (expired resourceVersion, e.g. after etcd compaction or an API
   server restart) relists at once.  Any other failure backs off 0.8 s → 30 s
   with jitter (reset after two quiet minutes) and resumes the watch; a failing
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
     def _kube_client_fits(client: KubeClient) -> ListerWatcher:
         """Never called: mypy proves here that the production client fits the seam."""
         return client
+
 
 Json = dict[str, Any]
 Transform = Callable[[Json], Json]

@@ -31,7 +31,7 @@ import asyncio
 import random
 from collections.abc import Callable, Iterable
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -41,14 +41,6 @@ from syncer.errors import ApiError, Gone
 from syncer.listwatch import ListerWatcher
 from syncer.resources import Resource
 from syncer.store import Key, Obj, Store, key_of
-
-if TYPE_CHECKING:
-    from syncer.kube import KubeClient
-
-    def _kube_client_fits(client: KubeClient) -> ListerWatcher:
-        """Never called: mypy proves here that the production client fits the seam."""
-        return client
-
 
 Json = dict[str, Any]
 Transform = Callable[[Json], Json]

@@ -5,7 +5,8 @@ only starts, runs and stops it.
 
 Guarantees:
 
-* Start-up order: metrics/probe server, both API clients, the pipelines, then
+* Start-up order: metrics/probe server, both API clients and the pipelines
+  (:func:`syncer.pipeline.connect` and :func:`~syncer.pipeline.build`), then
   each kind is brought up on its own (:mod:`syncer.availability`): its
   resources are probed on both clusters, retried with backoff while the
   server does not serve or forbids them, and its informers (shared when
@@ -50,8 +51,6 @@ from syncer.availability import KindBook, bring_up
 from syncer.blocked import BLOCKED_INITIAL
 from syncer.controller import Controller
 from syncer.drift import DriftChecker
-from syncer.errors import ApiError, ConfigError
-from syncer.hostwriter import HostWriter
 from syncer.informer import Informer
 from syncer.kube import KubeClient
 from syncer.leader import LeaderElector
@@ -59,10 +58,8 @@ from syncer.metrics import Metrics
 from syncer.pipeline import KindPipeline
 from syncer.plugins import discover
 from syncer.probes import HttpServer
-from syncer.ratelimit import Throttle
 from syncer.settings import Settings
 from syncer.sync import KindSync
-from syncer.translate import Translator
 
 
 def _optional_kinds(settings: Settings) -> frozenset[str]:
@@ -188,7 +185,7 @@ class Daemon:
         clients: list[KubeClient] = []
         try:
             await self._start_server()
-            virtual, host = await self._connect()
+            virtual, host = await pipeline.connect(settings=self.settings, metrics=self.metrics)
             clients = [virtual, host]
             await self._build(virtual=virtual, host=host)
             self._bring_up_all()
@@ -199,8 +196,6 @@ class Daemon:
             await self._drain()
         except asyncio.CancelledError:
             self._failure = self._failure or "forced exit"
-        except TimeoutError as exc:
-            self._fail(str(exc))
         finally:
             await self._shutdown(clients)
             if install_signals:
@@ -217,35 +212,8 @@ class Daemon:
         )
         await self.server.start()
 
-    async def _connect(self) -> tuple[KubeClient, KubeClient]:
-        s = self.settings
-        if s.virtual_kubeconfig is None:
-            raise ConfigError("VSYNCER_VIRTUAL_KUBECONFIG", "is required")
-        rest = self.metrics.rest_metrics()
-        try:
-            virtual = await KubeClient.connect(
-                cluster="virtual",
-                kubeconfig=str(s.virtual_kubeconfig),
-                metrics=rest,
-                write_throttle=Throttle(s.virtual_qps, s.virtual_burst),
-            )
-        except ApiError as exc:
-            raise ConfigError("VSYNCER_VIRTUAL_KUBECONFIG", exc.message) from exc
-        try:
-            host = await KubeClient.connect(
-                cluster="host",
-                kubeconfig=str(s.host_kubeconfig) if s.host_kubeconfig else None,
-                metrics=rest,
-                write_throttle=Throttle(s.host_qps, s.host_burst),
-            )
-        except ApiError as exc:
-            await virtual.close()
-            raise ConfigError("VSYNCER_HOST_KUBECONFIG", exc.message) from exc
-        return virtual, host
-
     async def _build(self, *, virtual: KubeClient, host: KubeClient) -> None:
         s = self.settings
-        translator = Translator(vcluster=s.vcluster_name, host_namespace=s.host_namespace)
         if s.leader_elect:
             self.elector = LeaderElector(
                 client=host,
@@ -258,19 +226,12 @@ class Daemon:
                 on_change=self.metrics.set_leader,
             )
         elector = self.elector
-        writer = HostWriter(
-            client=host,
-            translator=translator,
-            may_write=elector.may_write if elector is not None else (lambda: True),
-            metrics=self.metrics,
-        )
         wiring = pipeline.build(
             settings=s,
             factories=self._factories if self._factories is not None else discover(),
             virtual=virtual,
             host=host,
-            translator=translator,
-            writer=writer,
+            may_write=elector.may_write if elector is not None else (lambda: True),
             metrics=self.metrics,
             blocked_initial=self._blocked_initial,
         )

@@ -1,37 +1,51 @@
 """The wiring: one declared pipeline per kind, built from what its mapper declares.
 
-For every kind in ``VSYNCER_KINDS`` :func:`build` assembles
+:func:`connect` makes the two API clients; :func:`build` instantiates the
+mappers of ``VSYNCER_KINDS`` (:mod:`syncer.plugins`), reads their declared
+capabilities (:mod:`syncer.capabilities`) and assembles for every kind
 
     virtual informer → host informer → event-to-key → work queue → controller
 
-and hands the daemon (:mod:`syncer.daemon`, which only starts, runs and stops
-them) a :class:`Wiring`.  Informers are shared: one per (cluster, resource),
-whichever kinds need it.  Nothing here runs anything.
+as a :class:`KindPipeline`.  Informers are shared: one per (cluster, resource),
+whichever kinds need it.  Nothing here runs anything: the daemon
+(:mod:`syncer.daemon`) starts, runs and stops what :func:`build` returns,
+bringing each kind up on its own (:mod:`syncer.availability`, probing the
+resources in :attr:`KindPipeline.probes`).
 
 A pod, from its watch event to the host write, file by file:
 
-1. :mod:`syncer.reflector` — the virtual ``pods`` reflector's watch yields
-   ``ADDED``; the object is stored in the informer's :mod:`syncer.store` and
-   handed to the informer's handlers (:mod:`syncer.informer`).
-2. :mod:`syncer.sync` — the handler :class:`~syncer.sync.KindSync` registered
-   turns the event into the pod's *virtual* key (host events go through the
-   mapper's ``host_to_virtual``; a :class:`~syncer.api.Watcher`'s kinds through
-   its watch functions): the one place events become keys.  The key goes to
-   ``enqueue``, which is the kind's queue's ``add``.
-3. :mod:`syncer.workqueue` — the queue deduplicates the key and serves it to
-   one worker of :mod:`syncer.controller`, which calls
-   ``KindSync.reconcile(key)`` under a timeout and feeds the result to
-   :func:`syncer.reconcile.decide` (requeue, back off, forget).
-4. :mod:`syncer.sync` — the reconcile reads both caches and calls the mapper
-   (``mappers/pods.py``): ``sync_to_host`` when only the virtual pod exists.
-5. The mapper writes through ``ctx.host``: :class:`~syncer.hostwriter.HostWriter`
-   checks namespace and ownership, then :class:`~syncer.kube.KubeClient`
-   sends the ``POST`` to the host API server.  Its watch event comes back
-   through step 1 on the host ``pods`` informer.
-
-Before any of that runs, the daemon brings each kind up on its own
-(:mod:`syncer.availability`), probing the resources listed in
-:attr:`KindPipeline.probes`.
+1. ``syncer/reflector.py`` — the virtual ``pods`` informer's reflector reads
+   an ``ADDED`` event from ``KubeClient.watch`` (``syncer/kube.py``), stores
+   the pod in the informer's store (``syncer/store.py``) and calls
+   ``on_add`` on the informer's fan-out (``syncer/informer.py``), which calls
+   every handler registered on that informer.
+2. ``syncer/sync.py`` — the pods :class:`~syncer.sync.KindSync` registered
+   one there: it drops the event if the pods mapper skips its own echoes and
+   this version is one the syncer wrote (``syncer/echoes.py``), else turns the
+   pod into its *virtual* key ``pods/<namespace>/<name>`` and calls
+   ``enqueue``.  This is the one place events become keys: host events are
+   mapped through the mapper's ``host_to_virtual``, and other kinds' events
+   through a :class:`~syncer.api.Watcher`'s functions, in the same class.
+3. ``syncer/workqueue.py`` — ``enqueue`` is the kind's queue's ``add``: the
+   key is deduplicated and, when a worker of the kind's
+   :class:`~syncer.controller.Controller` (``syncer/controller.py``) asks
+   ``get()``, handed to that one worker, which calls
+   ``KindSync.reconcile(key)`` under ``reconcile_timeout`` and applies
+   :func:`syncer.reconcile.decide` to the outcome (forget, requeue, back off).
+4. ``syncer/sync.py`` — ``reconcile`` reads the pod from the virtual cache and
+   its host name's object from the host cache; only the virtual one exists, so
+   it calls the mapper's ``sync_to_host`` (``mappers/pods.py``) with the
+   kind's :class:`~syncer.api.SyncContext`.
+5. ``mappers/pods.py`` checks and translates the pod (refusing it, or waiting
+   for the objects it references, where it must) and creates it through
+   ``create_on_host`` (``syncer/kit/copysync.py``), i.e. ``ctx.host.create``:
+   the :class:`~syncer.hostwriter.HostWriter` (``syncer/hostwriter.py``)
+   checks that this replica may write (leads, with leader election), that the
+   body stays in the host namespace and carries this vcluster's marker and
+   provenance, and ``KubeClient.create``
+   (``syncer/kube.py``) sends the ``POST`` to the host API server.  The
+   created pod's watch event arrives through step 1 on the host ``pods``
+   informer, and step 2 maps it back to the same key.
 """
 
 from __future__ import annotations
@@ -52,6 +66,7 @@ from syncer.capabilities import (
     capabilities_of,
 )
 from syncer.controller import Controller
+from syncer.errors import ApiError, ConfigError
 from syncer.events import EventRecorder
 from syncer.hostwriter import HostWriter
 from syncer.informer import Informer
@@ -59,6 +74,7 @@ from syncer.keys import ObjectKey
 from syncer.kube import KubeClient
 from syncer.metrics import Metrics
 from syncer.plugins import PluginError, build_mappers
+from syncer.ratelimit import Throttle
 from syncer.resources import Resource
 from syncer.settings import Settings
 from syncer.sync import KindSync
@@ -142,6 +158,34 @@ class _Informers:
         return cache
 
 
+async def connect(*, settings: Settings, metrics: Metrics) -> tuple[KubeClient, KubeClient]:
+    """The virtual and the host client; a client that cannot be configured is a ConfigError."""
+    s = settings
+    if s.virtual_kubeconfig is None:
+        raise ConfigError("VSYNCER_VIRTUAL_KUBECONFIG", "is required")
+    rest = metrics.rest_metrics()
+    try:
+        virtual = await KubeClient.connect(
+            cluster="virtual",
+            kubeconfig=str(s.virtual_kubeconfig),
+            metrics=rest,
+            write_throttle=Throttle(s.virtual_qps, s.virtual_burst),
+        )
+    except ApiError as exc:
+        raise ConfigError("VSYNCER_VIRTUAL_KUBECONFIG", exc.message) from exc
+    try:
+        host = await KubeClient.connect(
+            cluster="host",
+            kubeconfig=str(s.host_kubeconfig) if s.host_kubeconfig else None,
+            metrics=rest,
+            write_throttle=Throttle(s.host_qps, s.host_burst),
+        )
+    except ApiError as exc:
+        await virtual.close()
+        raise ConfigError("VSYNCER_HOST_KUBECONFIG", exc.message) from exc
+    return virtual, host
+
+
 def _gp(resource: Resource) -> tuple[str, str]:
     return (resource.group, resource.plural)
 
@@ -191,13 +235,18 @@ def build(
     factories: Mapping[str, Callable[..., Mapper]],
     virtual: KubeClient,
     host: KubeClient,
-    translator: Translator,
-    writer: HostWriter,
+    may_write: Callable[[], bool],
     metrics: Metrics,
     blocked_initial: float,
 ) -> Wiring:
-    """The pipelines of ``settings.kinds``; raises ``PluginError`` for a bad mapper."""
+    """The pipelines of ``settings.kinds``; raises ``PluginError`` for a bad mapper.
+
+    Every host write goes through one :class:`HostWriter`, gated on ``may_write()``
+    (holding the lease, with leader election).
+    """
     s = settings
+    translator = Translator(vcluster=s.vcluster_name, host_namespace=s.host_namespace)
+    writer = HostWriter(client=host, translator=translator, may_write=may_write, metrics=metrics)
     mappers = build_mappers(
         kinds=s.kinds, factories=factories, translator=translator, config=mapper_config(s)
     )

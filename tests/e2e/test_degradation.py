@@ -210,6 +210,17 @@ async def test_missing_crd_degrades_one_kind_and_recovers_once_installed(
         )
         assert copy is not None
         assert copy["spec"] == {"size": 3}
+        # Leave nothing behind for later tests: both copies go with their virtual objects.
+        await virtual.delete(widgets, namespace=vns, name="w")
+        await virtual.delete(CONFIGMAPS, namespace=vns, name="app")
+        for resource in (widgets, CONFIGMAPS):
+            await wait_for_object(
+                host,
+                resource,
+                namespace=namespace,
+                name=t.host_name(vns, "w" if resource is widgets else "app"),
+                predicate=lambda o: o is None,
+            )
     finally:
         daemon.request_stop()
         assert await asyncio.wait_for(task, 60) == 0

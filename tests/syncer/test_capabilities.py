@@ -21,7 +21,6 @@ from syncer.capabilities import (
     UndeclaredRead,
     capabilities_of,
 )
-from syncer.hostwriter import HostWriter
 from syncer.kube import KubeClient
 from syncer.metrics import Metrics
 from syncer.plugins import PluginError
@@ -99,8 +98,7 @@ def _build(kinds: str, factories: dict[str, Any]) -> pipeline.Wiring:
         factories=factories,
         virtual=_fake_client("virtual"),
         host=host,
-        translator=T,
-        writer=HostWriter(client=host, translator=T, may_write=lambda: True, metrics=metrics),
+        may_write=lambda: True,
         metrics=metrics,
         blocked_initial=30.0,
     )

@@ -62,11 +62,6 @@ from syncer.settings import Settings
 from syncer.sync import KindSync
 
 
-def _optional_kinds(settings: Settings) -> frozenset[str]:
-    """The kinds that never block readiness (``optional_kinds``; none until that setting exists)."""
-    return frozenset(getattr(settings, "optional_kinds", ()) or ())
-
-
 class Daemon:
     """One syncer process.  ``await run()`` returns the exit code."""
 
@@ -241,7 +236,7 @@ class Daemon:
         self.controllers = {kind: p.controller for kind, p in wiring.kinds.items()}
         self.kinds = KindBook(
             kinds=wiring.kinds,
-            optional=_optional_kinds(s),
+            optional=s.optional_kinds,
             set_ready=self.metrics.set_kind_ready,
         )
 

@@ -225,3 +225,43 @@ async def test_missing_crd_degrades_one_kind_and_recovers_once_installed(
         daemon.request_stop()
         assert await asyncio.wait_for(task, 60) == 0
         await virtual.delete(NAMESPACES, namespace=None, name=vns)
+
+
+async def test_an_optional_kind_missing_leaves_the_daemon_ready(
+    host: KubeClient,
+    virtual: KubeClient,
+    namespace: str,
+    widgets: Resource,
+    host_kubeconfig: Path,
+    virtual_kubeconfig: Path,
+) -> None:
+    """With widgets in VSYNCER_OPTIONAL_KINDS, its missing CRD does not make /readyz fail."""
+    settings = _settings(
+        namespace,
+        host_kubeconfig,
+        virtual_kubeconfig,
+        VSYNCER_KINDS="configmaps,widgets",
+        VSYNCER_OPTIONAL_KINDS="widgets",
+    )
+    factories: dict[str, Callable[..., Mapper]] = {
+        "configmaps": CopyConfigMaps,
+        "widgets": lambda *, translator: CopyWidgets(translator=translator, resource=widgets),
+    }
+    daemon = Daemon(settings=settings, factories=factories, identity="a")
+    task = asyncio.create_task(daemon.run(install_signals=False))
+    try:
+        await _until(
+            lambda: (
+                bool(daemon.pipelines)
+                and daemon.kinds.is_ready("configmaps")
+                and daemon.kinds.status("widgets").cause != ""
+            ),
+            task,
+        )
+        assert daemon.server is not None
+        assert await _http_get(daemon.server.probes_port, "/readyz") == (200, "ok")
+        assert daemon.kinds.status("widgets").cause.startswith("virtual widgets: 404")
+        assert _gauge(daemon, "widgets") == 0.0
+    finally:
+        daemon.request_stop()
+        assert await asyncio.wait_for(task, 60) == 0

@@ -98,7 +98,7 @@ class DriftChecker:
                 try:
                     await self.check(sync)
                 except ApiError as exc:
-                    self._log.warning("drift check failed", kind=sync.kind, error=str(exc))
+                    self._log.warning("drift check failed", kind=sync.label, error=str(exc))
 
     async def check(self, sync: KindSync) -> dict[ObjectKey, str]:
         """One kind's pass: confirm earlier repairs, then find and enqueue drifted keys.
@@ -116,9 +116,9 @@ class DriftChecker:
                 await self._clock.sleep(self._grace)
                 again = await self._compare(sync, sync.mapper, skip=found, only=suspects)
                 found.update((k, r) for k, r in suspects.items() if again.get(k) == r)
-        awaiting = self._awaiting.setdefault(sync.kind, {})
+        awaiting = self._awaiting.setdefault(sync.label, {})
         for key, reason in found.items():
-            self._metrics.drift_detected(kind=sync.kind, reason=reason)
+            self._metrics.drift_detected(kind=sync.label, reason=reason)
             self._log.info("drift found", key=str(key), reason=reason)
             sync.track(key)
             awaiting[key] = 0
@@ -234,7 +234,7 @@ class DriftChecker:
 
     async def _check_repairs(self, sync: KindSync) -> None:
         """Count drifted keys reconciled since and in sync on a live re-check."""
-        awaiting = self._awaiting.get(sync.kind)
+        awaiting = self._awaiting.get(sync.label)
         if not awaiting:
             return
         for key, passes in list(awaiting.items()):
@@ -247,7 +247,7 @@ class DriftChecker:
                 continue
             del awaiting[key]
             if await self._in_sync_live(sync, key):
-                self._metrics.drift_repaired(kind=sync.kind)
+                self._metrics.drift_repaired(kind=sync.label)
                 self._log.info("drift repaired", key=str(key))
 
     async def _in_sync_live(self, sync: KindSync, key: ObjectKey) -> bool:

@@ -95,7 +95,8 @@ class KindPipeline:
 
 @dataclass(frozen=True, slots=True)
 class Wiring:
-    """Every kind's pipeline and the shared informers, keyed ``(cluster, plural)``."""
+    """Every kind's pipeline, by the name ``VSYNCER_KINDS`` gives it, and the shared
+    informers, keyed ``(cluster, resource.qualified)``."""
 
     kinds: Mapping[str, KindPipeline]
     informers: Mapping[tuple[str, str], Informer]
@@ -117,7 +118,7 @@ class _Informers:
         namespace: str | None = None,
         label_selector: str | None = None,
     ) -> tuple[Informer, Probe]:
-        key = (client.cluster, resource.plural)
+        key = (client.cluster, resource.qualified)
         informer = self.made.get(key)
         if informer is None:
             informer = Informer(
@@ -135,7 +136,7 @@ class _Informers:
                     resource, namespace=namespace, label_selector=label_selector, limit=1
                 )
 
-            self.probes[key] = Probe(where=f"{client.cluster} {resource.plural}", ask=ask)
+            self.probes[key] = Probe(where=f"{client.cluster} {resource.qualified}", ask=ask)
         return informer, self.probes[key]
 
     def cache(
@@ -147,12 +148,12 @@ class _Informers:
         def cache(r: Resource) -> Cache:
             if allowed is not None and (r.group, r.plural) not in allowed:
                 raise UndeclaredRead(
-                    f"mapper {kind!r} read the {cluster} cache of {r.plural!r}, "
+                    f"mapper {kind!r} read the {cluster} cache of {r.qualified!r}, "
                     "which it does not declare in reads or may_read"
                 )
-            informer = self.made.get((cluster, r.plural))
+            informer = self.made.get((cluster, r.qualified))
             if informer is None:
-                raise NotServed(f"no {cluster} cache of {r.plural!r} runs here")
+                raise NotServed(f"no {cluster} cache of {r.qualified!r} runs here")
             return informer.store
 
         return cache
@@ -200,7 +201,7 @@ def check_reads(
         for resource in sorted(caps[kind].reads or (), key=_gp):
             if _gp(resource) not in enabled and resource != mapper.resource:
                 raise CapabilityError(
-                    f"mapper {kind!r} reads {resource.plural!r}, which is not enabled: "
+                    f"mapper {kind!r} reads {resource.qualified!r}, which is not enabled: "
                     f"enable it or declare it in may_read"
                 )
     return enabled
@@ -304,6 +305,7 @@ def build(
             virtual_writes=virtual.own_writes,
             host_writes=host.own_writes,
             blocked_initial=blocked_initial,
+            label=kind,
         )
         pipeline_informers, probes = [v_inf, p_inf], [v_probe, p_probe]
         if isinstance(mapper, Watcher):

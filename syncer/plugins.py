@@ -1,14 +1,16 @@
 """Mapper discovery through the ``vsyncer.mappers`` entry-point group.
 
-An entry point's name is the kind it serves (the resource's plural, e.g.
-``pods``); its value is a factory ``factory(*, translator) -> Mapper``.  A
-factory that also declares a ``config`` parameter (or ``**kwargs``) is called
-with ``config=`` the :class:`~syncer.api.MapperConfig` as well
+An entry point's name is the kind it serves: its resource's qualified name
+(:attr:`~syncer.resources.Resource.qualified`: ``pods``,
+``widgets.example.com``) or, as older plugins do, its plural alone.  Its value
+is a factory ``factory(*, translator) -> Mapper``.  A factory that also
+declares a ``config`` parameter (or ``**kwargs``) is called with ``config=``
+the :class:`~syncer.api.MapperConfig` as well
 (:class:`ConfigurableMapperFactory`); which form a factory takes is read from
 its signature, so plugins written for the first form keep working.  The
 built-in mappers register the same way as third-party ones.  Two entry points
 claiming one kind is a start-up error naming both; so is a factory whose
-mapper's plural differs from the name it registered under.
+mapper's resource is not the one its name says.
 """
 
 from __future__ import annotations
@@ -93,9 +95,9 @@ def build_mappers(
         mapper = factory(translator=translator, **kw)
         if not isinstance(mapper, Mapper):
             raise PluginError(f"the mapper for {kind!r} does not implement the Mapper protocol")
-        if mapper.resource.plural != kind:
+        if kind not in (mapper.resource.qualified, mapper.resource.plural):
             raise PluginError(
-                f"the mapper registered for {kind!r} serves {mapper.resource.plural!r}"
+                f"the mapper registered for {kind!r} serves {mapper.resource.qualified!r}"
             )
         mappers[kind] = mapper
     return mappers

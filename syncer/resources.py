@@ -1,7 +1,10 @@
 """Resource descriptors: which URL serves a kind, and how it is scoped.
 
 A :class:`Resource` is a frozen value; the catalogue :data:`CORE` lists the
-kinds vsyncer knows out of the box.  Plugins may describe more.
+kinds vsyncer knows out of the box.  Plugins may describe more.  A kind is
+named by :attr:`Resource.qualified`: the plural for the core group (``pods``),
+the plural and the group otherwise (``ingresses.networking.k8s.io``,
+``widgets.example.com``), so two groups' kinds of one plural stay apart.
 """
 
 from __future__ import annotations
@@ -18,6 +21,11 @@ class Resource:
     plural: str
     kind: str
     namespaced: bool = True
+
+    @property
+    def qualified(self) -> str:
+        """The kind's name: ``pods`` for the core group, ``widgets.example.com`` otherwise."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
 
     @property
     def api_version(self) -> str:

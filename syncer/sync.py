@@ -90,9 +90,13 @@ class KindSync:
         host_writes: OwnWrites | None = None,
         blocked_initial: float = BLOCKED_INITIAL,
         blocked_maximum: float = BLOCKED_MAXIMUM,
+        label: str | None = None,
     ) -> None:
         self.mapper = mapper
+        #: The ``kind`` of this kind's keys (:class:`ObjectKey`): the resource's plural.
         self.kind = mapper.resource.plural
+        #: The kind's name in metrics and logs (default: the qualified resource name).
+        self.label = label or mapper.resource.qualified
         self.virtual = virtual
         self.host = host
         self._ctx = context
@@ -107,7 +111,7 @@ class KindSync:
         )
         # Keys someone (the drift check) waits on: True once a reconcile of the key succeeded.
         self._tracked: dict[ObjectKey, bool] = {}
-        self._log = structlog.get_logger("vsyncer.sync").bind(kind=self.kind)
+        self._log = structlog.get_logger("vsyncer.sync").bind(kind=self.label)
         # Checked once: isinstance() against a runtime-checkable Protocol is slow.
         self._syncer: Syncer | None = mapper if isinstance(mapper, Syncer) else None
         self._virtual_writes: OwnWrites | None = None
@@ -152,7 +156,7 @@ class KindSync:
     def _is_echo(self, writes: OwnWrites | None, obj: Obj) -> bool:
         if writes is None or not writes.is_echo(self.kind, obj):
             return False
-        self._metrics.own_write_event(kind=self.kind)
+        self._metrics.own_write_event(kind=self.label)
         return True
 
     def _is_virtual_echo(self, obj: Obj) -> bool:
@@ -169,11 +173,11 @@ class KindSync:
         try:
             key = self.mapper.host_to_virtual(p_obj)
         except Exception:
-            self._metrics.skipped(kind=self.kind, reason="mapper_error")
+            self._metrics.skipped(kind=self.label, reason="mapper_error")
             self._log.exception("mapper failed on host object", host_key=str(key_of(p_obj)))
             return
         if key is None:
-            self._metrics.skipped(kind=self.kind, reason="unmappable")
+            self._metrics.skipped(kind=self.label, reason="unmappable")
             return
         self._mark(key, "fromHost")
 
@@ -210,12 +214,12 @@ class KindSync:
         try:
             p_name = self.mapper.virtual_to_host(key)
         except Exception:
-            self._metrics.skipped(kind=self.kind, reason="mapper_error")
+            self._metrics.skipped(kind=self.label, reason="mapper_error")
             self._log.exception("mapper failed; object skipped", key=str(key))
             self._pending.pop(key, None)
             return DONE
         if p_name is None:
-            self._metrics.skipped(kind=self.kind, reason="unmappable")
+            self._metrics.skipped(kind=self.label, reason="unmappable")
             self._pending.pop(key, None)
             return DONE
         host_ns = self._ctx.host_namespace if self.mapper.resource.namespaced else ""
@@ -254,7 +258,7 @@ class KindSync:
         if pending is not None:
             started, direction = pending
             self._metrics.sync_lag(
-                kind=self.kind, direction=direction, seconds=time.monotonic() - started
+                kind=self.label, direction=direction, seconds=time.monotonic() - started
             )
         return result
 
@@ -297,7 +301,7 @@ class KindSync:
 
     async def _refused(self, key: ObjectKey, v_obj: Obj | None, refusal: Refused) -> Result:
         """Report a refusal once per distinct message; revisit only if the cause can change."""
-        self._metrics.refused_object(kind=self.kind, reason=refusal.reason)
+        self._metrics.refused_object(kind=self.label, reason=refusal.reason)
         self._pending.pop(key, None)
         if self._refusals.get(key) != refusal.message:
             self._refusals[key] = refusal.message

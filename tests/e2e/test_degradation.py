@@ -183,7 +183,8 @@ async def test_missing_crd_degrades_one_kind_and_recovers_once_installed(
         assert daemon.server is not None
         status, reason = await _http_get(daemon.server.probes_port, "/readyz")
         assert status == 503
-        assert reason.startswith("kinds not ready: widgets: unavailable (virtual widgets: 404")
+        expected = f"kinds not ready: widgets: unavailable (virtual {widgets.qualified}: 404"
+        assert reason.startswith(expected)
         assert (_gauge(daemon, "configmaps"), _gauge(daemon, "widgets")) == (1.0, 0.0)
 
         for client in (virtual, host):
@@ -260,7 +261,8 @@ async def test_an_optional_kind_missing_leaves_the_daemon_ready(
         )
         assert daemon.server is not None
         assert await _http_get(daemon.server.probes_port, "/readyz") == (200, "ok")
-        assert daemon.kinds.status("widgets").cause.startswith("virtual widgets: 404")
+        cause = daemon.kinds.status("widgets").cause
+        assert cause.startswith(f"virtual {widgets.qualified}: 404")
         assert _gauge(daemon, "widgets") == 0.0
     finally:
         daemon.request_stop()

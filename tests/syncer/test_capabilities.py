@@ -3,6 +3,7 @@ accessors' errors, and ``ctx.serves``."""
 
 from __future__ import annotations
 
+import functools
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,7 +14,17 @@ from mappers.events import make as make_events
 from mappers.nodes import make as make_nodes
 from mappers.pods import make as make_pods
 from syncer import pipeline
-from syncer.api import CONFIGMAPS, NODES, PODS, SECRETS, Mapper, Obj, ObjectKey, SyncContext
+from syncer.api import (
+    CONFIGMAPS,
+    NODES,
+    PODS,
+    SECRETS,
+    Mapper,
+    Obj,
+    ObjectKey,
+    Resource,
+    SyncContext,
+)
 from syncer.capabilities import (
     Capabilities,
     CapabilityError,
@@ -149,3 +160,29 @@ def test_a_mapper_declaring_nothing_may_read_any_cache_that_runs() -> None:
     with pytest.raises(KeyError, match="no host cache of 'nodes' runs here"):
         ctx.host_cache(NODES)
     assert (ctx.serves(PODS), ctx.serves(NODES)) == (True, False)
+
+
+class Gadgets(Widgets):
+    """A custom kind: ``gadgets`` in the group it is given."""
+
+    def __init__(self, *, translator: Translator, group: str) -> None:
+        super().__init__(translator=translator)
+        self.resource = Resource(group, "v1", "gadgets", "Gadget")
+
+
+def test_two_groups_of_one_plural_get_their_own_informers_and_pipelines() -> None:
+    """Kinds are qualified: ``gadgets.a.example`` and ``gadgets.b.example`` never share a cache."""
+    factories = {
+        f"gadgets.{g}.example": functools.partial(Gadgets, group=f"{g}.example") for g in "ab"
+    }
+    wiring = _build("gadgets.a.example,gadgets.b.example", factories)
+    assert sorted(wiring.kinds) == ["gadgets.a.example", "gadgets.b.example"]
+    assert sorted(wiring.informers) == [
+        ("host", "gadgets.a.example"),
+        ("host", "gadgets.b.example"),
+        ("virtual", "gadgets.a.example"),
+        ("virtual", "gadgets.b.example"),
+    ]
+    a, b = (wiring.kinds[f"gadgets.{g}.example"] for g in "ab")
+    assert a.informers[0] is not b.informers[0]
+    assert (a.sync.label, a.controller.kind) == ("gadgets.a.example", "gadgets.a.example")

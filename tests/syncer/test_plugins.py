@@ -101,3 +101,32 @@ def test_without_config_factories_get_the_empty_one() -> None:
     )
     assert isinstance(mappers["services"], _Widgets)
     assert mappers["services"].config == MapperConfig()
+
+
+class _Gadgets(_Widgets):
+    """A custom kind whose plural another group could use too."""
+
+    resource = Resource(group="example.com", version="v1", kind="Gadget", plural="gadgets")
+
+
+def _gadgets(*, translator: Translator) -> _Gadgets:
+    return _Gadgets(None)
+
+
+@pytest.mark.parametrize("name", ["gadgets.example.com", "gadgets"])
+def test_a_kind_is_named_qualified_or_by_its_plural(name: str) -> None:
+    """``gadgets.example.com`` (qualified) and ``gadgets`` (plural, older plugins) both load."""
+    mappers = build_mappers(
+        kinds=[name], factories={name: _gadgets}, translator=Translator("dev", "host-ns")
+    )
+    assert mappers[name].resource.qualified == "gadgets.example.com"
+
+
+def test_a_name_of_another_group_is_an_error() -> None:
+    """Registered as ``gadgets.other.io``, a mapper of ``gadgets.example.com`` is refused."""
+    with pytest.raises(PluginError, match=r"serves 'gadgets\.example\.com'"):
+        build_mappers(
+            kinds=["gadgets.other.io"],
+            factories={"gadgets.other.io": _gadgets},
+            translator=Translator("dev", "host-ns"),
+        )

@@ -292,7 +292,8 @@ class Daemon:
             stopper.cancel()
             waiter.cancel()
         ready = [k for k in self.pipelines if self.kinds.is_ready(k)]
-        self._log.info("caches synced", kinds=ready, informers=len(self.informers))
+        waiting = [k for k in self.pipelines if not self.kinds.is_ready(k)]
+        self._log.info("start-up settled", ready=ready, not_ready=waiting)
 
     async def _lead_then_work(self) -> None:
         if self.elector is not None:
@@ -316,6 +317,7 @@ class Daemon:
                 syncs=list(self.syncs.values()),
                 metrics=self.metrics,
                 interval=self.settings.drift_interval,
+                active=lambda sync: self.kinds.is_ready(sync.label),
             )
             self._guard(self.drift.run(), name="drift check")
 

@@ -4,7 +4,8 @@ The sync is level-triggered but event-driven: a watch that silently stopped, or
 a change to a host copy made behind the syncer's back while its watch was
 down, leaves a difference that no event will ever bring up.  Every
 ``interval`` seconds (``VSYNCER_DRIFT_INTERVAL``; 0 turns the check off) one
-pass goes over every synced kind, one kind at a time:
+pass goes over every kind that is ``active`` (the daemon: every ready kind,
+:mod:`syncer.availability`), one kind at a time:
 
 1. *stale_cache* — the host side is LISTed live (paginated like a relist,
    through the same client and selector as the host informer) and compared
@@ -38,7 +39,7 @@ pass yields to the event loop every :data:`BATCH` objects.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 import structlog
@@ -80,8 +81,12 @@ class DriftChecker:
         interval: float,
         grace: float = 2.0,
         clock: Clock | None = None,
+        active: Callable[[KindSync], bool] | None = None,
     ) -> None:
+        """``active(sync)``: whether a pass looks at that kind now (default: always); the
+        daemon skips kinds that are not ready (:mod:`syncer.availability`)."""
         self._syncs = list(syncs)
+        self._active = active
         self._metrics = metrics
         self._interval = interval
         self._grace = grace
@@ -95,6 +100,8 @@ class DriftChecker:
         while True:
             await self._clock.sleep(self._interval)
             for sync in self._syncs:
+                if self._active is not None and not self._active(sync):
+                    continue
                 try:
                     await self.check(sync)
                 except ApiError as exc:

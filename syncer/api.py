@@ -15,10 +15,8 @@ Optional capabilities are further Protocols a mapper may also implement:
 * :class:`DriftDetector` — how a host object differs from what the syncer would
   make of its virtual object (read by the periodic drift check).
 
-What the wiring reads beyond these (the host resource and label selector, the
-echo opt-out, the other kinds whose caches a reconcile reads) a mapper declares
-as :class:`Capabilities` (see :mod:`syncer.capabilities`); ``ctx.serves(kind)``
-says whether a kind is enabled.
+A mapper declares what else the wiring reads (host resource and selector, echo
+opt-out, other kinds' caches) as :class:`Capabilities` (:mod:`syncer.capabilities`).
 
 A factory that accepts a ``config`` keyword gets the :class:`MapperConfig`
 (the settings mappers may read); one that takes only ``translator`` keeps
@@ -298,12 +296,12 @@ class SyncContext:
     #: Reads one host object that the host caches do not hold (they hold only managed
     #: ones); ``None`` where the runtime offers no live host reads.
     host_read: HostReader | None = None
-    #: The kinds, as ``(group, plural)``, whose mappers run; ``None`` where the runtime
-    #: does not say (then a kind is served when its virtual cache exists).
+    #: ``(group, plural)`` of the kinds whose mappers run; ``None``: not said (see serves).
     enabled: frozenset[tuple[str, str]] | None = None
 
     def serves(self, resource: Resource) -> bool:
-        """Whether kind ``resource`` is enabled here (its mapper runs, its caches exist)."""
+        """Whether kind ``resource`` is enabled here (its mapper runs, its caches exist);
+        without ``enabled``, whether its virtual cache exists."""
         if self.enabled is not None:
             return (resource.group, resource.plural) in self.enabled
         try:

@@ -36,6 +36,7 @@ import asyncio
 import enum
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import structlog
 
@@ -62,6 +63,12 @@ class KindStatus:
         return f"{self.state.value} ({self.cause})" if self.cause else self.state.value
 
 
+class ReadyGauge(Protocol):
+    """Sets ``vsyncer_kind_ready{kind}`` (:meth:`syncer.metrics.Metrics.set_kind_ready`)."""
+
+    def __call__(self, *, kind: str, ready: bool) -> None: ...
+
+
 class KindBook:
     """The state of every kind, the readiness verdict and the ``kind_ready`` gauge.
 
@@ -73,7 +80,7 @@ class KindBook:
         *,
         kinds: Iterable[str],
         optional: Iterable[str] = (),
-        set_ready: Callable[..., None] | None = None,
+        set_ready: ReadyGauge | None = None,
     ) -> None:
         self._status: dict[str, KindStatus] = {kind: KindStatus() for kind in kinds}
         self._optional = frozenset(optional)

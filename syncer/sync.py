@@ -30,9 +30,12 @@ Guarantees:
   (once per distinct message), ``vsyncer_refused_objects_total{kind,reason}``,
   a log line with the key; the key is revisited after ``retry_after`` seconds,
   or at the object's next change when that is ``None``.
-* A mapper with ``skip_own_echoes = True`` is not reconciled for the watch
-  event of a version that this syncer wrote itself (:mod:`syncer.echoes`);
-  such events still update the caches.  Every other event enqueues.
+* A mapper declaring ``skip_own_echoes`` (:mod:`syncer.capabilities`) is not
+  reconciled for the watch event of a version that this syncer wrote itself
+  (:mod:`syncer.echoes`); such events still update the caches.  Every other
+  event enqueues.
+* Metrics and logs name the kind by :attr:`KindSync.label` (the name
+  ``VSYNCER_KINDS`` gives it); keys carry the resource's plural.
 * The time from the first unprocessed event of a key to its successful
   reconcile is observed as ``vsyncer_sync_lag_seconds{direction}``.
 """

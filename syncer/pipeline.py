@@ -22,12 +22,13 @@ A pod, from its watch event to the host write, file by file:
 2. ``syncer/sync.py`` — the pods :class:`~syncer.sync.KindSync` registered
    one there: it drops the event if the pods mapper skips its own echoes and
    this version is one the syncer wrote (``syncer/echoes.py``), else turns the
-   pod into its *virtual* key ``pods/<namespace>/<name>`` and calls
+   pod into its *virtual* key (``pods:<namespace>/<name>``) and calls
    ``enqueue``.  This is the one place events become keys: host events are
    mapped through the mapper's ``host_to_virtual``, and other kinds' events
    through a :class:`~syncer.api.Watcher`'s functions, in the same class.
 3. ``syncer/workqueue.py`` — ``enqueue`` is the kind's queue's ``add``: the
-   key is deduplicated and, when a worker of the kind's
+   key is deduplicated, waits its namespace's turn (namespaces are served
+   round-robin) and, when a worker of the kind's
    :class:`~syncer.controller.Controller` (``syncer/controller.py``) asks
    ``get()``, handed to that one worker, which calls
    ``KindSync.reconcile(key)`` under ``reconcile_timeout`` and applies
@@ -42,10 +43,11 @@ A pod, from its watch event to the host write, file by file:
    the :class:`~syncer.hostwriter.HostWriter` (``syncer/hostwriter.py``)
    checks that this replica may write (leads, with leader election), that the
    body stays in the host namespace and carries this vcluster's marker and
-   provenance, and ``KubeClient.create``
-   (``syncer/kube.py``) sends the ``POST`` to the host API server.  The
-   created pod's watch event arrives through step 1 on the host ``pods``
-   informer, and step 2 maps it back to the same key.
+   provenance, and ``KubeClient.create`` (``syncer/kube.py``) sends the
+   ``POST`` to the host API server.  The created pod's watch event arrives
+   through step 1 on the host ``pods`` informer; step 2 drops it as the echo
+   of this very write (pods skip their own echoes), where another kind's
+   would be mapped back to the same key.
 """
 
 from __future__ import annotations

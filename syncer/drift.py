@@ -114,15 +114,22 @@ class DriftChecker:
         the live LIST fails.
         """
         await self._check_repairs(sync)
-        found: dict[ObjectKey, str] = {}
-        for key in await self._stale_cache(sync):
-            found[key] = "stale_cache"
+        # Stale cache entries are corrected (and so enqueued) at once: report them before
+        # the slower comparison below, so the count never trails their repair.
+        found = dict.fromkeys(await self._stale_cache(sync), "stale_cache")
+        self._report(sync, found)
         if isinstance(sync.mapper, DriftDetector):
             suspects = await self._compare(sync, sync.mapper, skip=found)
             if suspects:
                 await self._clock.sleep(self._grace)
                 again = await self._compare(sync, sync.mapper, skip=found, only=suspects)
-                found.update((k, r) for k, r in suspects.items() if again.get(k) == r)
+                confirmed = {k: r for k, r in suspects.items() if again.get(k) == r}
+                self._report(sync, confirmed)
+                found.update(confirmed)
+        return found
+
+    def _report(self, sync: KindSync, found: dict[ObjectKey, str]) -> None:
+        """Count, log, track and enqueue each drifted key."""
         awaiting = self._awaiting.setdefault(sync.label, {})
         for key, reason in found.items():
             self._metrics.drift_detected(kind=sync.label, reason=reason)
@@ -130,7 +137,6 @@ class DriftChecker:
             sync.track(key)
             awaiting[key] = 0
             sync.enqueue(key)
-        return found
 
     # -- stale cache ----------------------------------------------------------------------
 

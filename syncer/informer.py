@@ -17,7 +17,6 @@ Guarantees:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 
 import structlog
@@ -141,13 +140,3 @@ class Informer:
     def correct(self, *, live: Iterable[Json], gone: Iterable[Key]) -> None:
         """Store ``live`` objects and drop ``gone`` keys, telling the handlers as a watch would."""
         self.reflector.correct(live=live, gone=gone)
-
-
-async def wait_all_synced(informers: list[Informer], *, within: float) -> None:
-    """Wait until every informer has synced; raise ``TimeoutError`` naming those that have not."""
-    try:
-        async with asyncio.timeout(within):
-            await asyncio.gather(*(i.wait_synced() for i in informers))
-    except TimeoutError:
-        missing = ", ".join(i.name for i in informers if not i.has_synced)
-        raise TimeoutError(f"informers not synced after {within}s: {missing}") from None

@@ -191,11 +191,6 @@ class KindSync:
             self._log.info("blocking host object deleted", key=str(key), host_name=key_of(p_obj)[1])
             self._enqueue(key)
 
-    def enqueue_all_managed(self) -> None:
-        """Enqueue every managed host object's key (orphan collection at start)."""
-        for p_obj in self.host.store.list():
-            self._on_host(p_obj)
-
     def watch(self, informer: Informer, keys_of: WatchKeys) -> None:
         """Enqueue keys of this kind for every change of ``informer``'s kind (a Watcher)."""
         informer.add_handler(_WatchHandler(keys_of, self._enqueue_watched, self._log))

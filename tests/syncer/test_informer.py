@@ -12,8 +12,8 @@ import pytest
 from syncer.clock import FakeClock
 from syncer.errors import ServerError
 from syncer.fakelistwatch import FakeListerWatcher
-from syncer.informer import Informer, wait_all_synced
-from syncer.resources import CONFIGMAPS, SECRETS
+from syncer.informer import Informer
+from syncer.resources import CONFIGMAPS
 from syncer.store import Obj
 
 Json = dict[str, Any]
@@ -121,21 +121,6 @@ async def test_has_synced_turns_true_after_the_first_list_only() -> None:
         states.append(informer.has_synced)
     assert states == [False, False, True]
     assert informer.name == "host/configmaps"
-
-
-async def test_wait_all_synced_names_the_informers_that_have_not() -> None:
-    """An informer that cannot list makes wait_all_synced time out naming it, not the synced one."""
-    good, bad = FakeListerWatcher(), FakeListerWatcher()
-    bad.fail_next("list", ServerError(status=503))
-    clock = FakeClock()  # never advanced: the failing list waits out its backoff forever
-    synced = Informer(cluster="virtual", client=good, resource=CONFIGMAPS)
-    stuck = Informer(cluster="host", client=bad, resource=SECRETS, clock=clock)
-    async with running(synced, stuck):
-        await synced.wait_synced()
-        await clock.wait_for_sleepers()
-        with pytest.raises(TimeoutError, match=r"not synced after 0\.01s: host/secrets$"):
-            await wait_all_synced([synced, stuck], within=0.01)
-        await wait_all_synced([synced], within=5)
 
 
 async def test_indexes_added_after_start_are_back_filled_and_kept() -> None:

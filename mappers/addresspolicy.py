@@ -127,10 +127,9 @@ def host_node_addresses(ctx: SyncContext) -> frozenset[Address] | None:
     it node addresses cannot be told apart, and the caller says so (operators
     then list the node network in ``VSYNCER_ENDPOINTS_DENY_CIDRS``).
     """
-    try:
-        nodes = ctx.host_cache(NODES).list()
-    except KeyError:
+    if not ctx.serves(NODES):
         return None
+    nodes = ctx.host_cache(NODES).list()
     found: set[Address] = set()
     for node in nodes:
         for entry in items(mapping(node.get("status")).get("addresses")):
@@ -142,10 +141,9 @@ def host_node_addresses(ctx: SyncContext) -> frozenset[Address] | None:
 
 def host_service_addresses(ctx: SyncContext) -> frozenset[Address]:
     """The cluster IPs of the host Services this syncer caches (its own, in the host namespace)."""
-    try:
-        services = ctx.host_cache(SERVICES).list()
-    except KeyError:
+    if not ctx.serves(SERVICES):
         return frozenset()
+    services = ctx.host_cache(SERVICES).list()
     found: set[Address] = set()
     for service in services:
         spec = mapping(service.get("spec"))

@@ -84,11 +84,9 @@ def holds(
 
 def cached_host(ctx: SyncContext, resource: Resource, p_name: str) -> Obj | None:
     """The host cache's object under ``p_name`` (``None`` also when no mapper caches the kind)."""
-    try:
-        cache = ctx.host_cache(resource)
-    except KeyError:  # that kind's mapper is off: no host cache of it
-        return None
-    return cache.get(ctx.host_namespace, p_name)
+    if not ctx.serves(resource):
+        return None  # that kind's mapper is off: no host cache of it
+    return ctx.host_cache(resource).get(ctx.host_namespace, p_name)
 
 
 async def read_host(ctx: SyncContext, resource: Resource, p_name: str) -> Obj | None:
@@ -119,26 +117,23 @@ def claimed_by_partner(
     in the index, and each one's host pod in the host pods cache.  Without the
     pods mapper (no index, no host pods cache) no pod is synced: ``None``.
     """
-    try:
-        pods = ctx.virtual_cache(PODS)
-        p_pods = ctx.host_cache(PODS)
-        for other_namespace, other_name in colliding_keys(namespace, name):
-            for pod_namespace, pod_name in pods.keys_by_index(
-                index, f"{other_namespace}/{other_name}"
-            ):
-                p_pod = ctx.translator.host_name(pod_namespace, pod_name)
-                if p_pods.get(ctx.host_namespace, p_pod) is None:
-                    continue
-                kind = resource.kind.lower()
-                p_name = ctx.translator.host_name(namespace, name)
-                return Refused(
-                    reason="reference_collision",
-                    message=(
-                        f"metadata.name: host {kind} {p_name} is used by pods of another "
-                        "virtual namespace"
-                    ),
-                    retry_after=PARTNER_RETRY,
-                )
-    except KeyError:  # no pods mapper: no index, no synced pod
-        return None
+    if not ctx.serves(PODS):
+        return None  # no pods mapper: no index, no synced pod
+    pods = ctx.virtual_cache(PODS)
+    p_pods = ctx.host_cache(PODS)
+    for other_namespace, other_name in colliding_keys(namespace, name):
+        for pod_namespace, pod_name in pods.keys_by_index(index, f"{other_namespace}/{other_name}"):
+            p_pod = ctx.translator.host_name(pod_namespace, pod_name)
+            if p_pods.get(ctx.host_namespace, p_pod) is None:
+                continue
+            kind = resource.kind.lower()
+            p_name = ctx.translator.host_name(namespace, name)
+            return Refused(
+                reason="reference_collision",
+                message=(
+                    f"metadata.name: host {kind} {p_name} is used by pods of another "
+                    "virtual namespace"
+                ),
+                retry_after=PARTNER_RETRY,
+            )
     return None

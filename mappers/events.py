@@ -155,10 +155,9 @@ class EventMapper:
         involved = mapping(p_obj.get("involvedObject"))
         resource = SYNCED_KINDS[str(involved.get("kind"))]
         p_name = str(involved.get("name"))
-        try:
-            p_target = ctx.host_cache(resource).get(self.translator.host_namespace, p_name)
-        except KeyError:
+        if not ctx.serves(resource):
             return DONE  # that kind is not synced here
+        p_target = ctx.host_cache(resource).get(self.translator.host_namespace, p_name)
         if p_target is None or (involved.get("uid") and involved["uid"] != uid_of(p_target)):
             return self._retry(p_obj)
         if not self.translator.is_owned(p_target, kind_string=resource.kind_string):

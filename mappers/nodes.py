@@ -143,10 +143,9 @@ class NodeMapper:
 
     @staticmethod
     def needed(ctx: SyncContext, name: str) -> bool:
-        try:
-            return ctx.virtual_cache(PODS).has_indexed(NODE_INDEX, name)
-        except KeyError:  # no pods mapper: nothing is bound by us
-            return False
+        if not ctx.serves(PODS):
+            return False  # no pods mapper: nothing is bound by us
+        return ctx.virtual_cache(PODS).has_indexed(NODE_INDEX, name)
 
     async def sync_to_virtual(self, ctx: SyncContext, key: ObjectKey, p_obj: Obj) -> Result:
         if not self.needed(ctx, key.name):

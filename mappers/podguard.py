@@ -225,11 +225,9 @@ def node_refusal(ctx: SyncContext, v_pod: Obj) -> Refused | None:
     node = mapping(v_pod.get("spec")).get("nodeName")
     if not isinstance(node, str) or not node:
         return None
-    try:
-        nodes = ctx.host_cache(NODES)
-    except KeyError:  # the nodes mapper is off: a missing node cannot be known
-        return None
-    if nodes.get("", node) is not None:
+    if not ctx.serves(NODES):
+        return None  # the nodes mapper is off: a missing node cannot be known
+    if ctx.host_cache(NODES).get("", node) is not None:
         return None
     return Refused(
         reason="node_name",

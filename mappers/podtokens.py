@@ -70,10 +70,7 @@ TOKEN_TAKEN_RETRY = 60.0
 
 def host_secrets(ctx: SyncContext) -> Any:
     """The host secrets cache, or ``None`` while the secrets mapper is off (then no tokens)."""
-    try:
-        return ctx.host_cache(SECRETS)
-    except KeyError:
-        return None
+    return ctx.host_cache(SECRETS) if ctx.serves(SECRETS) else None
 
 
 def new_token_secret_name(translator: Translator, v_pod: Obj) -> str:

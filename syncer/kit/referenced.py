@@ -13,8 +13,8 @@ Design (correct and O(references)):
 * The reconcile asks the index whether any referrer still refers to
   ``namespace/name``: one dictionary lookup.  Referenced → the host copy is
   created and kept equal (:class:`~syncer.kit.copysync.CopySyncer`); not
-  referenced → the host copy is deleted.  Without the referrer's cache or
-  index (its mapper is off) nothing is referenced and nothing is synced.
+  referenced → the host copy is deleted.  While the referrer kind is not
+  enabled (``ctx.serves``) nothing is referenced and nothing is synced.
 * :meth:`ReferencedCopySyncer.refusal` lets a subclass refuse a create
   (default: never); the built-in configmaps and secrets refuse host names a
   running pod uses for a colliding partner.
@@ -54,10 +54,9 @@ class ReferencedCopySyncer(CopySyncer):
     def is_referenced(self, ctx: SyncContext, v_obj: Obj) -> bool:
         """Whether some virtual referrer refers to ``v_obj`` (one index lookup)."""
         value = index_value(namespace_of(v_obj), name_of(v_obj))
-        try:
-            return ctx.virtual_cache(self.referrer).has_indexed(self.index, value)
-        except KeyError:  # the referrer's mapper is off: no index, nothing refers to anything
-            return False
+        if not ctx.serves(self.referrer):
+            return False  # the referrer's mapper is off: no index, nothing refers to anything
+        return ctx.virtual_cache(self.referrer).has_indexed(self.index, value)
 
     def desired_host(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> Json | None:
         if not self.is_referenced(ctx, v_obj):

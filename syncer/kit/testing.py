@@ -23,7 +23,16 @@ Guarantees:
   and is recorded as ``("host", "get", name)``;
 * an entry ``(side, verb)`` or ``(side, verb, name)`` in
   :attr:`Recorder.fail` makes that call raise the given exception instead;
-* events are recorded as ``(type, reason)`` in :attr:`FakeContext.events`.
+* events are recorded as ``(type, reason)`` in :attr:`FakeContext.events`;
+* the enabled kinds (``ctx.enabled``, what ``ctx.serves`` answers) are those a
+  test names in ``enabled``, by default every built-in kind whose plural keys
+  ``virtual`` or ``host``; a host cache exists exactly for an enabled kind
+  (another raises :class:`~syncer.api.NotServed`, a ``KeyError``, as at run
+  time), a virtual cache not given reads as empty (at run time a kind's
+  virtual cache also runs when an enabled mapper watches it);
+* given ``reads`` (the kinds a mapper may ask for: its own, its host kind, the
+  kinds it watches, its ``reads`` and ``may_read``), asking for the cache of
+  any other kind raises :class:`~syncer.api.UndeclaredRead`, as at run time.
 """
 
 from __future__ import annotations
@@ -33,18 +42,46 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from syncer.api import (
+    CONFIGMAPS,
+    ENDPOINTS,
+    EVENTS,
+    NAMESPACES,
+    NODES,
+    PODS,
+    PVCS,
+    SECRETS,
+    SERVICEACCOUNTS,
+    SERVICES,
     AlreadyExists,
     HostWriteRefused,
     NotFound,
+    NotServed,
     Obj,
     Resource,
     SyncContext,
     Translator,
+    UndeclaredRead,
 )
 from syncer.kit.objects import Json
 
 #: The translator the fakes use unless given another.
 TRANSLATOR = Translator(vcluster="vc", host_namespace="host-ns")
+#: The built-in kinds by plural: what a ``virtual``/``host`` key enables by default.
+BUILT_IN: Mapping[str, Resource] = {
+    r.plural: r
+    for r in (
+        PODS,
+        SERVICES,
+        ENDPOINTS,
+        CONFIGMAPS,
+        SECRETS,
+        PVCS,
+        EVENTS,
+        SERVICEACCOUNTS,
+        NAMESPACES,
+        NODES,
+    )
+}
 #: Extra ownership rule of the fake host writer: ``(resource, obj) -> admitted``.
 OwnershipRule = Callable[[Resource, Mapping[str, Any]], bool]
 
@@ -217,9 +254,10 @@ class FakeVirtual:
 class FakeContext:
     """A :class:`~syncer.api.SyncContext` (``.ctx``) over in-memory caches.
 
-    ``virtual`` and ``host`` map a plural to the objects of its cache.  A
-    virtual cache not given reads as empty; a host cache not given raises
-    ``KeyError``, as when no mapper of that kind runs.
+    ``virtual`` and ``host`` map a plural to the objects of its cache.
+    ``enabled`` names the kinds whose mappers run (default: the built-in kinds
+    named in ``virtual`` or ``host``); ``reads``, when given, the only kinds
+    whose caches the reconcile may ask for (see the module).
     """
 
     def __init__(
@@ -230,7 +268,14 @@ class FakeContext:
         host_live: list[Json] | None = None,
         translator: Translator = TRANSLATOR,
         also_owned: OwnershipRule | None = None,
+        enabled: Iterable[Resource] | None = None,
+        reads: Iterable[Resource] | None = None,
     ) -> None:
+        if enabled is None:
+            named = [*(virtual or {}), *(host or {})]
+            enabled = [BUILT_IN[plural] for plural in named if plural in BUILT_IN]
+        self.enabled = frozenset((r.group, r.plural) for r in enabled)
+        self.reads = None if reads is None else frozenset((r.group, r.plural) for r in reads)
         self.translator = translator
         self.recorder = Recorder()
         self.virtual_caches = {k: FakeCache(v) for k, v in (virtual or {}).items()}
@@ -243,12 +288,30 @@ class FakeContext:
             translator=translator,
             host=self.host,
             virtual=self.virtual,
-            virtual_cache=lambda r: self.virtual_caches.setdefault(r.plural, FakeCache()),
-            host_cache=lambda r: self.host_caches[r.plural],
+            virtual_cache=self._virtual_cache,
+            host_cache=self._host_cache,
             record_event=self._record_event,
             log=None,
             host_read=self._host_read,
+            enabled=self.enabled,
         )
+
+    def _check_read(self, resource: Resource, *, cluster: str) -> None:
+        if self.reads is not None and (resource.group, resource.plural) not in self.reads:
+            raise UndeclaredRead(
+                f"read the {cluster} cache of {resource.qualified!r}, "
+                "which is not declared in reads or may_read"
+            )
+
+    def _virtual_cache(self, resource: Resource) -> FakeCache:
+        self._check_read(resource, cluster="virtual")
+        return self.virtual_caches.setdefault(resource.plural, FakeCache())
+
+    def _host_cache(self, resource: Resource) -> FakeCache:
+        self._check_read(resource, cluster="host")
+        if (resource.group, resource.plural) not in self.enabled:
+            raise NotServed(f"no host cache of {resource.qualified!r} runs here")
+        return self.host_caches.setdefault(resource.plural, FakeCache())
 
     async def _record_event(self, obj: Any, **kw: Any) -> None:
         del obj

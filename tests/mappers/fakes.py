@@ -8,7 +8,7 @@ must let them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mappers.tokens import token_secret_owner
@@ -34,5 +34,14 @@ class Fake(FakeContext):
         virtual: Mapping[str, list[Json]] | None = None,
         host: Mapping[str, list[Json]] | None = None,
         host_live: list[Json] | None = None,
+        enabled: Iterable[Resource] | None = None,
+        reads: Iterable[Resource] | None = None,
     ) -> None:
-        super().__init__(virtual=virtual, host=host, host_live=host_live, also_owned=_token_secret)
+        super().__init__(
+            virtual=virtual,
+            host=host,
+            host_live=host_live,
+            also_owned=_token_secret,
+            enabled=enabled,
+            reads=reads,
+        )

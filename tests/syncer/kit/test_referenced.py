@@ -43,8 +43,10 @@ def sprocket(name: str = "s") -> Json:
     return {"metadata": {"namespace": "shop", "name": name, "uid": "v-uid"}, "spec": {"n": 1}}
 
 
-def fake(*gadgets: Json) -> FakeContext:
-    ctx = FakeContext(virtual={"gadgets": list(gadgets), "sprockets": [sprocket()]})
+def fake(*gadgets: Json, enabled: tuple[Resource, ...] = (GADGETS, SPROCKETS)) -> FakeContext:
+    ctx = FakeContext(
+        virtual={"gadgets": list(gadgets), "sprockets": [sprocket()]}, enabled=enabled
+    )
     mapper = Sprockets()
     ctx.virtual_caches["gadgets"].indexes[INDEX] = lambda g: [
         index_value("shop", n) for n in mapper.referenced_names(g)

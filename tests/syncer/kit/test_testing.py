@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from syncer.api import CONFIGMAPS, NODES, AlreadyExists, HostWriteRefused, NotFound, Translator
+from syncer.api import (
+    CONFIGMAPS,
+    NODES,
+    PODS,
+    SECRETS,
+    AlreadyExists,
+    HostWriteRefused,
+    NotFound,
+    NotServed,
+    Resource,
+    Translator,
+    UndeclaredRead,
+)
 from syncer.kit.testing import TRANSLATOR, FakeContext, foreign, host_copy
 
 
@@ -46,8 +58,9 @@ async def test_reads_caches_failures_and_events() -> None:
     fake = FakeContext(virtual={"configmaps": [v_obj]}, host_live=[p_obj])
     assert fake.ctx.virtual_cache(CONFIGMAPS).get("shop", "a") == v_obj
     assert fake.ctx.virtual_cache(NODES).list() == []
-    with pytest.raises(KeyError):
-        fake.ctx.host_cache(CONFIGMAPS)  # no host cache given: as when that kind's mapper is off
+    assert fake.ctx.host_cache(CONFIGMAPS).list() == []  # enabled, none given: empty
+    with pytest.raises(NotServed):
+        fake.ctx.host_cache(NODES)  # not enabled: as when that kind's mapper is off
     assert await fake.ctx.virtual.get(CONFIGMAPS, namespace="shop", name="a") == v_obj
     with pytest.raises(AlreadyExists):
         await fake.ctx.virtual.create(CONFIGMAPS, namespace="shop", body=v_obj)
@@ -61,3 +74,31 @@ async def test_reads_caches_failures_and_events() -> None:
         await fake.ctx.host.create(CONFIGMAPS, body=p_obj)
     await fake.ctx.record_event(v_obj, type_="Warning", reason="SyncError", message="m")
     assert fake.events == [("Warning", "SyncError")]
+
+
+def test_enabled_kinds_default_to_the_built_in_kinds_named_and_a_test_may_say_them() -> None:
+    """serves() answers from the enabled kinds: by default the built-in plurals given."""
+    named = FakeContext(virtual={"pods": [], "widgets": []}, host={"secrets": []})
+    assert named.ctx.serves(PODS)
+    assert named.ctx.serves(SECRETS)
+    assert not named.ctx.serves(NODES)
+    assert not named.ctx.serves(CONFIGMAPS)
+    widgets = Resource("example.com", "v1", "widgets", "Widget")
+    assert not named.ctx.serves(widgets)  # a plugin's kind is enabled only when said
+    said = FakeContext(virtual={"pods": []}, enabled=[NODES, widgets])
+    assert said.ctx.serves(NODES)
+    assert said.ctx.serves(widgets)
+    assert not said.ctx.serves(PODS)
+    assert said.ctx.virtual_cache(PODS).list() == []  # a virtual cache still reads as empty
+    with pytest.raises(NotServed):
+        said.ctx.host_cache(PODS)
+
+
+def test_declared_reads_are_enforced_on_both_clusters_before_existence() -> None:
+    """With reads given, any other cache raises UndeclaredRead (terminal), as at run time."""
+    fake = FakeContext(virtual={"pods": []}, enabled=[PODS, NODES], reads=[PODS])
+    assert fake.ctx.host_cache(PODS).list() == []
+    with pytest.raises(UndeclaredRead):
+        fake.ctx.virtual_cache(CONFIGMAPS)
+    with pytest.raises(UndeclaredRead):
+        fake.ctx.host_cache(NODES)  # enabled, but not declared

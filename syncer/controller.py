@@ -9,12 +9,17 @@ Guarantees:
 * Each reconcile runs with a timeout (a timeout counts as a failure).  Any
   :class:`Exception` the reconciler raises is caught, counted and turned into
   a queue action by :func:`syncer.reconcile.decide`; only cancellation (and
-  other non-``Exception`` errors) propagates.  Each reconcile gets a number
-  from a per-controller counter; a failed one is logged — terminal at error,
-  conflict at debug, anything retried at warning, without a traceback — on the
-  controller's logger bound to ``controller=<kind>``, the key and that reconcile id.
-  Successful reconciles log nothing here, and the reconciler is handed no
-  logger by the controller.
+  other non-``Exception`` errors) propagates.
+* Each reconcile gets a number from a per-controller counter and runs between
+  :func:`syncer.reconcilelog.enter` and ``leave``, so every line a
+  :class:`~syncer.reconcilelog.ReconcileLogger` logs during it (the context's
+  ``log``, the sync layer's) carries its key and that reconcile id.
+* A failed reconcile is logged on the controller's logger (``controller=<kind>``,
+  the key, the reconcile id) with its exception's traceback exactly when it
+  matters: at a key's first failure (before its first rate-limited requeue) at
+  warning, and when it is dropped (terminal) at error.  A later retry is one
+  warning line without traceback, with the error and the requeue count; a
+  conflict is one debug line.  Successful reconciles log nothing here.
 * :meth:`Controller.run` starts ``workers`` coroutines (not a task per key)
   and returns once the queue is shut down and every worker has finished its
   current key.
@@ -30,7 +35,8 @@ from typing import Protocol
 import structlog
 
 from syncer.keys import ObjectKey
-from syncer.reconcile import Action, Reconciler, decide
+from syncer.reconcile import Action, Outcome, Reconciler, decide
+from syncer.reconcilelog import ReconcileLogger, enter, leave
 from syncer.workqueue import ShutDown, WorkQueue
 
 
@@ -62,7 +68,8 @@ class Controller:
         self._workers = workers
         self._timeout = reconcile_timeout
         self._metrics = metrics or NoopReconcileMetrics()
-        self._log = structlog.get_logger("vsyncer.controller").bind(controller=kind)
+        base = structlog.get_logger("vsyncer.controller").bind(controller=kind)
+        self._log = ReconcileLogger(base)
         self._ids = itertools.count(1)
 
     async def run(self) -> None:
@@ -87,6 +94,7 @@ class Controller:
         """Reconcile ``key`` once and apply the retry policy; the caller marks it done."""
         reconcile_id = next(self._ids)
         started = time.perf_counter()
+        scope = enter(key=key, reconcile_id=reconcile_id)
         try:
             async with asyncio.timeout(self._timeout):
                 result = await self._reconciler.reconcile(key)
@@ -94,21 +102,11 @@ class Controller:
             raise
         except Exception as exc:
             decision = decide(error=exc)
-            # Bound only when there is something to say: binding costs on every reconcile.
-            log = self._log.bind(key=str(key), reconcile_id=reconcile_id)
-            if decision.outcome.value == "terminal":
-                log.error("reconcile failed permanently; dropped", error=str(exc))
-            elif decision.outcome.value == "conflict":
-                log.debug("conflict; retrying from fresh cache state", error=str(exc))
-            else:
-                log.warning(
-                    "reconcile failed; will retry",
-                    error=repr(exc),
-                    outcome=decision.outcome.value,
-                    requeues=self.queue.num_requeues(key),
-                )
+            self._log_failure(key, exc, decision.outcome)
         else:
             decision = decide(result=result)
+        finally:
+            leave(scope)
         self._metrics.reconcile(
             kind=self.kind, result=decision.outcome.value, seconds=time.perf_counter() - started
         )
@@ -119,3 +117,20 @@ class Controller:
             self.queue.add_after(key, decision.delay)
         else:
             self.queue.add_rate_limited(key)
+
+    def _log_failure(self, key: ObjectKey, exc: Exception, outcome: Outcome) -> None:
+        """One line per failure; the traceback at the first failure and at the drop."""
+        log = self._log
+        if outcome is Outcome.TERMINAL:
+            log.error("reconcile failed permanently; dropped", error=str(exc), exc_info=exc)
+        elif outcome is Outcome.CONFLICT:
+            log.debug("conflict; retrying from fresh cache state", error=str(exc))
+        else:
+            requeues = self.queue.num_requeues(key)
+            log.warning(
+                "reconcile failed; will retry",
+                error=repr(exc),
+                outcome=outcome.value,
+                requeues=requeues,
+                exc_info=exc if requeues == 0 else None,
+            )

@@ -36,7 +36,8 @@ A pod, from its watch event to the host write, file by file:
 4. ``syncer/sync.py`` — ``reconcile`` reads the pod from the virtual cache and
    its host name's object from the host cache; only the virtual one exists, so
    it calls the mapper's ``sync_to_host`` (``mappers/pods.py``) with the
-   kind's :class:`~syncer.api.SyncContext`.
+   kind's :class:`~syncer.api.SyncContext`, whose ``log`` adds this
+   reconcile's key and id to every line (``syncer/reconcilelog.py``).
 5. ``mappers/pods.py`` checks and translates the pod (refusing it, or waiting
    for the objects it references, where it must) and creates it through
    ``create_on_host`` (``syncer/kit/copysync.py``), i.e. ``ctx.host.create``:
@@ -77,6 +78,7 @@ from syncer.kube import KubeClient
 from syncer.metrics import Metrics
 from syncer.plugins import PluginError, build_mappers
 from syncer.ratelimit import Throttle
+from syncer.reconcilelog import ReconcileLogger
 from syncer.resources import Resource
 from syncer.settings import Settings
 from syncer.sync import KindSync
@@ -293,7 +295,7 @@ def build(
             virtual_cache=informers.cache(cluster="virtual", kind=kind, allowed=allowed),
             host_cache=informers.cache(cluster="host", kind=kind, allowed=allowed),
             record_event=recorder.record,
-            log=log.bind(kind=kind),
+            log=ReconcileLogger(log.bind(kind=kind)),
             host_read=host_read,
             enabled=enabled,
         )

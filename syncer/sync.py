@@ -56,6 +56,7 @@ from syncer.errors import AlreadyExists, NotFound, Refused
 from syncer.informer import Informer
 from syncer.keys import ObjectKey
 from syncer.reconcile import DONE, Result
+from syncer.reconcilelog import ReconcileLogger
 from syncer.store import NAMESPACE_INDEX, Obj, key_of
 from syncer.translate import OBJECT_UID_ANNOTATION
 
@@ -114,7 +115,7 @@ class KindSync:
         )
         # Keys someone (the drift check) waits on: True once a reconcile of the key succeeded.
         self._tracked: dict[ObjectKey, bool] = {}
-        self._log = structlog.get_logger("vsyncer.sync").bind(kind=self.label)
+        self._log = ReconcileLogger(structlog.get_logger("vsyncer.sync").bind(kind=self.label))
         # Checked once: isinstance() against a runtime-checkable Protocol is slow.
         self._syncer: Syncer | None = mapper if isinstance(mapper, Syncer) else None
         self._virtual_writes: OwnWrites | None = None
@@ -362,7 +363,7 @@ class _WatchHandler:
         self,
         keys_of: WatchKeys,
         enqueue: Callable[[Iterable[ObjectKey | NamespaceKeys]], None],
-        log: structlog.stdlib.BoundLogger,
+        log: ReconcileLogger,
     ) -> None:
         self._keys_of = keys_of
         self._enqueue = enqueue

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+import structlog
 
 from syncer.clock import FakeClock
 from syncer.controller import Controller
 from syncer.errors import Conflict, TerminalError
 from syncer.keys import ObjectKey
+from syncer.logs import configure_logging, reset_logging
 from syncer.ratelimit import ItemExponential
 from syncer.reconcile import Result
+from syncer.reconcilelog import ReconcileLogger
 from syncer.workqueue import WorkQueue
 
 
@@ -157,3 +165,97 @@ async def test_requeue_after_is_honoured() -> None:
     await queue.shut_down(drain=True)
     await asyncio.wait_for(task, 10)
     assert script.calls["later"] == 2
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """JSON log lines at debug level, into a buffer; logging is reset afterwards."""
+    stream = io.StringIO()
+    configure_logging(format="json", level="debug", stream=stream)
+    yield stream
+    reset_logging()
+
+
+def _lines(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+class Failing:
+    """A reconciler that raises what it is given, every time."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def reconcile(self, key: ObjectKey) -> Result:
+        raise self.error
+
+
+async def test_a_failing_key_logs_its_traceback_at_the_first_failure_only(
+    log_lines: io.StringIO,
+) -> None:
+    """Retries after the first failure are one line each, without traceback, with the count."""
+    queue: WorkQueue[ObjectKey] = WorkQueue(clock=FakeClock())
+    controller = Controller(
+        kind="configmaps", reconciler=Failing(RuntimeError("plugin bug")), queue=queue
+    )
+    for _ in range(3):
+        await controller.process(_key("broken"))
+    lines = _lines(log_lines)
+    assert [line["event"] for line in lines] == ["reconcile failed; will retry"] * 3
+    assert [line["requeues"] for line in lines] == [0, 1, 2]
+    assert "RuntimeError: plugin bug" in str(lines[0]["exception"])
+    assert "in reconcile" in str(lines[0]["exception"])
+    assert ["exception" in line for line in lines] == [True, False, False]
+    assert {line["key"] for line in lines} == {"configmaps:ns/broken"}
+    assert [line["reconcile_id"] for line in lines] == [1, 2, 3]
+    assert {line["controller"] for line in lines} == {"configmaps"}
+
+
+async def test_a_dropped_key_logs_its_traceback(log_lines: io.StringIO) -> None:
+    """A terminal failure is one error line with the traceback, also after retries."""
+    queue: WorkQueue[ObjectKey] = WorkQueue(clock=FakeClock())
+    script = Script({"bad": [RuntimeError("transient"), TerminalError("no")]})
+    controller = Controller(kind="configmaps", reconciler=script, queue=queue)
+    await controller.process(_key("bad"))
+    await controller.process(_key("bad"))
+    first, dropped = _lines(log_lines)
+    assert "RuntimeError: transient" in str(first["exception"])
+    assert dropped["level"] == "error"
+    assert dropped["event"] == "reconcile failed permanently; dropped"
+    assert "TerminalError: no" in str(dropped["exception"])
+
+
+async def test_conflicts_log_one_debug_line_without_traceback(log_lines: io.StringIO) -> None:
+    """A 409 is expected: a debug line, no traceback."""
+    queue: WorkQueue[ObjectKey] = WorkQueue(clock=FakeClock())
+    controller = Controller(
+        kind="configmaps", reconciler=Failing(Conflict(status=409)), queue=queue
+    )
+    await controller.process(_key("raced"))
+    (line,) = _lines(log_lines)
+    assert line["level"] == "debug"
+    assert "exception" not in line
+
+
+async def test_the_reconcilers_logger_is_bound_to_the_key_and_reconcile_id(
+    log_lines: io.StringIO,
+) -> None:
+    """Lines a ReconcileLogger logs during a reconcile carry its key and id; outside, neither."""
+    log = ReconcileLogger(structlog.get_logger("t").bind(kind="configmaps"))
+
+    class Logs:
+        async def reconcile(self, key: ObjectKey) -> Result:
+            log.bind(step="sync").info("synced")
+            return Result()
+
+    queue: WorkQueue[ObjectKey] = WorkQueue(clock=FakeClock())
+    controller = Controller(kind="configmaps", reconciler=Logs(), queue=queue)
+    await controller.process(_key("a"))
+    await controller.process(_key("b", "other"))
+    log.info("outside")
+    first, second, outside = _lines(log_lines)
+    assert (first["key"], first["reconcile_id"], first["step"]) == ("configmaps:ns/a", 1, "sync")
+    assert (second["key"], second["reconcile_id"]) == ("configmaps:other/b", 2)
+    assert first["kind"] == "configmaps"
+    assert "key" not in outside
+    assert "reconcile_id" not in outside

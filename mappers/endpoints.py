@@ -46,6 +46,7 @@ from mappers.addresspolicy import (
 from mappers.servicespec import unknown_field
 from syncer.api import (
     ENDPOINTS,
+    NODES,
     SERVICES,
     MapperConfig,
     Obj,
@@ -126,6 +127,10 @@ def host_subsets(subsets: Any, *, namespace: str, translator: Translator) -> lis
 
 class EndpointsMapper(CopySyncer):
     synced_fields = ("subsets",)
+    # Virtual services are watched; host node and service addresses are refused while the
+    # nodes and services mappers run.
+    reads: frozenset[Resource] = frozenset()
+    may_read: frozenset[Resource] = frozenset({NODES, SERVICES})
 
     def __init__(self, *, translator: Translator, config: MapperConfig | None = None) -> None:
         super().__init__(resource=ENDPOINTS, translator=translator)

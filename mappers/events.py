@@ -124,6 +124,9 @@ class EventMapper:
 
     resource = EVENTS
     host_label_selector: str | None = None  # host events carry no marker label
+    # Both caches of the object an event is about, while that kind's mapper runs.
+    reads: frozenset[Resource] = frozenset()
+    may_read: frozenset[Resource] = frozenset(SYNCED_KINDS.values())
 
     def __init__(self, *, translator: Translator) -> None:
         self.translator = translator

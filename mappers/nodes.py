@@ -121,6 +121,9 @@ class NodeMapper:
     resource = NODES
     host_resource = NODES
     host_label_selector: str | None = None  # host nodes are read, never written
+    # Pods are watched; their node index answers "needed" while the pods mapper runs.
+    reads: frozenset[Resource] = frozenset()
+    may_read: frozenset[Resource] = frozenset({PODS})
 
     def __init__(self, *, translator: Translator) -> None:
         self.translator = translator

@@ -81,7 +81,10 @@ from syncer.api import (
     CONFIGMAPS,
     DONE,
     NAMESPACES,
+    NODES,
     PODS,
+    PVCS,
+    SECRETS,
     SERVICES,
     IndexFunc,
     MapperConfig,
@@ -148,6 +151,11 @@ class PodMapper(PodDrift, CopySyncer):
     """
 
     skip_own_echoes = True
+    # Namespaces, services and configmaps are watched (their virtual caches run); the host
+    # caches of secrets, configmaps and PVCs (references, token Secrets) and of nodes
+    # (placement) are read while their mappers run.
+    reads: frozenset[Resource] = frozenset()
+    may_read: frozenset[Resource] = frozenset({SECRETS, CONFIGMAPS, PVCS, NODES})
 
     def __init__(
         self,

@@ -36,7 +36,7 @@ from typing import Any
 
 from mappers.collisions import claimed_by_partner, holds, is_ambiguous, read_host
 from mappers.references import PVC_INDEX
-from syncer.api import PVCS, Obj, Refused, Result, SyncContext, Translator, thaw
+from syncer.api import PODS, PVCS, Obj, Refused, Resource, Result, SyncContext, Translator, thaw
 from syncer.kit import (
     CopySyncer,
     Json,
@@ -118,6 +118,10 @@ async def data_source_refusal(ctx: SyncContext, v_claim: Obj) -> Refused | None:
 
 
 class PersistentVolumeClaimMapper(CopySyncer):
+    # The pods index and host pods (claimed_by_partner), while the pods mapper runs.
+    reads: frozenset[Resource] = frozenset()
+    may_read: frozenset[Resource] = frozenset({PODS})
+
     def __init__(self, *, translator: Translator) -> None:
         super().__init__(resource=PVCS, translator=translator)
 

@@ -79,6 +79,7 @@ from syncer.api import (
     DONE,
     ENDPOINTS,
     NAMESPACES,
+    NODES,
     SERVICES,
     AlreadyExists,
     Invalid,
@@ -129,6 +130,10 @@ __all__ = [
 
 
 class ServiceMapper(CopySyncer):
+    # Namespaces and endpoints are watched; host node addresses are checked while nodes run.
+    reads: frozenset[Resource] = frozenset()
+    may_read: frozenset[Resource] = frozenset({NODES})
+
     def __init__(self, *, translator: Translator, config: MapperConfig | None = None) -> None:
         super().__init__(resource=SERVICES, translator=translator)
         self.endpoints_guard = EndpointsGuard()

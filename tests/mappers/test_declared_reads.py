@@ -1,0 +1,261 @@
+"""Each built-in mapper's declared reads cover every cache its reconcile asks for.
+
+Every test runs a mapper's reconcile steps (and drift check) on a fake that
+lets it read exactly what the runtime would (:func:`declared`, from the same
+rule the wiring uses) and raises ``UndeclaredRead`` on anything else; once
+with no optional kind enabled and once with every built-in kind enabled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mappers.endpoints import EndpointsMapper
+from mappers.events import EventMapper
+from mappers.nodes import NodeMapper
+from mappers.pods import PodMapper
+from mappers.pvcs import PersistentVolumeClaimMapper
+from mappers.references import CONFIGMAP_INDEX, NODE_INDEX, PVC_INDEX, SECRET_INDEX
+from mappers.services import ServiceMapper
+from syncer.api import (
+    CONFIGMAPS,
+    DONE,
+    ENDPOINTS,
+    NODES,
+    PODS,
+    PVCS,
+    SECRETS,
+    SERVICES,
+    Mapper,
+    ObjectKey,
+    Refused,
+    Resource,
+    UndeclaredRead,
+)
+from syncer.capabilities import Capabilities, capabilities_of
+from syncer.kit.testing import BUILT_IN
+from syncer.pipeline import allowed_reads, check_reads
+from tests.mappers.fakes import Fake, FakeCache, Json, T, host_copy
+
+#: Every built-in kind a mapper can be run with.
+ALL = tuple(BUILT_IN.values())
+
+
+def declared(mapper: Mapper) -> list[Resource]:
+    """The kinds ``mapper`` may read at run time (its declarations, as the wiring reads them)."""
+    allowed = allowed_reads(mapper, capabilities_of(mapper))
+    assert allowed is not None, f"{mapper.resource.plural} declares no reads"
+    return [r for r in ALL if (r.group, r.plural) in allowed]
+
+
+def fake_for(
+    mapper: Mapper, *, all_kinds: bool, virtual: dict[str, list[Json]], host: dict[str, list[Json]]
+) -> Fake:
+    """A fake running ``mapper`` alone (its own kinds) or with every built-in kind."""
+    own = {mapper.resource, capabilities_of(mapper).host_resource or mapper.resource}
+    enabled = ALL if all_kinds else tuple(own)
+    fake = Fake(virtual=virtual, host=host, enabled=enabled, reads=declared(mapper))
+    pods = fake.virtual_caches.setdefault("pods", FakeCache())
+    pods.indexes.update(PodMapper(translator=T).indexes())  # as the pods mapper registers them
+    return fake
+
+
+def test_the_indexes_the_fakes_register_are_the_pods_mapper_s() -> None:
+    """The fakes above file virtual pods under the indexes the other mappers look up."""
+    assert set(PodMapper(translator=T).indexes()) == {
+        CONFIGMAP_INDEX,
+        SECRET_INDEX,
+        PVC_INDEX,
+        NODE_INDEX,
+    }
+
+
+@pytest.mark.parametrize("kinds", ["pods,nodes", "pods", "nodes", "services,endpoints", "events"])
+def test_start_up_never_fails_for_a_may_read_kind_that_is_off(kinds: str) -> None:
+    """Only ``reads`` must be enabled; the built-ins read other kinds only when they run."""
+    makers = {
+        "pods": PodMapper,
+        "nodes": NodeMapper,
+        "services": ServiceMapper,
+        "endpoints": EndpointsMapper,
+        "events": EventMapper,
+    }
+    mappers: dict[str, Mapper] = {k: makers[k](translator=T) for k in kinds.split(",")}
+    caps = {k: capabilities_of(m) for k, m in mappers.items()}
+    assert all(c.reads == frozenset() for c in caps.values())
+    assert check_reads(mappers, caps) == {("", k) for k in kinds.split(",")}
+
+
+def v_pod() -> Json:
+    """A pod on node n1 referencing a secret, a configmap and a claim, projecting a token."""
+    return {
+        "metadata": {"name": "web", "namespace": "shop", "uid": "v-uid"},
+        "spec": {
+            "nodeName": "n1",
+            "serviceAccountName": "default",
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "nginx",
+                    "env": [
+                        {"name": "A", "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "k"}}}
+                    ],
+                }
+            ],
+            "volumes": [
+                {"name": "s", "secret": {"secretName": "sec"}},
+                {"name": "p", "persistentVolumeClaim": {"claimName": "claim"}},
+                {
+                    "name": "tok",
+                    "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]},
+                },
+            ],
+        },
+    }
+
+
+@pytest.mark.parametrize("all_kinds", [False, True])
+async def test_pods_read_only_what_they_declare(all_kinds: bool) -> None:
+    """Create, token Secret, update and drift: nodes, references and tokens only when enabled."""
+    mapper = PodMapper(translator=T)
+    pod = v_pod()
+    host = {"nodes": [{"metadata": {"name": "n1"}}]}
+    fake = fake_for(mapper, all_kinds=all_kinds, virtual={"pods": [pod]}, host=host)
+    await mapper.sync_to_host(fake.ctx, pod)
+    created = [c for c in fake.calls if c[1] == "create"]
+    token_made = any(c for c in created if c[2] != T.host_name("shop", "web"))
+    assert token_made is all_kinds  # a token Secret only while the secrets mapper runs
+    p_pod = {**fake.host.created[0], "status": {"phase": "Running"}}
+    p_pod["metadata"] = {**p_pod["metadata"], "uid": "p-uid", "resourceVersion": "1"}
+    fake.host_caches.setdefault("pods", FakeCache()).put(p_pod)
+    await mapper.sync(fake.ctx, pod, p_pod)
+    mapper.drift(fake.ctx, pod, p_pod)
+    mapper.drift(fake.ctx, pod, None)
+
+
+def selectorless_service(**spec: Any) -> Json:
+    return {
+        "metadata": {"name": "web", "namespace": "shop", "uid": "v-uid", "resourceVersion": "4"},
+        "spec": {"type": "ClusterIP", "ports": [{"port": 80, "protocol": "TCP"}], **spec},
+    }
+
+
+@pytest.mark.parametrize("all_kinds", [False, True])
+async def test_services_read_only_what_they_declare(all_kinds: bool) -> None:
+    """External IPs are checked against host nodes and services; a recreate reads endpoints."""
+    mapper = ServiceMapper(translator=T)
+    named = selectorless_service(externalIPs=["203.0.113.9"])
+    fake = fake_for(mapper, all_kinds=all_kinds, virtual={"services": [named]}, host={})
+    with pytest.raises(Refused):
+        await mapper.sync_to_host(fake.ctx, named)
+    plain = selectorless_service()
+    assert await mapper.sync_to_host(fake.ctx, plain) is not None
+    p_svc = mapper.desired_host(fake.ctx, plain, None)
+    assert p_svc is not None
+    p_svc["metadata"]["uid"] = "p-uid"
+    p_svc["spec"] = {**p_svc["spec"], "clusterIP": "10.96.7.7", "clusterIPs": ["10.96.7.7"]}
+    await mapper.sync(fake.ctx, plain, p_svc)  # another cluster IP: recreated virtually
+    mapper.drift(fake.ctx, plain, p_svc)
+
+
+@pytest.mark.parametrize("all_kinds", [False, True])
+async def test_endpoints_read_only_what_they_declare(all_kinds: bool) -> None:
+    """Addresses are checked against host nodes and services while those mappers run."""
+    mapper = EndpointsMapper(translator=T)
+    service = selectorless_service()
+    v_endpoints = {
+        "metadata": {"name": "web", "namespace": "shop", "uid": "e-uid"},
+        "subsets": [{"addresses": [{"ip": "192.0.2.10"}], "ports": [{"port": 80}]}],
+    }
+    virtual = {"services": [service], "endpoints": [v_endpoints]}
+    fake = fake_for(mapper, all_kinds=all_kinds, virtual=virtual, host={})
+    await mapper.sync_to_host(fake.ctx, v_endpoints)
+    assert [c[1] for c in fake.calls] == ["create"]
+    mapper.drift(fake.ctx, v_endpoints, None)
+
+
+@pytest.mark.parametrize("all_kinds", [False, True])
+async def test_nodes_read_only_what_they_declare(all_kinds: bool) -> None:
+    """A fake node is made only while a synced pod is bound to it (pods enabled)."""
+    mapper = NodeMapper(translator=T)
+    bound = {"metadata": {"name": "p", "namespace": "shop"}, "spec": {"nodeName": "n1"}}
+    fake = fake_for(mapper, all_kinds=all_kinds, virtual={"pods": [bound]}, host={})
+    result = await mapper.sync_to_virtual(
+        fake.ctx, ObjectKey("nodes", "", "n1"), {"metadata": {"name": "n1"}}
+    )
+    assert (result == DONE) is not all_kinds
+    assert [c[:2] for c in fake.calls] == ([("virtual", "create")] if all_kinds else [])
+
+
+@pytest.mark.parametrize("kind", [PODS, SERVICES, ENDPOINTS, CONFIGMAPS, SECRETS, PVCS])
+@pytest.mark.parametrize("all_kinds", [False, True])
+async def test_events_read_only_what_they_declare(kind: Resource, all_kinds: bool) -> None:
+    """An event about an object of a synced kind reads that kind's caches, only when it runs."""
+    mapper = EventMapper(translator=T)
+    p_target = host_copy(kind, namespace="shop", name="web")
+    v_target = {"metadata": {"name": "web", "namespace": "shop", "uid": "v-uid"}}
+    p_event = {
+        "metadata": {"name": "ev", "namespace": T.host_namespace, "uid": "e-uid"},
+        "involvedObject": {
+            "kind": kind.kind,
+            "name": p_target["metadata"]["name"],
+            "namespace": T.host_namespace,
+        },
+        "reason": "Seen",
+        "message": "m",
+        "type": "Normal",
+    }
+    fake = fake_for(
+        mapper,
+        all_kinds=all_kinds,
+        virtual={kind.plural: [v_target]},
+        host={kind.plural: [p_target], "events": [p_event]},
+    )
+    key = mapper.host_to_virtual(p_event)
+    assert key is not None
+    result = await mapper.sync_to_virtual(fake.ctx, key, p_event)
+    assert (result == DONE) is not all_kinds or bool(fake.calls)
+    assert bool(fake.calls) is all_kinds
+
+
+@pytest.mark.parametrize("all_kinds", [False, True])
+async def test_pvcs_read_only_what_they_declare(all_kinds: bool) -> None:
+    """A claim cloned from another claim: the source is read, partners only while pods run."""
+    mapper = PersistentVolumeClaimMapper(translator=T)
+    claim = {
+        "metadata": {"name": "claim", "namespace": "shop", "uid": "c-uid"},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "dataSource": {"kind": "PersistentVolumeClaim", "name": "src"},
+        },
+    }
+    source = host_copy(PVCS, namespace="shop", name="src")
+    fake = fake_for(
+        mapper,
+        all_kinds=all_kinds,
+        virtual={"persistentvolumeclaims": [claim], "pods": [v_pod()]},
+        host={"persistentvolumeclaims": [source]},
+    )
+    await mapper.sync_to_host(fake.ctx, claim)
+    assert [c[1] for c in fake.calls] == ["create"]
+    mapper.drift(fake.ctx, claim, None)
+
+
+async def test_an_undeclared_read_fails_on_the_fake_as_at_run_time() -> None:
+    """Endpoints without nodes in may_read: reading the enabled nodes cache is UndeclaredRead."""
+
+    class Careless(EndpointsMapper):
+        capabilities = Capabilities(reads=frozenset(), may_read=frozenset({SERVICES}))
+
+    mapper = Careless(translator=T)
+    v_endpoints = {
+        "metadata": {"name": "web", "namespace": "shop", "uid": "e-uid"},
+        "subsets": [{"addresses": [{"ip": "192.0.2.10"}], "ports": [{"port": 80}]}],
+    }
+    virtual = {"services": [selectorless_service()], "endpoints": [v_endpoints]}
+    fake = fake_for(mapper, all_kinds=True, virtual=virtual, host={})
+    assert NODES not in declared(mapper)
+    with pytest.raises(UndeclaredRead):
+        await mapper.sync_to_host(fake.ctx, v_endpoints)

@@ -8,6 +8,7 @@ with no optional kind enabled and once with every built-in kind enabled.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from mappers.pods import PodMapper
 from mappers.pvcs import PersistentVolumeClaimMapper
 from mappers.references import CONFIGMAP_INDEX, NODE_INDEX, PVC_INDEX, SECRET_INDEX
 from mappers.services import ServiceMapper
+from syncer import pipeline
 from syncer.api import (
     CONFIGMAPS,
     DONE,
@@ -36,7 +38,11 @@ from syncer.api import (
 )
 from syncer.capabilities import Capabilities, capabilities_of
 from syncer.kit.testing import BUILT_IN
+from syncer.kube import KubeClient
+from syncer.metrics import Metrics
 from syncer.pipeline import allowed_reads, check_reads
+from syncer.plugins import discover
+from syncer.settings import load_settings
 from tests.mappers.fakes import Fake, FakeCache, Json, T, host_copy
 
 #: Every built-in kind a mapper can be run with.
@@ -86,6 +92,44 @@ def test_start_up_never_fails_for_a_may_read_kind_that_is_off(kinds: str) -> Non
     caps = {k: capabilities_of(m) for k, m in mappers.items()}
     assert all(c.reads == frozenset() for c in caps.values())
     assert check_reads(mappers, caps) == {("", k) for k in kinds.split(",")}
+
+
+def _idle_client(cluster: str) -> KubeClient:
+    """A client that is never asked anything: building wires, it does not talk."""
+    configuration = SimpleNamespace(host="https://127.0.0.1:1", tls_server_name=None)
+    return KubeClient(
+        cluster=cluster,
+        configuration=configuration,
+        session=None,  # type: ignore[arg-type]
+        metrics=Metrics().rest_metrics(),
+    )
+
+
+@pytest.mark.parametrize("kinds", [None, "pods,nodes"])
+def test_the_registered_mappers_wire_with_the_default_kinds_and_with_pods_and_nodes(
+    kinds: str | None,
+) -> None:
+    """The wiring accepts the declarations; a may_read kind that is off is not served."""
+    env = {"VSYNCER_VCLUSTER_NAME": "vc", "VSYNCER_HOST_NAMESPACE": "vc-host"}
+    if kinds is not None:
+        env["VSYNCER_KINDS"] = kinds
+    settings = load_settings(env=env)
+    wiring = pipeline.build(
+        settings=settings,
+        factories=discover(),
+        virtual=_idle_client("virtual"),
+        host=_idle_client("host"),
+        may_write=lambda: True,
+        metrics=Metrics(),
+        blocked_initial=30.0,
+    )
+    assert sorted(wiring.kinds) == sorted(settings.kinds)
+    ctx = wiring.kinds["pods"].sync.context
+    assert ctx.serves(SECRETS) is (kinds is None)
+    assert ctx.host_cache(NODES) is wiring.informers[("host", "nodes")].store
+    if kinds is not None:
+        with pytest.raises(KeyError):  # declared in may_read, not running: NotServed
+            ctx.host_cache(SECRETS)
 
 
 def v_pod() -> Json:

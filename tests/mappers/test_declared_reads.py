@@ -13,12 +13,14 @@ from typing import Any
 
 import pytest
 
+from mappers.configmaps import ConfigMapMapper
 from mappers.endpoints import EndpointsMapper
 from mappers.events import EventMapper
 from mappers.nodes import NodeMapper
 from mappers.pods import PodMapper
 from mappers.pvcs import PersistentVolumeClaimMapper
 from mappers.references import CONFIGMAP_INDEX, NODE_INDEX, PVC_INDEX, SECRET_INDEX
+from mappers.secrets import SecretMapper
 from mappers.services import ServiceMapper
 from syncer import pipeline
 from syncer.api import (
@@ -285,6 +287,32 @@ async def test_pvcs_read_only_what_they_declare(all_kinds: bool) -> None:
     await mapper.sync_to_host(fake.ctx, claim)
     assert [c[1] for c in fake.calls] == ["create"]
     mapper.drift(fake.ctx, claim, None)
+
+
+#: What the configmaps and secrets mappers would declare (``mappers.referenced``).  They still
+#: declare nothing: tests/syncer/test_capabilities.py takes configmaps as the mapper that does.
+REFERENCED = Capabilities(reads=frozenset(), may_read=frozenset({PODS}))
+
+
+@pytest.mark.parametrize("make", [ConfigMapMapper, SecretMapper])
+@pytest.mark.parametrize("all_kinds", [False, True])
+async def test_referenced_copies_would_read_only_pods_besides_their_own(
+    make: type[ConfigMapMapper] | type[SecretMapper], all_kinds: bool
+) -> None:
+    """Index lookup and partner check read pods only; copied only while pods run."""
+
+    class Declared(make):  # type: ignore[valid-type,misc]
+        capabilities = REFERENCED
+
+    mapper = Declared(translator=T)
+    v_obj = {"metadata": {"name": "cm", "namespace": "shop", "uid": "o-uid"}, "data": {"k": "v"}}
+    if make is SecretMapper:
+        v_obj["metadata"]["name"] = "sec"
+    virtual = {mapper.resource.plural: [v_obj], "pods": [v_pod()]}
+    fake = fake_for(mapper, all_kinds=all_kinds, virtual=virtual, host={})
+    await mapper.sync_to_host(fake.ctx, v_obj)
+    assert [c[1] for c in fake.calls] == (["create"] if all_kinds else [])
+    mapper.drift(fake.ctx, v_obj, None)
 
 
 async def test_an_undeclared_read_fails_on_the_fake_as_at_run_time() -> None:

@@ -23,6 +23,10 @@ write that:
 * happens while ``may_write()`` says no (this replica is not the leader) —
   ``not_leader``.
 
+The writer sends through the client it is given: in the daemon, the host
+client wrapped in a :class:`~syncer.echoes.RecordingApi`, so the versions it
+writes are known as this syncer's own (:mod:`syncer.echoes`).
+
 Deletes carry a UID precondition from the object that was checked (every
 object the API server returned has one), so a host object re-created by
 someone else in between is never deleted.
@@ -34,11 +38,31 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from syncer.errors import HostWriteRefused
-from syncer.kube import KubeClient
 from syncer.resources import Resource
 from syncer.translate import Translator
 
 Json = dict[str, Any]
+
+
+class WriteClient(Protocol):
+    """The raw writes the host writer sends, once checked (:class:`~syncer.kube.KubeClient`'s)."""
+
+    async def create(self, resource: Resource, *, namespace: str | None, body: Any) -> Json: ...
+    async def update(
+        self, resource: Resource, *, namespace: str | None, name: str, body: Any
+    ) -> Json: ...
+    async def update_status(
+        self, resource: Resource, *, namespace: str | None, name: str, body: Any
+    ) -> Json: ...
+    async def delete(
+        self,
+        resource: Resource,
+        *,
+        namespace: str | None,
+        name: str,
+        uid: str | None = None,
+        grace_period_seconds: int | None = None,
+    ) -> Json: ...
 
 
 class RefusalMetrics(Protocol):
@@ -65,7 +89,7 @@ class HostWriter:
     def __init__(
         self,
         *,
-        client: KubeClient,
+        client: WriteClient,
         translator: Translator,
         may_write: Callable[[], bool] = lambda: True,
         metrics: RefusalMetrics | None = None,

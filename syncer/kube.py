@@ -31,7 +31,6 @@ import orjson
 from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio import config as k8s_config
 
-from syncer.echoes import OwnWrites
 from syncer.errors import ApiError, ServerError, error_for_status
 from syncer.ratelimit import Throttle
 from syncer.resources import Resource
@@ -111,8 +110,6 @@ class KubeClient:
         self._server_hostname: str | None = configuration.tls_server_name or None
         self._metrics = metrics
         self._throttle = write_throttle
-        self.own_writes = OwnWrites()
-        """The object versions this client wrote (for the kinds someone tracks)."""
 
     @classmethod
     async def connect(
@@ -309,28 +306,19 @@ class KubeClient:
     # -- writes -----------------------------------------------------------------------
 
     async def create(self, resource: Resource, *, namespace: str | None, body: Any) -> Json:
-        created = await self.request(
-            "create", "POST", resource.path(namespace=namespace), body=body
-        )
-        self.own_writes.record(resource.plural, created)
-        return created
+        return await self.request("create", "POST", resource.path(namespace=namespace), body=body)
 
     async def update(
         self, resource: Resource, *, namespace: str | None, name: str, body: Any
     ) -> Json:
-        updated = await self.request(
-            "update", "PUT", resource.path(namespace=namespace, name=name), body=body
-        )
-        self.own_writes.record(resource.plural, updated)
-        return updated
+        path = resource.path(namespace=namespace, name=name)
+        return await self.request("update", "PUT", path, body=body)
 
     async def update_status(
         self, resource: Resource, *, namespace: str | None, name: str, body: Any
     ) -> Json:
         path = resource.path(namespace=namespace, name=name, subresource="status")
-        updated = await self.request("update", "PUT", path, body=body)
-        self.own_writes.record(resource.plural, updated)
-        return updated
+        return await self.request("update", "PUT", path, body=body)
 
     async def patch(
         self,
@@ -343,11 +331,9 @@ class KubeClient:
         subresource: str | None = None,
     ) -> Json:
         path = resource.path(namespace=namespace, name=name, subresource=subresource)
-        patched = await self.request(
+        return await self.request(
             "patch", "PATCH", path, body=body, content_type=PATCH_TYPES[patch_type]
         )
-        self.own_writes.record(resource.plural, patched)
-        return patched
 
     async def delete(
         self,

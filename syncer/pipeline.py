@@ -44,8 +44,10 @@ A pod, from its watch event to the host write, file by file:
    the :class:`~syncer.hostwriter.HostWriter` (``syncer/hostwriter.py``)
    checks that this replica may write (leads, with leader election), that the
    body stays in the host namespace and carries this vcluster's marker and
-   provenance, and ``KubeClient.create`` (``syncer/kube.py``) sends the
-   ``POST`` to the host API server.  The created pod's watch event arrives
+   provenance, and hands it to the host :class:`~syncer.echoes.RecordingApi`
+   (``syncer/echoes.py``), whose ``KubeClient.create`` (``syncer/kube.py``)
+   sends the ``POST`` to the host API server; the returned resourceVersion is
+   recorded as the syncer's own write.  The created pod's watch event arrives
    through step 1 on the host ``pods`` informer; step 2 drops it as the echo
    of this very write (pods skip their own echoes), where another kind's
    would be mapped back to the same key.
@@ -69,6 +71,7 @@ from syncer.capabilities import (
     capabilities_of,
 )
 from syncer.controller import Controller
+from syncer.echoes import OwnWrites, RecordingApi
 from syncer.errors import ApiError, ConfigError
 from syncer.events import EventRecorder
 from syncer.hostwriter import HostWriter
@@ -251,7 +254,10 @@ def build(
     """
     s = settings
     translator = Translator(vcluster=s.vcluster_name, host_namespace=s.host_namespace)
-    writer = HostWriter(client=host, translator=translator, may_write=may_write, metrics=metrics)
+    # The sync layer writes through these, so each cluster's own writes are known (echoes).
+    v_api = RecordingApi(client=virtual, writes=OwnWrites())
+    p_api = RecordingApi(client=host, writes=OwnWrites())
+    writer = HostWriter(client=p_api, translator=translator, may_write=may_write, metrics=metrics)
     mappers = build_mappers(
         kinds=s.kinds, factories=factories, translator=translator, config=mapper_config(s)
     )
@@ -291,7 +297,7 @@ def build(
         context = SyncContext(
             translator=translator,
             host=writer,
-            virtual=virtual,
+            virtual=v_api,
             virtual_cache=informers.cache(cluster="virtual", kind=kind, allowed=allowed),
             host_cache=informers.cache(cluster="host", kind=kind, allowed=allowed),
             record_event=recorder.record,
@@ -306,8 +312,8 @@ def build(
             context=context,
             enqueue=queue.add,
             metrics=metrics,
-            virtual_writes=virtual.own_writes,
-            host_writes=host.own_writes,
+            virtual_writes=v_api.writes,
+            host_writes=p_api.writes,
             blocked_initial=blocked_initial,
             label=kind,
         )

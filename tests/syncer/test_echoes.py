@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncer.echoes import OwnWrites
+from syncer.echoes import Json, OwnWrites, RecordingApi
+from syncer.errors import Conflict
+from syncer.resources import CONFIGMAPS, PODS, Resource
 
 
 def obj(name: str, rv: str, namespace: str = "ns") -> dict[str, object]:
@@ -61,3 +66,91 @@ def test_memory_is_bounded_and_the_newest_are_kept(versions: list[int], capacity
     newest = list(dict.fromkeys(reversed(versions)))[:capacity]
     for version in newest:
         assert writes.is_echo("pods", obj("a", str(version)))
+
+
+class Server:
+    """Stands in for a cluster's client: every write bumps the object's resourceVersion."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.version = 0
+        self.fail = fail
+        self.calls: list[str] = []
+
+    def _stored(self, verb: str, name: str) -> dict[str, object]:
+        self.calls.append(verb)
+        if self.fail:
+            raise Conflict(status=409)
+        self.version += 1
+        return obj(name, str(self.version))
+
+    async def get(self, resource: Resource, *, namespace: str | None, name: str) -> Json:
+        return self._stored("get", name)
+
+    async def create(self, resource: Resource, *, namespace: str | None, body: Any) -> Json:
+        return self._stored("create", body["metadata"]["name"])
+
+    async def update(
+        self, resource: Resource, *, namespace: str | None, name: str, body: Any
+    ) -> Json:
+        return self._stored("update", name)
+
+    async def update_status(
+        self, resource: Resource, *, namespace: str | None, name: str, body: Any
+    ) -> Json:
+        return self._stored("update_status", name)
+
+    async def patch(
+        self, resource: Resource, *, namespace: str | None, name: str, **kw: Any
+    ) -> Json:
+        return self._stored("patch", name)
+
+    async def delete(
+        self, resource: Resource, *, namespace: str | None, name: str, **kw: Any
+    ) -> Json:
+        return self._stored("delete", name)
+
+    async def create_subresource(
+        self, resource: Resource, *, namespace: str | None, name: str, subresource: str, body: Any
+    ) -> Json:
+        return self._stored(subresource, name)
+
+
+def _api(server: Server) -> RecordingApi:
+    writes = OwnWrites()
+    writes.track("pods")
+    return RecordingApi(client=server, writes=writes)
+
+
+async def test_recording_api_records_creates_updates_and_patches_it_sends() -> None:
+    """Each create, update, status update and patch answer is an echo once; each call is sent."""
+    server = Server()
+    api = _api(server)
+    body = obj("a", "")
+    await api.create(PODS, namespace="ns", body=body)
+    await api.update(PODS, namespace="ns", name="a", body=body)
+    await api.update_status(PODS, namespace="ns", name="a", body=body)
+    await api.patch(PODS, namespace="ns", name="a", body={}, patch_type="strategic")
+    assert server.calls == ["create", "update", "update_status", "patch"]
+    assert [api.writes.is_echo("pods", obj("a", str(v))) for v in range(1, 5)] == [True] * 4
+    assert len(api.writes) == 0
+
+
+async def test_recording_api_leaves_reads_deletes_subresources_and_failures_unrecorded() -> None:
+    """A get, a delete, a binding or a write that failed records nothing."""
+    server = Server()
+    api = _api(server)
+    await api.get(PODS, namespace="ns", name="a")
+    await api.delete(PODS, namespace="ns", name="a", uid="u")
+    await api.create_subresource(PODS, namespace="ns", name="a", subresource="binding", body={})
+    assert len(api.writes) == 0
+    failing = _api(Server(fail=True))
+    with pytest.raises(Conflict):
+        await failing.create(PODS, namespace="ns", body=obj("a", ""))
+    assert len(failing.writes) == 0
+
+
+async def test_recording_api_records_only_tracked_kinds() -> None:
+    """A configmap written through the same API is not remembered when only pods are tracked."""
+    api = _api(Server())
+    await api.create(CONFIGMAPS, namespace="ns", body=obj("a", ""))
+    assert len(api.writes) == 0

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from mappers.collisions import claimed_by_partner
 from mappers.references import pod_references
-from syncer.api import PODS, Obj, ObjectKey, Refused, SyncContext
+from syncer.api import PODS, Obj, ObjectKey, Refused, Resource, SyncContext
 from syncer.kit import ReferencedCopySyncer, name_of, namespace_of
 
 
@@ -23,6 +23,9 @@ class PodReferencedCopySyncer(ReferencedCopySyncer):
     """A copy kind whose host object exists only while some virtual pod refers to it."""
 
     referrer = PODS
+    #: Reads besides its own kind: the pods (their reference index; host pods for collisions).
+    reads: frozenset[Resource] = frozenset()
+    may_read: frozenset[Resource] = frozenset({PODS})
 
     def refusal(self, ctx: SyncContext, v_obj: Obj) -> Refused | None:
         return claimed_by_partner(

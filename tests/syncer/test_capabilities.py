@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from mappers.configmaps import make as make_configmaps
 from mappers.events import make as make_events
 from mappers.nodes import make as make_nodes
 from mappers.pods import make as make_pods
@@ -68,7 +67,7 @@ def test_builtin_declarations_read_through_one_accessor() -> None:
     nodes = capabilities_of(make_nodes(translator=T))
     assert (nodes.host_resource, nodes.host_selector(managed="m")) == (NODES, None)
     assert capabilities_of(make_events(translator=T)).host_selector(managed="m") is None
-    plain = capabilities_of(make_configmaps(translator=T))
+    plain = capabilities_of(Widgets(translator=T))
     assert plain == Capabilities()
     assert plain.host_selector(managed="m") == "m"
 
@@ -154,7 +153,7 @@ def test_undeclared_cache_access_names_mapper_and_kind() -> None:
 
 def test_a_mapper_declaring_nothing_may_read_any_cache_that_runs() -> None:
     """The built-ins keep working: an absent cache is a KeyError, as before."""
-    wiring = _build("configmaps,pods", {"configmaps": make_configmaps, "pods": make_pods})
+    wiring = _build("configmaps,pods", {"configmaps": Widgets, "pods": make_pods})
     ctx = _context(wiring, "configmaps")
     assert ctx.host_cache(PODS) is wiring.informers[("host", "pods")].store
     with pytest.raises(KeyError, match="no host cache of 'nodes' runs here"):

@@ -16,10 +16,11 @@ Guarantees:
   ``log``, the sync layer's) carries its key and that reconcile id.
 * A failed reconcile is logged on the controller's logger (``controller=<kind>``,
   the key, the reconcile id) with its exception's traceback exactly when it
-  matters: at a key's first failure (before its first rate-limited requeue) at
-  warning, and when it is dropped (terminal) at error.  A later retry is one
-  warning line without traceback, with the error and the requeue count; a
-  conflict is one debug line.  Successful reconciles log nothing here.
+  matters: at the first failure of a key's streak (from its last success, timed
+  revisit or drop) at warning, and when it is dropped (terminal) at error.  A
+  later retry is one warning line without traceback, with the error and the
+  requeue count; a conflict is one debug line (and starts no streak).
+  Successful reconciles log nothing here.
 * :meth:`Controller.run` starts ``workers`` coroutines (not a task per key)
   and returns once the queue is shut down and every worker has finished its
   current key.
@@ -71,6 +72,9 @@ class Controller:
         base = structlog.get_logger("vsyncer.controller").bind(controller=kind)
         self._log = ReconcileLogger(base)
         self._ids = itertools.count(1)
+        # Keys whose failure streak logged its traceback; a key leaves when it is forgotten
+        # (success, a timed revisit, or dropped), so its next failure is a first one again.
+        self._traced: set[ObjectKey] = set()
 
     async def run(self) -> None:
         """Work until the queue is shut down."""
@@ -110,13 +114,14 @@ class Controller:
         self._metrics.reconcile(
             kind=self.kind, result=decision.outcome.value, seconds=time.perf_counter() - started
         )
-        if decision.action is Action.FORGET:
-            self.queue.forget(key)
-        elif decision.action is Action.FORGET_AND_ADD_AFTER:
-            self.queue.forget(key)
-            self.queue.add_after(key, decision.delay)
-        else:
+        if decision.action is Action.RATE_LIMITED:
             self.queue.add_rate_limited(key)
+            return
+        self.queue.forget(key)
+        if self._traced:
+            self._traced.discard(key)
+        if decision.action is Action.FORGET_AND_ADD_AFTER:
+            self.queue.add_after(key, decision.delay)
 
     def _log_failure(self, key: ObjectKey, exc: Exception, outcome: Outcome) -> None:
         """One line per failure; the traceback at the first failure and at the drop."""
@@ -126,11 +131,13 @@ class Controller:
         elif outcome is Outcome.CONFLICT:
             log.debug("conflict; retrying from fresh cache state", error=str(exc))
         else:
-            requeues = self.queue.num_requeues(key)
+            first = key not in self._traced
+            if first:
+                self._traced.add(key)
             log.warning(
                 "reconcile failed; will retry",
                 error=repr(exc),
                 outcome=outcome.value,
-                requeues=requeues,
-                exc_info=exc if requeues == 0 else None,
+                requeues=self.queue.num_requeues(key),
+                exc_info=exc if first else None,
             )

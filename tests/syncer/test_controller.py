@@ -259,3 +259,18 @@ async def test_the_reconcilers_logger_is_bound_to_the_key_and_reconcile_id(
     assert first["kind"] == "configmaps"
     assert "key" not in outside
     assert "reconcile_id" not in outside
+
+
+async def test_the_traceback_comes_at_the_first_failure_after_a_conflict_and_after_a_success(
+    log_lines: io.StringIO,
+) -> None:
+    """A conflict before the failure does not use up the traceback; a success starts afresh."""
+    queue: WorkQueue[ObjectKey] = WorkQueue(clock=FakeClock())
+    boom = RuntimeError("boom")
+    script = Script({"k": [Conflict(status=409), boom, boom, Result(), boom]})
+    controller = Controller(kind="configmaps", reconciler=script, queue=queue)
+    for _ in range(5):
+        await controller.process(_key("k"))
+    failures = [line for line in _lines(log_lines) if line["level"] == "warning"]
+    assert [line["requeues"] for line in failures] == [1, 2, 0]
+    assert ["exception" in line for line in failures] == [True, False, True]

@@ -292,6 +292,7 @@ class SyncContext:
     virtual_cache: Callable[[Resource], Cache]
     host_cache: Callable[[Resource], Cache]
     record_event: Callable[..., Any]
+    #: A structlog logger (None in fakes); the daemon's binds each reconcile's key and id.
     log: Any
     #: Reads one host object that the host caches do not hold (they hold only managed
     #: ones); ``None`` where the runtime offers no live host reads.

@@ -39,6 +39,7 @@ holds the key).
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Mapping
 from typing import Any
 
@@ -124,7 +125,7 @@ def token_secret_drift(
     return f"token Secret {name}: missing"
 
 
-class PodDrift:
+class PodDrift(abc.ABC):
     """Mixin: the pods mapper's ``drift`` (see the module docstring).
 
     The class it is mixed into provides the translator, the Pod Security
@@ -134,9 +135,9 @@ class PodDrift:
     translator: Translator
     security: PodSecurity | None
 
+    @abc.abstractmethod
     def environment(self, ctx: SyncContext, v_pod: Obj) -> PodEnvironment:
         """What the host metadata of ``v_pod`` needs from the caches (the pods mapper's)."""
-        raise NotImplementedError
 
     def drift(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> str | None:
         """What the pods reconcile would change, as a field path; ``None`` if nothing.

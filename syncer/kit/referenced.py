@@ -22,6 +22,7 @@ Design (correct and O(references)):
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable, Iterable, Mapping
 
 from syncer.api import DONE, Obj, ObjectKey, Refused, Resource, Result, SyncContext
@@ -34,7 +35,7 @@ def index_value(namespace: str, name: str) -> str:
     return f"{namespace}/{name}"
 
 
-class ReferencedCopySyncer(CopySyncer):
+class ReferencedCopySyncer(CopySyncer, abc.ABC):
     """A copy kind whose host object exists only while some virtual referrer refers to it."""
 
     #: The kind whose virtual objects refer to this one.
@@ -42,9 +43,9 @@ class ReferencedCopySyncer(CopySyncer):
     #: The index on the referrer's virtual store listing the ``ns/name`` values it refers to.
     index: str = ""
 
+    @abc.abstractmethod
     def referenced_names(self, referrer: Obj) -> Iterable[str]:
         """The names of this kind (in the referrer's namespace) that ``referrer`` refers to."""
-        raise NotImplementedError
 
     def refusal(self, ctx: SyncContext, v_obj: Obj) -> Refused | None:
         """Why a referenced ``v_obj`` must not be created on the host now; ``None``: it may."""

@@ -1,67 +1,32 @@
-"""Pod translation (virtual → host spec): one table row per pod rule, plus properties."""
+"""Pod translation (virtual → host): dropped fields, metadata, running-pod updates, properties."""
 
 from __future__ import annotations
 
 import copy
 import json
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from mappers.podspec import (
-    DEFAULT_NAMESERVER,
     PodEnvironment,
     host_pod_update,
-    kubernetes_env,
-    pod_hostname,
     translate_pod,
     updated_host_pod,
 )
-from mappers.tokens import token_key
 from syncer.api import (
     MANAGED_BY_LABEL,
     NAMESPACE_LABEL,
-    OBJECT_NAME_ANNOTATION,
     OBJECT_UID_ANNOTATION,
     OWNER_REFERENCES_ANNOTATION,
     PODS,
 )
 from tests.mappers.fakes import T
-
-Json = dict[str, Any]
-ENV = PodEnvironment(nameserver="10.0.0.10", namespace_labels={"team": "blue"})
-
-
-def v_pod(**spec: Any) -> Json:
-    body: Json = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": "web",
-            "namespace": "shop",
-            "uid": "v-uid",
-            "labels": {"app": "web", "release": "r1"},
-            "annotations": {"note": "hi"},
-        },
-        "spec": {"containers": [{"name": "main", "image": "app:1"}]},
-    }
-    body["spec"].update(spec)
-    return body
-
-
-def h(name: str) -> str:
-    return T.host_name("shop", name)
-
-
-def container(spec: Json) -> Json:
-    return dict(spec["containers"][0])
-
+from tests.mappers.podspec_support import ENV, Json, h, v_pod
 
 CASES: list[tuple[str, Json, PodEnvironment, Callable[[Json], object], object]] = [
-    ("a tenant-set nodeName is kept", v_pod(nodeName="n1"), ENV, lambda s: s["nodeName"], "n1"),
     (
         "admission-computed fields are dropped",
         v_pod(priority=5, priorityClassName="hi", preemptionPolicy="Never", overhead={"cpu": "1"}),
@@ -72,231 +37,11 @@ CASES: list[tuple[str, Json, PodEnvironment, Callable[[Json], object], object]] 
         [],
     ),
     (
-        "the host service account is not used",
-        v_pod(serviceAccountName="builder", serviceAccount="builder"),
-        ENV,
-        lambda s: (
-            "serviceAccountName" in s,
-            "serviceAccount" in s,
-            s["automountServiceAccountToken"],
-            s["enableServiceLinks"],
-        ),
-        (False, False, False, False),
-    ),
-    ("hostname is the virtual name", v_pod(), ENV, lambda s: s["hostname"], "web"),
-    ("an explicit hostname stays", v_pod(hostname="h1"), ENV, lambda s: s["hostname"], "h1"),
-    (
-        "ClusterFirst becomes None with the virtual DNS",
-        v_pod(),
-        ENV,
-        lambda s: (s["dnsPolicy"], s["dnsConfig"]),
-        (
-            "None",
-            {
-                "nameservers": ["10.0.0.10"],
-                "searches": ["shop.svc.cluster.local", "svc.cluster.local", "cluster.local"],
-                "options": [{"name": "ndots", "value": "5"}],
-            },
-        ),
-    ),
-    (
-        "the tenant's dnsConfig follows ours; its ndots wins",
-        v_pod(dnsConfig={"searches": ["corp"], "options": [{"name": "ndots", "value": "2"}]}),
-        ENV,
-        lambda s: (s["dnsConfig"]["searches"][-1], s["dnsConfig"]["options"]),
-        ("corp", [{"name": "ndots", "value": "2"}]),
-    ),
-    (
-        "dnsPolicy Default stays",
-        v_pod(dnsPolicy="Default"),
-        ENV,
-        lambda s: (s["dnsPolicy"], "dnsConfig" in s),
-        ("Default", False),
-    ),
-    (
-        "ClusterFirst with hostNetwork stays (it means Default)",
-        v_pod(hostNetwork=True),
-        ENV,
-        lambda s: s.get("dnsPolicy"),
-        None,
-    ),
-    (
-        "configmap, secret and PVC volumes are renamed",
-        v_pod(
-            volumes=[
-                {"name": "a", "configMap": {"name": "cfg"}},
-                {"name": "b", "secret": {"secretName": "sec"}},
-                {"name": "c", "persistentVolumeClaim": {"claimName": "data"}},
-                {"name": "d", "configMap": {"name": "kube-root-ca.crt"}},
-            ]
-        ),
-        ENV,
-        lambda s: [
-            s["volumes"][0]["configMap"]["name"],
-            s["volumes"][1]["secret"]["secretName"],
-            s["volumes"][2]["persistentVolumeClaim"]["claimName"],
-            s["volumes"][3]["configMap"]["name"],
-        ],
-        [h("cfg"), h("sec"), h("data"), "kube-root-ca.crt"],
-    ),
-    (
-        "env and envFrom references are renamed; fieldRefs read the provenance",
-        v_pod(
-            containers=[
-                {
-                    "name": "main",
-                    "image": "app:1",
-                    "env": [
-                        {
-                            "name": "A",
-                            "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "k"}},
-                        },
-                        {"name": "B", "valueFrom": {"secretKeyRef": {"name": "sec", "key": "k"}}},
-                        {"name": "C", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-                    ],
-                    "envFrom": [{"configMapRef": {"name": "cfg2"}}, {"secretRef": {"name": "s2"}}],
-                }
-            ]
-        ),
-        ENV,
-        lambda s: [
-            container(s)["env"][0]["valueFrom"]["configMapKeyRef"]["name"],
-            container(s)["env"][1]["valueFrom"]["secretKeyRef"]["name"],
-            container(s)["env"][2]["valueFrom"]["fieldRef"]["fieldPath"],
-            container(s)["envFrom"][0]["configMapRef"]["name"],
-            container(s)["envFrom"][1]["secretRef"]["name"],
-        ],
-        [
-            h("cfg"),
-            h("sec"),
-            f"metadata.annotations['{OBJECT_NAME_ANNOTATION}']",
-            h("cfg2"),
-            h("s2"),
-        ],
-    ),
-    (
-        "image pull secrets are renamed",
-        v_pod(imagePullSecrets=[{"name": "registry"}]),
-        ENV,
-        lambda s: s["imagePullSecrets"],
-        [{"name": h("registry")}],
-    ),
-    (
         "ephemeral containers are not created with the pod",
         v_pod(ephemeralContainers=[{"name": "dbg", "image": "busybox"}]),
         ENV,
         lambda s: "ephemeralContainers" in s,
         False,
-    ),
-    (
-        "the API server's service reaches the pod as env and host aliases",
-        v_pod(),
-        PodEnvironment(api_host="10.96.0.1", api_port=443),
-        lambda s: (container(s)["env"][0], s["hostAliases"][0]["ip"]),
-        ({"name": "KUBERNETES_SERVICE_HOST", "value": "10.96.0.1"}, "10.96.0.1"),
-    ),
-    (
-        "the tenant's own KUBERNETES_SERVICE_HOST wins",
-        v_pod(
-            containers=[
-                {
-                    "name": "m",
-                    "image": "i",
-                    "env": [{"name": "KUBERNETES_SERVICE_HOST", "value": "x"}],
-                }
-            ]
-        ),
-        PodEnvironment(api_host="10.96.0.1"),
-        lambda s: [
-            e["value"] for e in container(s)["env"] if e["name"] == "KUBERNETES_SERVICE_HOST"
-        ],
-        ["x"],
-    ),
-    (
-        "pod affinity selectors are confined to the vcluster and namespace",
-        v_pod(
-            affinity={
-                "podAntiAffinity": {
-                    "requiredDuringSchedulingIgnoredDuringExecution": [
-                        {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "zone"}
-                    ]
-                }
-            }
-        ),
-        ENV,
-        lambda s: s["affinity"]["podAntiAffinity"][
-            "requiredDuringSchedulingIgnoredDuringExecution"
-        ][0]["labelSelector"],
-        {"matchLabels": {"app": "web", MANAGED_BY_LABEL: "vc", NAMESPACE_LABEL: "shop"}},
-    ),
-    (
-        "affinity terms naming namespaces select those virtual namespaces",
-        v_pod(
-            affinity={
-                "podAffinity": {
-                    "preferredDuringSchedulingIgnoredDuringExecution": [
-                        {
-                            "weight": 1,
-                            "podAffinityTerm": {
-                                "labelSelector": {"matchLabels": {"app": "db"}},
-                                "namespaces": ["b", "a"],
-                                "topologyKey": "zone",
-                            },
-                        }
-                    ]
-                }
-            }
-        ),
-        ENV,
-        lambda s: s["affinity"]["podAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][
-            0
-        ]["podAffinityTerm"],
-        {
-            "labelSelector": {
-                "matchLabels": {"app": "db", MANAGED_BY_LABEL: "vc"},
-                "matchExpressions": [
-                    {"key": NAMESPACE_LABEL, "operator": "In", "values": ["a", "b"]}
-                ],
-            },
-            "topologyKey": "zone",
-        },
-    ),
-    (
-        "a namespaceSelector becomes a selector over the copied namespace labels",
-        v_pod(
-            affinity={
-                "podAffinity": {
-                    "requiredDuringSchedulingIgnoredDuringExecution": [
-                        {
-                            "labelSelector": {"matchLabels": {"app": "db"}},
-                            "namespaceSelector": {"matchLabels": {"team": "blue"}},
-                            "topologyKey": "zone",
-                        }
-                    ]
-                }
-            }
-        ),
-        ENV,
-        lambda s: s["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0][
-            "labelSelector"
-        ]["matchLabels"],
-        {"app": "db", MANAGED_BY_LABEL: "vc", T.namespace_label_key("team"): "blue"},
-    ),
-    (
-        "topology spread selectors are translated",
-        v_pod(
-            topologySpreadConstraints=[
-                {
-                    "maxSkew": 1,
-                    "topologyKey": "zone",
-                    "whenUnsatisfiable": "DoNotSchedule",
-                    "labelSelector": {"matchLabels": {"release": "r1"}},
-                }
-            ]
-        ),
-        ENV,
-        lambda s: s["topologySpreadConstraints"][0]["labelSelector"]["matchLabels"],
-        {T.translate_label_key("release"): "r1", MANAGED_BY_LABEL: "vc", NAMESPACE_LABEL: "shop"},
     ),
 ]
 
@@ -336,43 +81,6 @@ def test_metadata_translation() -> None:
     assert T.is_owned(host, kind_string=PODS.kind_string)
 
 
-def test_service_account_token_projection_reads_the_token_secret() -> None:
-    """The kube-api-access volume: token and CA from the token Secret; namespace from provenance."""
-    sources = [
-        {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-        {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-        {
-            "downwardAPI": {
-                "items": [{"path": "namespace", "fieldRef": {"fieldPath": "metadata.namespace"}}]
-            }
-        },
-        {"serviceAccountToken": {"audience": "vault", "path": "vault-token"}},
-    ]
-    pod = v_pod(volumes=[{"name": "kube-api-access-x", "projected": {"sources": sources}}])
-    env = PodEnvironment(token_secret="tok")
-    translated = translate_pod(pod, translator=T, env=env)["spec"]["volumes"][0]["projected"]
-    assert translated["sources"] == [
-        {"secret": {"name": "tok", "items": [{"key": "token", "path": "token"}]}},
-        {"secret": {"name": "tok", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-        {
-            "downwardAPI": {
-                "items": [
-                    {
-                        "path": "namespace",
-                        "fieldRef": {
-                            "fieldPath": "metadata.annotations['vcluster.loft.sh/object-namespace']"
-                        },
-                    }
-                ]
-            }
-        },
-        {"secret": {"name": "tok", "items": [{"key": token_key("vault"), "path": "vault-token"}]}},
-    ]
-    # Without a token Secret the token sources are dropped, the rest stays.
-    bare = translate_pod(pod, translator=T, env=PodEnvironment())["spec"]["volumes"][0]
-    assert [next(iter(s)) for s in bare["projected"]["sources"]] == ["configMap", "downwardAPI"]
-
-
 def test_translation_does_not_touch_its_input() -> None:
     """The cached virtual pod is read-only: translation works on a copy."""
     pod = v_pod(
@@ -381,16 +89,6 @@ def test_translation_does_not_touch_its_input() -> None:
     before = copy.deepcopy(pod)
     translate_pod(pod, translator=T, env=PodEnvironment(api_host="10.0.0.1"))
     assert pod == before
-
-
-def test_defaults_and_helpers() -> None:
-    """Placeholder nameserver; hostname from dotted/long names; the service env shape."""
-    spec = translate_pod(v_pod(), translator=T, env=PodEnvironment())["spec"]
-    assert spec["dnsConfig"]["nameservers"] == [DEFAULT_NAMESERVER]
-    assert pod_hostname("a.b.c") == "a-b-c"
-    assert pod_hostname("x" * 62 + "-y") == "x" * 62
-    names = [e["name"] for e in kubernetes_env("10.0.0.1", 6443)]
-    assert "KUBERNETES_PORT_6443_TCP_ADDR" in names
 
 
 def test_running_pod_updates_only_what_kubernetes_allows() -> None:

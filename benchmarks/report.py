@@ -1,0 +1,89 @@
+"""The targets of the scenarios, the pass/fail table and the generated part of RESULTS.md."""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+TARGETS: dict[str, tuple[str, Callable[[dict[str, Any]], float], float]] = {
+    "P1": ("syncer ÷ dual-write ≤ 1.10", lambda r: r["ratio"], 1.10),
+    "P2": ("p99 ≤ 100 ms (p50 ≤ 20 ms)", lambda r: r["p99_ms"], 100.0),
+    "P3": ("converge ÷ list ≤ 1.3", lambda r: r["ratio"], 1.3),
+    "P4": ("≤ 8 KB per pod", lambda r: r["bytes_per_pod"] / 1024, 8.0),
+    "P5": ("≤ 2.0 CPU-s per 1,000 pods", lambda r: r["cpu_s_per_1000"], 2.0),
+    "P6": ("B's p99 ≤ 1 s", lambda r: r["p99_ms"] / 1000, 1.0),
+}
+
+
+def _passes(sid: str, result: dict[str, Any]) -> bool:
+    _, measure, limit = TARGETS[sid]
+    ok = measure(result) <= limit
+    if sid == "P2":
+        ok = ok and result["p50_ms"] <= 20.0
+    return ok
+
+
+def _shown(sid: str, r: dict[str, Any]) -> str:
+    if sid == "P1":
+        return f"{r['syncer_s']:.1f} s vs {r['dual_write_s']:.1f} s → {r['ratio']:.2f}"
+    if sid == "P2":
+        return f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms"
+    if sid == "P3":
+        return f"{r['converge_s']:.1f} s vs list {r['list_s']:.1f} s → {r['ratio']:.2f}"
+    if sid == "P4":
+        return f"{r['bytes_per_pod'] / 1024:.1f} KB per pod ({r['n']} pods)"
+    if sid == "P5":
+        return f"{r['cpu_s_per_1000']:.2f} CPU-s per 1,000"
+    return f"p99 {r['p99_ms']:.0f} ms (p50 {r['p50_ms']:.0f} ms)"
+
+
+def table(results: dict[str, dict[str, Any]]) -> str:
+    lines = ["| id | target | measured | pass |", "|---|---|---|---|"]
+    for sid in sorted(results):
+        r = results[sid]
+        verdict = "pass" if _passes(sid, r) else "FAIL"
+        lines.append(f"| {sid} | {TARGETS[sid][0]} | {_shown(sid, r)} | {verdict} |")
+    return "\n".join(lines)
+
+
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+
+def write_results(path: Path, report: dict[str, Any]) -> None:
+    """Refresh the generated section of RESULTS.md, keeping the hand-written rest."""
+    import datetime as dt
+    import os
+    import subprocess
+
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+    )
+    section = "\n".join(
+        [
+            BEGIN,
+            f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on commit `{commit or 'unknown'}`; "
+            f"machine: {machine}; Python {report['python']}; Kubernetes {report['kubernetes']}"
+            f"{'; --quick' if report['quick'] else ''}.",
+            "",
+            table(report["scenarios"]),
+            "",
+            "```json",
+            json.dumps(report["scenarios"], indent=2),
+            "```",
+            END,
+        ]
+    )
+    text = path.read_text() if path.exists() else f"# Benchmark results\n\n{BEGIN}\n{END}\n"
+    if BEGIN in text and END in text:
+        head, _, rest = text.partition(BEGIN)
+        _, _, tail = rest.partition(END)
+        text = head + section + tail
+    else:
+        text += "\n" + section + "\n"
+    path.write_text(text)

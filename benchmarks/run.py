@@ -1,0 +1,123 @@
+"""One benchmark run: its state, the syncer process it starts, the virtual pods it creates.
+
+A :class:`Run` holds the clients of both clusters, the results so far and the
+syncer and host-side observer once started.  Pods are created with the
+baselines' concurrency; :func:`settle` waits until the syncer's pod queue is
+empty with nothing in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import (
+    PodObserver,
+    SyncerProcess,
+    bounded,
+    ensure_namespaces,
+    wait_for_default_sa,
+)
+from benchmarks.pods import pod
+from syncer.kube import KubeClient
+from syncer.localcluster import ControlPlane
+from syncer.resources import PODS
+from syncer.translate import Translator
+
+VCLUSTER = "bench"
+HOST_NS = "vcluster-bench"
+CONCURRENCY = 32
+NAMESPACES = 10
+
+
+@dataclass
+class Run:
+    quick: bool
+    only: set[str]
+    host: KubeClient
+    virtual: KubeClient
+    plane: ControlPlane
+    workdir: Path
+    t: Translator = field(
+        default_factory=lambda: Translator(vcluster=VCLUSTER, host_namespace=HOST_NS)
+    )
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    created: int = 0
+    syncer: SyncerProcess | None = None
+    observer: PodObserver | None = None
+    rss_empty: int = 0
+    workers: int = CONCURRENCY
+
+    def n(self, full: int) -> int:
+        return max(1, full // 10) if self.quick else full
+
+    def wants(self, sid: str) -> bool:
+        return not self.only or sid in self.only
+
+
+async def create_virtual(run: Run, names: list[tuple[str, str]]) -> dict[str, float]:
+    """Create pods in virtual; return each pod's create-acknowledged time."""
+    acked: dict[str, float] = {}
+
+    def job(ns: str, name: str) -> Callable[[], Any]:
+        async def create() -> None:
+            await run.virtual.create(
+                PODS, namespace=ns, body=pod(name, namespace=ns, index=len(acked))
+            )
+            acked[name] = time.monotonic()
+
+        return create
+
+    await bounded((job(ns, name) for ns, name in names), concurrency=CONCURRENCY)
+    run.created += len(names)
+    return acked
+
+
+def pod_names(prefix: str, n: int, namespaces: list[str]) -> list[tuple[str, str]]:
+    return [(namespaces[i % len(namespaces)], f"{prefix}-{i}") for i in range(n)]
+
+
+async def start_syncer(run: Run) -> float:
+    syncer = SyncerProcess(
+        host_kubeconfig=run.plane.host.kubeconfig,
+        virtual_kubeconfig=run.plane.virtual.kubeconfig,
+        host_namespace=HOST_NS,
+        vcluster=VCLUSTER,
+        log=run.workdir / "vsyncer.log",
+        workers=run.workers,
+    )
+    seconds = await asyncio.to_thread(syncer.start)
+    run.syncer = syncer
+    return seconds
+
+
+async def fill_to(run: Run, total: int) -> None:
+    assert run.observer is not None
+    missing = total - run.created
+    if missing <= 0:
+        return
+    v_ns = [f"fill-{i}" for i in range(NAMESPACES)]
+    await ensure_namespaces(run.virtual, v_ns)
+    await wait_for_default_sa(run.virtual, v_ns)
+    names = pod_names("fill", missing, v_ns)
+    await create_virtual(run, names)
+    await run.observer.wait_for(run.t.host_name(ns, name) for ns, name in names)
+
+
+async def settle(run: Run, *, within: float = 600) -> None:
+    """Wait until the syncer's pod queue is empty with nothing in flight."""
+    assert run.syncer is not None
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        m = await asyncio.to_thread(run.syncer.metrics)
+        if (
+            m.get('workqueue_depth{name="pods"}', 1) == 0
+            and m.get('workqueue_unfinished_work_seconds{name="pods"}', 1) == 0
+        ):
+            return
+        await asyncio.sleep(0.2)
+    raise TimeoutError("the syncer did not settle")

@@ -1,0 +1,214 @@
+"""The scenarios of the benchmarks issue (P1-P6), each measured against the running syncer.
+
+Each scenario drives load into the virtual cluster, watches the host side or
+the syncer's ``/metrics``, and stores its figures in ``run.results[<id>]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from benchmarks.harness import (
+    PodObserver,
+    SyncerProcess,
+    ensure_namespaces,
+    percentile,
+    wait_for_default_sa,
+)
+from benchmarks.pods import pod
+from benchmarks.run import (
+    HOST_NS,
+    NAMESPACES,
+    Run,
+    create_virtual,
+    fill_to,
+    pod_names,
+    settle,
+    start_syncer,
+)
+from syncer.resources import PODS
+
+
+async def scenario_p1_p5(run: Run) -> None:
+    n = run.n(2000)
+    assert run.syncer is not None and run.observer is not None
+    v_ns = [f"p1-{i}" for i in range(NAMESPACES)]
+    await ensure_namespaces(run.virtual, v_ns)
+    await wait_for_default_sa(run.virtual, v_ns)
+    names = pod_names("p1", n, v_ns)
+    virtual_running = PodObserver(client=run.virtual, namespace=None, selector=None)
+    await virtual_running.start()
+    already_running = len(virtual_running.running)
+    counts0 = await asyncio.to_thread(_work_counts, run.syncer)
+    cpu0 = run.syncer.cpu_seconds()
+    started = time.monotonic()
+    await create_virtual(run, names)
+    last = await run.observer.wait_for(run.t.host_name(ns, name) for ns, name in names)
+    syncer_s = last - started
+    await virtual_running.wait_running(already_running + n)
+    cpu = run.syncer.cpu_seconds() - cpu0
+    counts = await asyncio.to_thread(_work_counts, run.syncer)
+    await virtual_running.stop()
+    p1 = run.results["P1"]
+    p1.update({"syncer_s": syncer_s, "ratio": syncer_s / p1["dual_write_s"]})
+    run.results["P5"] = {
+        "n": n,
+        "cpu_s": cpu,
+        "cpu_s_per_1000": cpu / n * 1000,
+        # Where the CPU goes, per pod: reconciles of any kind, and API requests.
+        **{
+            f"{what}_per_pod": (counts[what] - counts0.get(what, 0.0)) / n
+            for what in sorted(counts)
+        },
+    }
+
+
+def _work_counts(syncer: SyncerProcess) -> dict[str, float]:
+    """Reconciles (all kinds) and API requests (both clusters, watches excluded) so far."""
+    m = syncer.metrics()
+    counts = {
+        "reconciles": sum(v for k, v in m.items() if k.startswith("vsyncer_reconcile_total{")),
+        "requests": sum(
+            v
+            for k, v in m.items()
+            if k.startswith("vsyncer_rest_requests_total{") and 'verb="watch"' not in k
+        ),
+    }
+    for k, v in m.items():
+        labels = _labels(k)
+        if k.startswith("vsyncer_rest_requests_total{") and labels.get("verb") != "watch":
+            what = f"requests_{labels.get('cluster')}_{labels.get('verb')}"
+            counts[what] = counts.get(what, 0.0) + v
+        elif k.startswith("vsyncer_reconcile_total{"):
+            what = f"reconciles_{labels.get('kind')}"
+            counts[what] = counts.get(what, 0.0) + v
+    return counts
+
+
+def _labels(sample: str) -> dict[str, str]:
+    inner = sample.partition("{")[2].rstrip("}")
+    pairs = (part.split("=", 1) for part in inner.split(",") if "=" in part)
+    return {name: value.strip('"') for name, value in pairs}
+
+
+async def scenario_p6(run: Run) -> None:
+    assert run.observer is not None
+    n = run.n(2000)
+    await ensure_namespaces(run.virtual, ["p6-a", "p6-b"])
+    await wait_for_default_sa(run.virtual, ["p6-a", "p6-b"])
+    burst = asyncio.create_task(create_virtual(run, pod_names("p6a", n, ["p6-a"])))
+    quiet: dict[str, float] = {}
+    i = 0
+    while not burst.done() or i < 5:
+        name = f"p6b-{i}"
+        await run.virtual.create(PODS, namespace="p6-b", body=pod(name, namespace="p6-b"))
+        quiet[name] = time.monotonic()
+        run.created += 1
+        i += 1
+        await asyncio.sleep(0.2)
+    await burst
+    await run.observer.wait_for(run.t.host_name("p6-b", name) for name in quiet)
+    latencies = [run.observer.first_seen[run.t.host_name("p6-b", k)] - v for k, v in quiet.items()]
+    run.results["P6"] = {
+        "burst": n,
+        "quiet_pods": len(quiet),
+        "p50_ms": percentile(latencies, 0.5) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+    }
+
+
+async def scenario_p2(run: Run) -> None:
+    assert run.observer is not None
+    rate, seconds = 50, (6 if run.quick else 60)
+    await ensure_namespaces(run.virtual, ["p2"])
+    await wait_for_default_sa(run.virtual, ["p2"])
+    acked: dict[str, float] = {}
+    tasks: list[asyncio.Task[None]] = []
+
+    async def one(name: str) -> None:
+        await run.virtual.create(PODS, namespace="p2", body=pod(name, namespace="p2"))
+        acked[name] = time.monotonic()
+
+    started = time.monotonic()
+    for i in range(rate * seconds):
+        delay = started + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(f"p2-{i}")))
+    await asyncio.gather(*tasks)
+    run.created += len(acked)
+    await run.observer.wait_for(run.t.host_name("p2", name) for name in acked)
+    latencies = [run.observer.first_seen[run.t.host_name("p2", k)] - v for k, v in acked.items()]
+    run.results["P2"] = {
+        "rate": rate,
+        "seconds": seconds,
+        "p50_ms": percentile(latencies, 0.5) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+    }
+
+
+async def scenario_p4(run: Run) -> None:
+    assert run.syncer is not None
+    n = run.n(10000)
+    await fill_to(run, n)
+    await settle(run)
+    rss = run.syncer.rss_bytes()
+    run.results["P4"] = {
+        "n": run.created,
+        "rss_empty_bytes": run.rss_empty,
+        "rss_bytes": rss,
+        "bytes_per_pod": (rss - run.rss_empty) / run.created,
+    }
+
+
+async def scenario_p3(run: Run) -> None:
+    assert run.syncer is not None
+    n = run.n(10000)
+    await fill_to(run, n)
+    await settle(run)
+    await asyncio.to_thread(run.syncer.stop)
+    started = time.monotonic()
+    total = 0
+    for client, ns in ((run.virtual, None), (run.host, HOST_NS)):
+        token = None
+        while True:
+            page = await client.list(PODS, namespace=ns, limit=500, continue_token=token)
+            total += len(page["items"])
+            token = page["metadata"].get("continue")
+            if not token:
+                break
+    list_s = time.monotonic() - started
+    started = time.monotonic()
+    await start_syncer(run)
+    syncer = run.syncer
+    while True:
+        m = await asyncio.to_thread(syncer.metrics)
+        reconciled = sum(
+            v for k, v in m.items() if k.startswith('vsyncer_reconcile_total{kind="pods"')
+        )
+        if (
+            reconciled >= run.created
+            and m.get('workqueue_depth{name="pods"}', 1) == 0
+            and m.get('workqueue_unfinished_work_seconds{name="pods"}', 1) == 0
+        ):
+            break
+        if time.monotonic() - started > 600:
+            raise TimeoutError("restart did not converge")
+        await asyncio.sleep(0.05)
+    converge_s = time.monotonic() - started
+    writes = sum(
+        v
+        for k, v in m.items()
+        if k.startswith("vsyncer_rest_requests_total{")
+        and 'cluster="host"' in k
+        and any(f'verb="{verb}"' in k for verb in ("create", "update", "patch", "delete"))
+    )
+    run.results["P3"] = {
+        "n": run.created,
+        "listed": total,
+        "converge_s": converge_s,
+        "list_s": list_s,
+        "ratio": converge_s / list_s,
+        "host_writes": writes,
+    }

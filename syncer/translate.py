@@ -5,7 +5,7 @@ so mappers, event handlers and tests may call it freely.  The rules follow
 vcluster's naming, labelling and annotation rules for host objects, so that host
 objects look exactly like the ones loft-sh/vcluster creates.
 
-Guarantees (proven by property tests in ``tests/syncer/test_translate.py``), for a
+Guarantees (proven by property tests in ``tests/syncer/test_translate_*.py``), for a
 virtual ``name`` that is a DNS-1123 subdomain, a virtual namespace and a vcluster
 name that are DNS-1123 labels:
 

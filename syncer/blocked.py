@@ -2,7 +2,7 @@
 
 A virtual object whose translated host name is held by something that is not
 its own copy — a foreign host object, or the copy of another virtual object —
-cannot be synced until that object goes away (REFERENCE.md: anything on the
+cannot be synced until that object goes away (as in vcluster: anything on the
 host that is not ours is never modified or deleted).  The engine cannot always
 see it go: the host informers watch only objects carrying this vcluster's
 marker label.  So a blocked key is looked at again after a delay that starts at

@@ -1,5 +1,5 @@
 """With only pods and nodes enabled, the kinds pods may read (secrets, configmaps, PVCs) are off:
-the syncer starts, and a pod still runs on the host and reports back, without a token Secret."""
+the syncer starts, and a pod still runs on the host and reports back."""
 
 from __future__ import annotations
 
@@ -8,13 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from syncer.api import token_host_name
 from syncer.kube import KubeClient
-from syncer.resources import NODES, PODS, SECRETS
+from syncer.resources import NODES, PODS
 from tests.e2e.test_sync_support import (
-    VCLUSTER,
     exists,
-    get_or_none,
     pod,
     run_syncer,
     tenant_namespace,
@@ -49,7 +46,7 @@ async def test_pods_sync_with_only_pods_and_nodes_enabled(
     host_kubeconfig: Path,
     virtual_kubeconfig: Path,
 ) -> None:
-    """The host pod runs, the virtual pod is Running on a fake node; no token Secret is made."""
+    """The host pod runs, the virtual pod is Running on a fake node."""
     t = translator(namespace_with_sa)
     async with run_syncer(
         host_namespace=namespace_with_sa,
@@ -75,6 +72,4 @@ async def test_pods_sync_with_only_pods_and_nodes_enabled(
             virtual, NODES, namespace=None, name=node, predicate=exists
         )
         assert fake_node is not None
-        token = token_host_name(vcluster=VCLUSTER, namespace=v_ns, pod="web")
-        assert await get_or_none(host, SECRETS, namespace=namespace_with_sa, name=token) is None
         await virtual.delete(PODS, namespace=v_ns, name="web", grace_period_seconds=0)

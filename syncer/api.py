@@ -22,9 +22,8 @@ A factory that accepts a ``config`` keyword gets the :class:`MapperConfig`
 (the settings mappers may read); one that takes only ``translator`` keeps
 working (see :mod:`syncer.plugins`).
 
-Mappers are discovered through the ``vsyncer.mappers`` entry-point group; the
-built-in ones register the same way.  ``mappers/`` imports only this module
-(and the value modules it re-exports).
+Mappers are discovered through the ``vsyncer.mappers`` entry-point group; the built-in ones
+register the same way.  ``mappers/`` imports only this module (and :mod:`syncer.kit`).
 """
 
 from __future__ import annotations
@@ -53,6 +52,7 @@ from syncer.podsecurity import check_pod as check_pod_security
 from syncer.reconcile import DONE, Result
 from syncer.resources import (
     CONFIGMAPS,
+    CORE,
     ENDPOINTS,
     EVENTS,
     NAMESPACES,
@@ -92,6 +92,7 @@ from syncer.translate import (
 __all__ = [
     "COLLIDING_LABEL_KEYS",
     "CONFIGMAPS",
+    "CORE",
     "DONE",
     "ENDPOINTS",
     "EVENTS",

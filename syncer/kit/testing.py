@@ -42,16 +42,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from syncer.api import (
-    CONFIGMAPS,
-    ENDPOINTS,
-    EVENTS,
-    NAMESPACES,
-    NODES,
-    PODS,
-    PVCS,
-    SECRETS,
-    SERVICEACCOUNTS,
-    SERVICES,
+    CORE,
     AlreadyExists,
     HostWriteRefused,
     NotFound,
@@ -67,21 +58,7 @@ from syncer.kit.objects import Json
 #: The translator the fakes use unless given another.
 TRANSLATOR = Translator(vcluster="vc", host_namespace="host-ns")
 #: The built-in kinds by plural: what a ``virtual``/``host`` key enables by default.
-BUILT_IN: Mapping[str, Resource] = {
-    r.plural: r
-    for r in (
-        PODS,
-        SERVICES,
-        ENDPOINTS,
-        CONFIGMAPS,
-        SECRETS,
-        PVCS,
-        EVENTS,
-        SERVICEACCOUNTS,
-        NAMESPACES,
-        NODES,
-    )
-}
+BUILT_IN: Mapping[str, Resource] = CORE
 #: Extra ownership rule of the fake host writer: ``(resource, obj) -> admitted``.
 OwnershipRule = Callable[[Resource, Mapping[str, Any]], bool]
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from mappers.podspec import PodEnvironment
+from mappers.podspec import PodEnvironment, translate_pod
 from tests.mappers.fakes import T
 
 Json = dict[str, Any]
@@ -34,3 +35,11 @@ def h(name: str) -> str:
 
 def container(spec: Json) -> Json:
     return dict(spec["containers"][0])
+
+
+def assert_row(
+    rule: str, pod: Json, env: PodEnvironment, read: Callable[[Json], object], expected: object
+) -> None:
+    """One row of a spec-translation table: ``read`` of the translated spec is ``expected``."""
+    host = translate_pod(pod, translator=T, env=env)
+    assert read(host["spec"]) == expected, rule

@@ -24,7 +24,7 @@ from syncer.api import (
     PODS,
 )
 from tests.mappers.fakes import T
-from tests.mappers.podspec_support import ENV, Json, h, v_pod
+from tests.mappers.podspec_support import ENV, Json, assert_row, h, v_pod
 
 CASES: list[tuple[str, Json, PodEnvironment, Callable[[Json], object], object]] = [
     (
@@ -53,8 +53,7 @@ def test_spec_translation(
     rule: str, pod: Json, env: PodEnvironment, read: Callable[[Json], object], expected: object
 ) -> None:
     """Each pod rule, one row."""
-    host = translate_pod(pod, translator=T, env=env)
-    assert read(host["spec"]) == expected, rule
+    assert_row(rule, pod, env, read, expected)
 
 
 def test_metadata_translation() -> None:

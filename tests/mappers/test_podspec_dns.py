@@ -14,7 +14,7 @@ from mappers.podspec import (
     translate_pod,
 )
 from tests.mappers.fakes import T
-from tests.mappers.podspec_support import ENV, Json, container, v_pod
+from tests.mappers.podspec_support import ENV, Json, assert_row, container, v_pod
 
 CASES: list[tuple[str, Json, PodEnvironment, Callable[[Json], object], object]] = [
     ("hostname is the virtual name", v_pod(), ENV, lambda s: s["hostname"], "web"),
@@ -88,8 +88,7 @@ def test_spec_translation(
     rule: str, pod: Json, env: PodEnvironment, read: Callable[[Json], object], expected: object
 ) -> None:
     """Each pod rule, one row."""
-    host = translate_pod(pod, translator=T, env=env)
-    assert read(host["spec"]) == expected, rule
+    assert_row(rule, pod, env, read, expected)
 
 
 def test_defaults_and_helpers() -> None:

@@ -13,7 +13,7 @@ from mappers.podspec import (
 from mappers.tokens import token_key
 from syncer.api import OBJECT_NAME_ANNOTATION
 from tests.mappers.fakes import T
-from tests.mappers.podspec_support import ENV, Json, container, h, v_pod
+from tests.mappers.podspec_support import ENV, Json, assert_row, container, h, v_pod
 
 CASES: list[tuple[str, Json, PodEnvironment, Callable[[Json], object], object]] = [
     (
@@ -99,8 +99,7 @@ def test_spec_translation(
     rule: str, pod: Json, env: PodEnvironment, read: Callable[[Json], object], expected: object
 ) -> None:
     """Each pod rule, one row."""
-    host = translate_pod(pod, translator=T, env=env)
-    assert read(host["spec"]) == expected, rule
+    assert_row(rule, pod, env, read, expected)
 
 
 def test_service_account_token_projection_reads_the_token_secret() -> None:

@@ -8,14 +8,13 @@ import pytest
 
 from mappers.podspec import (
     PodEnvironment,
-    translate_pod,
 )
 from syncer.api import (
     MANAGED_BY_LABEL,
     NAMESPACE_LABEL,
 )
 from tests.mappers.fakes import T
-from tests.mappers.podspec_support import ENV, Json, v_pod
+from tests.mappers.podspec_support import ENV, Json, assert_row, v_pod
 
 CASES: list[tuple[str, Json, PodEnvironment, Callable[[Json], object], object]] = [
     ("a tenant-set nodeName is kept", v_pod(nodeName="n1"), ENV, lambda s: s["nodeName"], "n1"),
@@ -115,5 +114,4 @@ def test_spec_translation(
     rule: str, pod: Json, env: PodEnvironment, read: Callable[[Json], object], expected: object
 ) -> None:
     """Each pod rule, one row."""
-    host = translate_pod(pod, translator=T, env=env)
-    assert read(host["spec"]) == expected, rule
+    assert_row(rule, pod, env, read, expected)

@@ -46,6 +46,7 @@ from syncer.errors import (
     TerminalError,
 )
 from syncer.keys import ObjectKey
+from syncer.mapperconfig import MapperConfig
 from syncer.podsecurity import LEVELS as POD_SECURITY_LEVELS
 from syncer.podsecurity import Violation as PodSecurityViolation
 from syncer.podsecurity import check_pod as check_pod_security
@@ -177,30 +178,6 @@ class Mapper(Protocol):
     def is_managed(self, p_obj: Obj) -> bool:
         """Whether a host object was created by this syncer for this kind."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class MapperConfig:
-    """The settings a mapper may read, handed to factories that accept ``config``.
-
-    ``virtual_service_host`` names the Service in the host namespace that fronts
-    the virtual API server (an IP address is taken as that address itself);
-    ``None`` leaves the virtual ``default/kubernetes`` service to the virtual API
-    server.  ``virtual_service_port`` is its port when given an address, and
-    the preferred port of the Service when it has no port named ``https``.
-    """
-
-    virtual_service_host: str | None = None
-    virtual_service_port: int = 443
-    #: The Pod Security Standards level a virtual pod must meet to be synced, and the
-    #: controls or fields allowed past it (``VSYNCER_POD_SECURITY_*``).
-    pod_security_level: str = "baseline"
-    pod_security_allow: tuple[str, ...] = ()
-    #: CIDRs a Service's ``externalIPs`` may use; empty refuses every external IP.
-    service_external_ip_cidrs: tuple[str, ...] = ()
-    #: Endpoints addresses refused besides loopback, link-local and node addresses.
-    host_service_cidrs: tuple[str, ...] = ("10.96.0.0/12",)
-    endpoints_deny_cidrs: tuple[str, ...] = ()
 
 
 class HostReader(Protocol):

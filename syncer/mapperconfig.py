@@ -1,0 +1,39 @@
+"""The settings a mapper may read (:class:`MapperConfig`), one frozen value per process.
+
+Built once from :class:`~syncer.settings.Settings` by the wiring
+(:func:`syncer.pipeline.mapper_config`) and handed to every mapper factory that
+accepts a ``config`` keyword; re-exported by :mod:`syncer.api`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class MapperConfig:
+    """The settings a mapper may read, handed to factories that accept ``config``.
+
+    ``virtual_service_host`` names the Service in the host namespace that fronts
+    the virtual API server (an IP address is taken as that address itself);
+    ``None`` leaves the virtual ``default/kubernetes`` service to the virtual API
+    server.  ``virtual_service_port`` is its port when given an address, and
+    the preferred port of the Service when it has no port named ``https``.
+    """
+
+    virtual_service_host: str | None = None
+    virtual_service_port: int = 443
+    #: The Pod Security Standards level a virtual pod must meet to be synced, and the
+    #: controls or fields allowed past it (``VSYNCER_POD_SECURITY_*``).
+    pod_security_level: str = "baseline"
+    pod_security_allow: tuple[str, ...] = ()
+    #: CIDRs a Service's ``externalIPs`` may use; empty refuses every external IP.
+    service_external_ip_cidrs: tuple[str, ...] = ()
+    #: Endpoints addresses refused besides loopback, link-local and node addresses.
+    host_service_cidrs: tuple[str, ...] = ("10.96.0.0/12",)
+    endpoints_deny_cidrs: tuple[str, ...] = ()
+    #: Where the virtual API server reaches this syncer's kubelet API: the address
+    #: and port each fake virtual Node advertises (``status.addresses`` and
+    #: ``status.daemonEndpoints.kubeletEndpoint.Port``; ``VSYNCER_KUBELET_*``).
+    kubelet_address: str = "127.0.0.1"
+    kubelet_port: int = 10250

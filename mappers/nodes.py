@@ -5,7 +5,10 @@ on; the virtual cluster then needs a Node of that name, or its pod garbage
 collector would delete pods bound to a missing node.  Fake nodes carry no real
 data about the host beyond what scheduling-aware tenants read: the host node's
 OS/arch/zone/region/instance-type labels, capacity, allocatable and nodeInfo,
-plus a Ready condition of its own.
+plus a Ready condition of its own.  The host node's addresses and kubelet port
+are never copied: each fake node advertises this syncer as its kubelet (as
+vcluster's fake nodes do), so the virtual API server sends ``pods/log``,
+``pods/exec``, ``pods/attach``, ``pods/portforward`` and ``nodes/proxy`` there.
 
 Guarantees:
 
@@ -19,6 +22,10 @@ Guarantees:
 * while needed, the fake node's Ready heartbeat is renewed every
   :data:`HEARTBEAT_SECONDS`, so the virtual node lifecycle controller never
   marks it unreachable;
+* ``status.addresses`` is exactly ``[InternalIP: MapperConfig.kubelet_address,
+  Hostname: <node name>]`` and ``status.daemonEndpoints.kubeletEndpoint.Port``
+  is ``MapperConfig.kubelet_port``; a fake node that says otherwise (made by an
+  older version, or changed by a tenant) is corrected at its next reconcile;
 * host nodes are only read; a virtual Node without the fake-node label is
   never touched;
 * not a :class:`~syncer.api.DriftDetector`: keys are host node names, and most
@@ -41,6 +48,7 @@ from syncer.api import (
     NODES,
     PODS,
     AlreadyExists,
+    MapperConfig,
     Obj,
     ObjectKey,
     Resource,
@@ -83,13 +91,35 @@ def ready_condition(now: float) -> Json:
     }
 
 
-def fake_node(name: str, *, p_node: Obj, now: float) -> Json:
-    """The fake virtual node for host node ``name`` (``p_node``)."""
-    labels = {FAKE_NODE_LABEL: "true", "kubernetes.io/hostname": name}
-    status: Json = {
-        "conditions": [ready_condition(now)],
-        "addresses": [{"type": "Hostname", "address": name}],
+def kubelet_status(name: str, *, config: MapperConfig) -> Json:
+    """The ``addresses`` and ``daemonEndpoints`` of fake node ``name``: this syncer's kubelet.
+
+    The InternalIP is ``config.kubelet_address``, the port ``config.kubelet_port``
+    (``status.daemonEndpoints.kubeletEndpoint.Port``, the field the API server reads
+    to reach a node's kubelet).
+    """
+    return {
+        "addresses": [
+            {"type": "InternalIP", "address": config.kubelet_address},
+            {"type": "Hostname", "address": name},
+        ],
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": config.kubelet_port}},
     }
+
+
+def kubelet_stale(v_node: Obj, *, config: MapperConfig) -> bool:
+    """Whether ``v_node``'s advertised kubelet differs from :func:`kubelet_status`."""
+    status = mapping(v_node.get("status"))
+    want = kubelet_status(name_of(v_node), config=config)
+    return thaw({field: status.get(field) for field in want}) != want
+
+
+def fake_node(name: str, *, p_node: Obj, now: float, config: MapperConfig) -> Json:
+    """The fake virtual node for host node ``name`` (``p_node``), advertising
+    ``config``'s kubelet; of the host node only labels in :data:`COPIED_LABELS`,
+    capacity, allocatable and nodeInfo are read."""
+    labels = {FAKE_NODE_LABEL: "true", "kubernetes.io/hostname": name}
+    status: Json = {"conditions": [ready_condition(now)], **kubelet_status(name, config=config)}
     host_labels = labels_of(p_node)
     labels.update({k: host_labels[k] for k in COPIED_LABELS if k in host_labels})
     p_status = mapping(p_node.get("status"))
@@ -125,8 +155,9 @@ class NodeMapper:
     reads: frozenset[Resource] = frozenset()
     may_read: frozenset[Resource] = frozenset({PODS})
 
-    def __init__(self, *, translator: Translator) -> None:
+    def __init__(self, *, translator: Translator, config: MapperConfig | None = None) -> None:
         self.translator = translator
+        self.config = config if config is not None else MapperConfig()
 
     def virtual_to_host(self, key: ObjectKey) -> str | None:
         return key.name
@@ -155,7 +186,9 @@ class NodeMapper:
             return DONE
         try:
             await ctx.virtual.create(
-                NODES, namespace=None, body=fake_node(key.name, p_node=p_obj, now=time.time())
+                NODES,
+                namespace=None,
+                body=fake_node(key.name, p_node=p_obj, now=time.time(), config=self.config),
             )
         except AlreadyExists:
             return Result(requeue=True)  # the cache lags
@@ -175,9 +208,10 @@ class NodeMapper:
             await delete_virtual(ctx, NODES, v_obj)
             return DONE
         now = time.time()
-        if heartbeat_due(v_obj, now=now):
+        if heartbeat_due(v_obj, now=now) or kubelet_stale(v_obj, config=self.config):
             body = thaw(v_obj)
             status = body.setdefault("status", {})
+            status.update(kubelet_status(name, config=self.config))
             conditions = status.get("conditions") or []
             ready = ready_condition(now)
             for old in conditions:
@@ -191,6 +225,6 @@ class NodeMapper:
         return Result(requeue_after=HEARTBEAT_SECONDS)
 
 
-def make(*, translator: Translator) -> NodeMapper:
+def make(*, translator: Translator, config: MapperConfig | None = None) -> NodeMapper:
     """Entry-point factory."""
-    return NodeMapper(translator=translator)
+    return NodeMapper(translator=translator, config=config)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from syncer.kube import KubeClient
+from syncer.pipeline import mapper_config
 from syncer.resources import NODES, PODS
 from tests.e2e.test_sync_support import (
     exists,
@@ -53,7 +54,7 @@ async def test_pods_sync_with_only_pods_and_nodes_enabled(
         host_kubeconfig=host_kubeconfig,
         virtual_kubeconfig=virtual_kubeconfig,
         kinds=("pods", "nodes"),
-    ):
+    ) as daemon:
         await virtual.create(PODS, namespace=v_ns, body=pod("web"))
         p_pod = await wait_for_object(
             host,
@@ -72,4 +73,15 @@ async def test_pods_sync_with_only_pods_and_nodes_enabled(
             virtual, NODES, namespace=None, name=node, predicate=exists
         )
         assert fake_node is not None
+        # The fake node advertises this syncer's kubelet, not the host node's addresses.
+        config = mapper_config(daemon.settings)
+        assert fake_node["status"]["addresses"] == [
+            {"type": "InternalIP", "address": config.kubelet_address},
+            {"type": "Hostname", "address": node},
+        ]
+        port = config.kubelet_port
+        assert fake_node["status"]["daemonEndpoints"] == {"kubeletEndpoint": {"Port": port}}
+        p_node = await host.get(NODES, namespace=None, name=node)
+        leaked = {a["address"] for a in p_node["status"].get("addresses", [])} - {node}
+        assert not leaked & {a["address"] for a in fake_node["status"]["addresses"]}
         await virtual.delete(PODS, namespace=v_ns, name="web", grace_period_seconds=0)

@@ -1,4 +1,4 @@
-"""fromHost kinds: host events re-pointed at virtual objects, and fake nodes."""
+"""fromHost events: host events re-pointed at virtual objects (fake nodes: test_nodes)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ import time
 from typing import Any
 
 from mappers.events import HOST_EVENT_ANNOTATION, EventMapper, virtual_event
-from mappers.nodes import HEARTBEAT_SECONDS, NodeMapper, fake_node, heartbeat_due, is_fake
-from mappers.references import NODE_INDEX, index_node
 from mappers.tokens import format_time
-from syncer.api import FAKE_NODE_LABEL, PODS, ObjectKey
+from syncer.api import PODS, ObjectKey
 from syncer.kit import host_metadata
 from tests.mappers.fakes import Fake, T
 
@@ -95,62 +93,3 @@ async def test_event_about_an_unknown_object_is_retried_briefly_then_dropped() -
     old = {**p_event(), "lastTimestamp": "2020-01-01T00:00:00Z"}
     assert (await mapper.sync_to_virtual(fake.ctx, key, old)).requeue_after is None
     assert fake.calls == []
-
-
-def _bound_pod(node: str) -> Json:
-    return {"metadata": {"name": "p", "namespace": "shop"}, "spec": {"nodeName": node}}
-
-
-def _node_fake(*, pods: list[Json], nodes: list[Json]) -> Fake:
-    fake = Fake(virtual={"pods": pods, "nodes": nodes})
-    fake.virtual_caches["pods"].indexes[NODE_INDEX] = index_node
-    return fake
-
-
-HOST_NODE: Json = {
-    "metadata": {"name": "n1", "labels": {"kubernetes.io/os": "linux", "secret": "x"}},
-    "status": {"capacity": {"cpu": "8"}, "allocatable": {"cpu": "7"}},
-}
-
-
-async def test_fake_node_lives_exactly_while_a_pod_is_bound_to_it() -> None:
-    """Created from the host node when a pod is bound there; deleted with the last pod."""
-    mapper = NodeMapper(translator=T)
-    key = ObjectKey("nodes", "", "n1")
-    fake = _node_fake(pods=[_bound_pod("n1")], nodes=[])
-    result = await mapper.sync_to_virtual(fake.ctx, key, HOST_NODE)
-    assert fake.calls == [("virtual", "create", "n1")]
-    assert result.requeue_after == HEARTBEAT_SECONDS
-    made = fake.virtual.bodies[0]
-    assert is_fake(made)
-    assert made["metadata"]["labels"] == {
-        FAKE_NODE_LABEL: "true",
-        "kubernetes.io/hostname": "n1",
-        "kubernetes.io/os": "linux",
-    }
-    assert made["status"]["allocatable"] == {"cpu": "7"}
-
-    made = {**made, "metadata": {**made["metadata"], "uid": "n-uid"}}
-    fake = _node_fake(pods=[], nodes=[made])
-    await mapper.sync(fake.ctx, made, HOST_NODE)
-    assert fake.calls == [("virtual", "delete(grace=None)", "n1")]
-
-    real = {"metadata": {"name": "n1", "labels": {}}}
-    fake = _node_fake(pods=[], nodes=[real])
-    await mapper.sync(fake.ctx, real, HOST_NODE)
-    assert fake.calls == []
-    assert mapper.keys_of_pod(_bound_pod("n2")) == [ObjectKey("nodes", "", "n2")]
-
-
-async def test_heartbeat_is_renewed_while_needed() -> None:
-    """A stale Ready heartbeat is refreshed; a fresh one is left alone."""
-    now = time.time()
-    stale = fake_node("n1", p_node=HOST_NODE, now=now - 2 * HEARTBEAT_SECONDS)
-    stale["metadata"]["uid"] = "n-uid"
-    assert heartbeat_due(stale, now=now)
-    assert not heartbeat_due(fake_node("n1", p_node=HOST_NODE, now=now), now=now)
-    fake = _node_fake(pods=[_bound_pod("n1")], nodes=[stale])
-    await NodeMapper(translator=T).sync_to_host(fake.ctx, stale)
-    assert fake.calls == [("virtual", "update_status", "n1")]
-    ready = fake.virtual.bodies[0]["status"]["conditions"][0]
-    assert ready["lastTransitionTime"] == stale["status"]["conditions"][0]["lastTransitionTime"]

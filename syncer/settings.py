@@ -155,6 +155,10 @@ class Settings(BaseSettings):
     # virtual default/kubernetes follows it (mappers/apiservice.py).  None: left alone.
     virtual_service_host: str | None = None
     virtual_service_port: int = Field(default=443, ge=1, le=65535)
+    # Host Service owning every namespaced host object (syncer/owneranchor.py, vcluster's
+    # setOwner); None: the one named like the vcluster.  set_owner=false: no owner.
+    set_owner: bool = True
+    owner_anchor: str | None = None
     # Pod Security Standards level a virtual pod must meet to be synced (syncer/podsecurity.py),
     # and the controls or fields allowed past it anyway.
     pod_security_level: Literal["privileged", "baseline", "restricted"] = "baseline"
@@ -182,6 +186,11 @@ class Settings(BaseSettings):
     @classmethod
     def _dns_label(cls, value: str) -> str:
         return _check_label(value)
+
+    @field_validator("owner_anchor")
+    @classmethod
+    def _anchor(cls, value: str | None) -> str | None:
+        return None if value is None else _check_label(value)
 
     @field_validator("leader_election_id")
     @classmethod

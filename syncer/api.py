@@ -16,7 +16,8 @@ Optional capabilities are further Protocols a mapper may also implement:
   make of its virtual object (read by the periodic drift check).
 
 A mapper declares what else the wiring reads (host resource and selector, echo
-opt-out, other kinds' caches) as :class:`Capabilities` (:mod:`syncer.capabilities`).
+opt-out, other kinds' caches) as :class:`Capabilities` (:mod:`syncer.capabilities`);
+a :class:`CacheUser` takes its cache handles at start-up (:mod:`syncer.caches`).
 
 A factory that accepts a ``config`` keyword gets the :class:`MapperConfig`
 (the settings mappers may read); one that takes only ``translator`` keeps
@@ -28,11 +29,11 @@ register the same way.  ``mappers/`` imports only this module (and :mod:`syncer.
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from syncer.caches import Cache, CacheHandles, Caches, CacheUser
 from syncer.capabilities import Capabilities, NotServed, UndeclaredRead
 from syncer.errors import (
     AlreadyExists,
@@ -120,6 +121,10 @@ __all__ = [
     "TOKEN_SECRET_KIND",
     "AlreadyExists",
     "ApiError",
+    "Cache",
+    "CacheHandles",
+    "CacheUser",
+    "Caches",
     "Capabilities",
     "Conflict",
     "DriftDetector",
@@ -243,21 +248,6 @@ class VirtualApi(Protocol):
     async def create_subresource(
         self, resource: Resource, *, namespace: str | None, name: str, subresource: str, body: Any
     ) -> Json: ...
-
-
-class Cache(Protocol):
-    """Read-only access to an informer's store."""
-
-    def get(self, namespace: str, name: str) -> Obj | None: ...
-    def list(self) -> list[Obj]: ...
-    def by_index(self, name: str, value: str) -> builtins.list[Obj]: ...
-    def keys_by_index(self, name: str, value: str) -> builtins.list[tuple[str, str]]:
-        """The keys filed under ``value``: cheap, decodes nothing."""
-        ...
-
-    def has_indexed(self, name: str, value: str) -> bool:
-        """Whether anything is filed under ``value``: O(1), copies nothing."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)

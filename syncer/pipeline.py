@@ -61,8 +61,17 @@ from typing import Any
 
 import structlog
 
-from syncer.api import Cache, Indexer, Mapper, MapperConfig, SyncContext, Watcher
+from syncer.api import (
+    Cache,
+    CacheUser,
+    Indexer,
+    Mapper,
+    MapperConfig,
+    SyncContext,
+    Watcher,
+)
 from syncer.availability import Probe
+from syncer.caches import CacheHandles
 from syncer.capabilities import (
     Capabilities,
     CapabilityError,
@@ -79,6 +88,7 @@ from syncer.informer import Informer
 from syncer.keys import ObjectKey
 from syncer.kube import KubeClient
 from syncer.metrics import Metrics
+from syncer.owneranchor import OwnerAnchor
 from syncer.plugins import PluginError, build_mappers
 from syncer.ratelimit import Throttle
 from syncer.reconcilelog import ReconcileLogger
@@ -257,7 +267,19 @@ def build(
     # The sync layer writes through these, so each cluster's own writes are known (echoes).
     v_api = RecordingApi(client=virtual, writes=OwnWrites())
     p_api = RecordingApi(client=host, writes=OwnWrites())
-    writer = HostWriter(client=p_api, translator=translator, may_write=may_write, metrics=metrics)
+    anchor = (
+        OwnerAnchor(
+            client=host,
+            namespace=s.host_namespace,
+            name=s.owner_anchor or s.vcluster_name,
+            setting="VSYNCER_OWNER_ANCHOR",
+        )
+        if s.set_owner
+        else None
+    )
+    writer = HostWriter(
+        client=p_api, translator=translator, may_write=may_write, metrics=metrics, anchor=anchor
+    )
     mappers = build_mappers(
         kinds=s.kinds, factories=factories, translator=translator, config=mapper_config(s)
     )
@@ -340,4 +362,17 @@ def build(
             sync=sync,
             controller=controller,
         )
+    for kind, mapper in mappers.items():
+        if not isinstance(mapper, CacheUser):
+            continue
+        allowed = allowed_reads(mapper, caps[kind])
+        handles = CacheHandles(
+            virtual_cache=informers.cache(cluster="virtual", kind=kind, allowed=allowed),
+            host_cache=informers.cache(cluster="host", kind=kind, allowed=allowed),
+            enabled=enabled,
+        )
+        try:
+            mapper.use_caches(caches=handles)
+        except (UndeclaredRead, NotServed) as exc:
+            raise PluginError(f"start-up: {exc}") from exc
     return Wiring(kinds=kinds, informers=dict(informers.made))

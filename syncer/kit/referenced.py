@@ -10,11 +10,14 @@ Design (correct and O(references)):
   referred to before *and* after the change (the engine hands both the old and
   the new object to the watch function), so dropping the last reference is
   noticed.
-* The reconcile asks the index whether any referrer still refers to
+* The referrer kind's virtual cache is taken once, at start-up
+  (:meth:`ReferencedCopySyncer.use_caches`, a :class:`~syncer.api.CacheUser`);
+  the reconcile asks its index whether any referrer still refers to
   ``namespace/name``: one dictionary lookup.  Referenced → the host copy is
   created and kept equal (:class:`~syncer.kit.copysync.CopySyncer`); not
   referenced → the host copy is deleted.  While the referrer kind is not
-  enabled (``ctx.serves``) nothing is referenced and nothing is synced.
+  enabled nothing is referenced and nothing is synced.  A reconcile before
+  ``use_caches`` raises ``RuntimeError`` (a wiring bug, not a tenant's).
 * :meth:`ReferencedCopySyncer.refusal` lets a subclass refuse a create
   (default: never); the built-in configmaps and secrets refuse host names a
   running pod uses for a colliding partner.
@@ -25,7 +28,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterable, Mapping
 
-from syncer.api import DONE, Obj, ObjectKey, Refused, Resource, Result, SyncContext
+from syncer.api import DONE, Cache, Caches, Obj, ObjectKey, Refused, Resource, Result, SyncContext
 from syncer.kit.copysync import CopySyncer
 from syncer.kit.objects import Json, name_of, namespace_of
 
@@ -42,6 +45,12 @@ class ReferencedCopySyncer(CopySyncer, abc.ABC):
     referrer: Resource
     #: The index on the referrer's virtual store listing the ``ns/name`` values it refers to.
     index: str = ""
+    #: The referrer kind's virtual cache (``None`` while that kind is off); set by use_caches.
+    _referrers: Cache | None
+
+    def use_caches(self, *, caches: Caches) -> None:
+        """Take the referrer kind's virtual cache, once, at start-up."""
+        self._referrers = caches.virtual(self.referrer) if caches.serves(self.referrer) else None
 
     @abc.abstractmethod
     def referenced_names(self, referrer: Obj) -> Iterable[str]:
@@ -54,10 +63,14 @@ class ReferencedCopySyncer(CopySyncer, abc.ABC):
 
     def is_referenced(self, ctx: SyncContext, v_obj: Obj) -> bool:
         """Whether some virtual referrer refers to ``v_obj`` (one index lookup)."""
-        value = index_value(namespace_of(v_obj), name_of(v_obj))
-        if not ctx.serves(self.referrer):
+        del ctx
+        try:
+            referrers = self._referrers
+        except AttributeError:
+            raise RuntimeError(f"{type(self).__name__}.use_caches was not called") from None
+        if referrers is None:
             return False  # the referrer's mapper is off: no index, nothing refers to anything
-        return ctx.virtual_cache(self.referrer).has_indexed(self.index, value)
+        return referrers.has_indexed(self.index, index_value(namespace_of(v_obj), name_of(v_obj)))
 
     def desired_host(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> Json | None:
         if not self.is_referenced(ctx, v_obj):

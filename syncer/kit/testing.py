@@ -39,11 +39,13 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from syncer.api import (
     CORE,
     AlreadyExists,
+    CacheHandles,
+    CacheUser,
     HostWriteRefused,
     NotFound,
     NotServed,
@@ -61,6 +63,7 @@ TRANSLATOR = Translator(vcluster="vc", host_namespace="host-ns")
 BUILT_IN: Mapping[str, Resource] = CORE
 #: Extra ownership rule of the fake host writer: ``(resource, obj) -> admitted``.
 OwnershipRule = Callable[[Resource, Mapping[str, Any]], bool]
+_M = TypeVar("_M")
 
 
 class FakeCache:
@@ -272,6 +275,19 @@ class FakeContext:
             host_read=self._host_read,
             enabled=self.enabled,
         )
+
+    def bind(self, mapper: _M) -> _M:
+        """``mapper``, handed this context's caches as the wiring would at start-up
+        (``use_caches``, for a :class:`~syncer.api.CacheUser`); raises what that raises."""
+        if isinstance(mapper, CacheUser):
+            mapper.use_caches(
+                caches=CacheHandles(
+                    virtual_cache=self._virtual_cache,
+                    host_cache=self._host_cache,
+                    enabled=self.enabled,
+                )
+            )
+        return mapper
 
     def _check_read(self, resource: Resource, *, cluster: str) -> None:
         if self.reads is not None and (resource.group, resource.plural) not in self.reads:

@@ -67,6 +67,7 @@ def fake_for(
     fake = Fake(virtual=virtual, host=host, enabled=enabled, reads=declared(mapper))
     pods = fake.virtual_caches.setdefault("pods", FakeCache())
     pods.indexes.update(PodMapper(translator=T).indexes())  # as the pods mapper registers them
+    fake.bind(mapper)
     return fake
 
 

@@ -183,23 +183,23 @@ async def test_configmap_synced_only_while_referenced() -> None:
     cm = v_obj()
     p_name = T.host_name("shop", "cfg")
     fake = _fake(pods=[_pod_using("cfg")], configmaps=[cm], host=[])
-    await mapper.sync_to_host(fake.ctx, cm)
+    await fake.bind(mapper).sync_to_host(fake.ctx, cm)
     assert fake.calls == [("host", "create", p_name)]
     created = fake.host.created[0]
     assert created["data"] == {"k": "v"}
 
     changed = {**cm, "data": {"k": "v2"}}
     fake = _fake(pods=[_pod_using("cfg")], configmaps=[changed], host=[created])
-    await mapper.sync(fake.ctx, changed, created)
+    await fake.bind(mapper).sync(fake.ctx, changed, created)
     assert fake.calls == [("host", "update", p_name)]
     assert fake.host.updated[0]["data"] == {"k": "v2"}
 
     fake = _fake(pods=[], configmaps=[cm], host=[created])
-    await mapper.sync(fake.ctx, cm, created)
+    await fake.bind(mapper).sync(fake.ctx, cm, created)
     assert fake.calls == [("host", "delete(grace=None)", p_name)]
 
     fake = _fake(pods=[_pod_using("other")], configmaps=[cm], host=[])
-    await mapper.sync_to_host(fake.ctx, cm)
+    await fake.bind(mapper).sync_to_host(fake.ctx, cm)
     assert fake.calls == []
 
 
@@ -207,7 +207,7 @@ async def test_without_the_pods_index_nothing_is_referenced() -> None:
     """No pods mapper → no index → no synced pod refers to anything."""
     mapper = ConfigMapMapper(translator=T)
     fake = Fake(virtual={"configmaps": [v_obj()]}, host={"configmaps": []})
-    await mapper.sync_to_host(fake.ctx, v_obj())
+    await fake.bind(mapper).sync_to_host(fake.ctx, v_obj())
     assert fake.calls == []
 
 
@@ -245,7 +245,7 @@ async def test_secret_copy_drops_the_token_marker_and_service_account_type() -> 
     }
     fake = Fake(virtual={"pods": [pod]}, host={"secrets": []})
     fake.virtual_caches["pods"].indexes[SECRET_INDEX] = index_secrets
-    await SecretMapper(translator=T).sync_to_host(fake.ctx, secret)
+    await fake.bind(SecretMapper(translator=T)).sync_to_host(fake.ctx, secret)
     body = fake.host.created[0]
     assert body["type"] == "Opaque"
     assert TOKEN_SECRET_LABEL not in body["metadata"]["labels"]

@@ -76,7 +76,7 @@ async def test_no_copy_under_a_name_a_running_pod_uses_for_a_partner(
         host={"pods": [host_pod], resource.plural: []},
     )
     fake.virtual_caches["pods"].indexes[index] = fn
-    mapper = factory(translator=T)
+    mapper = fake.bind(factory(translator=T))
     with pytest.raises(Refused) as caught:
         await mapper.sync_to_host(fake.ctx, obj(resource, "c", "a-x-b"))
     assert (caught.value.reason, caught.value.retry_after) == ("reference_collision", 60)

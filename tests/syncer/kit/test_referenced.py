@@ -57,11 +57,11 @@ def fake(*gadgets: Json, enabled: tuple[Resource, ...] = (GADGETS, SPROCKETS)) -
 async def test_a_referenced_object_is_copied_and_an_unreferenced_one_is_not() -> None:
     mapper = Sprockets()
     used = fake(gadget("s"))
-    assert await mapper.sync_to_host(used.ctx, sprocket()) == DONE
+    assert await used.bind(mapper).sync_to_host(used.ctx, sprocket()) == DONE
     assert used.calls == [("host", "create", TRANSLATOR.host_name("shop", "s"))]
     assert used.host.created[0]["spec"] == {"n": 1}
     unused = fake(gadget("other"))
-    assert await mapper.sync_to_host(unused.ctx, sprocket()) == DONE
+    assert await unused.bind(mapper).sync_to_host(unused.ctx, sprocket()) == DONE
     assert unused.calls == []
 
 
@@ -69,21 +69,22 @@ async def test_the_last_reference_gone_deletes_the_host_copy() -> None:
     mapper = Sprockets()
     p_obj = host_copy(SPROCKETS, namespace="shop", name="s")
     ctx = fake()
-    assert await mapper.sync(ctx.ctx, sprocket(), p_obj) == DONE
+    assert await ctx.bind(mapper).sync(ctx.ctx, sprocket(), p_obj) == DONE
     assert ctx.calls == [("host", "delete(grace=None)", p_obj["metadata"]["name"])]
-    assert mapper.drift(fake().ctx, sprocket(), p_obj) == "metadata"
+    later = fake()
+    assert later.bind(mapper).drift(later.ctx, sprocket(), p_obj) == "metadata"
 
 
 async def test_without_the_referrer_index_nothing_is_referenced() -> None:
     ctx = FakeContext(virtual={"sprockets": [sprocket()]})
-    assert await Sprockets().sync_to_host(ctx.ctx, sprocket()) == DONE
+    assert await ctx.bind(Sprockets()).sync_to_host(ctx.ctx, sprocket()) == DONE
     assert ctx.calls == []
 
 
 async def test_a_refusal_stops_the_create() -> None:
     ctx = fake(gadget("s"))
     with pytest.raises(Refused):
-        await Sprockets(refuse=True).sync_to_host(ctx.ctx, sprocket())
+        await ctx.bind(Sprockets(refuse=True)).sync_to_host(ctx.ctx, sprocket())
     assert ctx.calls == []
 
 

@@ -20,8 +20,13 @@ Guarantees:
   needed;
 * this mapper watches virtual pods, so a binding or a pod deletion is noticed;
 * while needed, the fake node's Ready heartbeat is renewed every
-  :data:`HEARTBEAT_SECONDS`, so the virtual node lifecycle controller never
-  marks it unreachable;
+  :data:`HEARTBEAT_SECONDS`, as a kubelet's would be (the virtual cluster runs
+  no node lifecycle controller, but tenants' tools read the heartbeat);
+* the taints Kubernetes' node lifecycle controller keeps (``not-ready`` /
+  ``unreachable`` NoSchedule and NoExecute, the pressure and ``unschedulable``
+  taints) follow the fake node's conditions and spec, as that controller
+  (disabled in the virtual cluster) would keep them; other taints are kept
+  (:mod:`mappers.nodetaints`);
 * ``status.addresses`` is exactly ``[InternalIP: MapperConfig.kubelet_address,
   Hostname: <node name>]`` and ``status.daemonEndpoints.kubeletEndpoint.Port``
   is ``MapperConfig.kubelet_port``; a fake node that says otherwise (made by an
@@ -40,6 +45,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 
+from mappers.nodetaints import condition_taints, taints_stale
 from mappers.references import NODE_INDEX, index_node
 from mappers.tokens import format_time, parse_time
 from syncer.api import (
@@ -184,14 +190,17 @@ class NodeMapper:
     async def sync_to_virtual(self, ctx: SyncContext, key: ObjectKey, p_obj: Obj) -> Result:
         if not self.needed(ctx, key.name):
             return DONE
+        now = time.time()
         try:
-            await ctx.virtual.create(
+            created = await ctx.virtual.create(
                 NODES,
                 namespace=None,
-                body=fake_node(key.name, p_node=p_obj, now=time.time(), config=self.config),
+                body=fake_node(key.name, p_node=p_obj, now=now, config=self.config),
             )
         except AlreadyExists:
             return Result(requeue=True)  # the cache lags
+        # Admission gave it the not-ready taint; it is Ready, so that goes at once.
+        await self._keep_taints(ctx, created, now=now)
         return Result(requeue_after=HEARTBEAT_SECONDS)
 
     async def sync(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj) -> Result:
@@ -221,8 +230,17 @@ class NodeMapper:
                     )
             others = [c for c in conditions if c.get("type") != "Ready"]
             status["conditions"] = [ready, *others]
-            await ctx.virtual.update_status(NODES, namespace=None, name=name, body=body)
+            v_obj = await ctx.virtual.update_status(NODES, namespace=None, name=name, body=body)
+        await self._keep_taints(ctx, v_obj, now=now)
         return Result(requeue_after=HEARTBEAT_SECONDS)
+
+    @staticmethod
+    async def _keep_taints(ctx: SyncContext, v_obj: Obj, *, now: float) -> None:
+        """Bring ``v_obj``'s condition taints in line with its conditions (a 409 requeues)."""
+        if taints_stale(v_obj, now=now):
+            body = thaw(v_obj)
+            body.setdefault("spec", {})["taints"] = condition_taints(v_obj, now=now)
+            await ctx.virtual.update(NODES, namespace=None, name=name_of(v_obj), body=body)
 
 
 def make(*, translator: Translator, config: MapperConfig | None = None) -> NodeMapper:

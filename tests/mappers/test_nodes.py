@@ -138,3 +138,32 @@ def test_the_default_config_advertises_loopback_10250() -> None:
     assert node["status"]["addresses"][0] == {"type": "InternalIP", "address": "127.0.0.1"}
     assert node["status"]["daemonEndpoints"] == {"kubeletEndpoint": {"Port": 10250}}
     assert make(translator=T).config == MapperConfig()
+
+
+TENANT_TAINT = {"key": "example.com/gpu", "effect": "NoSchedule"}
+ADMISSION_TAINT = {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}
+
+
+async def test_a_ready_fake_node_loses_the_admission_taint_and_keeps_the_tenants() -> None:
+    """The not-ready taint admission added goes (a spec update); a tenant's taint stays."""
+    tainted = fake_node("n1", p_node=HOST_NODE, now=time.time(), config=CONFIG)
+    tainted["metadata"]["uid"] = "n-uid"
+    tainted["spec"]["taints"] = [TENANT_TAINT, ADMISSION_TAINT]
+    fake = _node_fake(pods=[_bound_pod("n1")], nodes=[tainted])
+    await NodeMapper(translator=T, config=CONFIG).sync(fake.ctx, tainted, HOST_NODE)
+    assert fake.calls == [("virtual", "update", "n1")]
+    assert fake.virtual.bodies[0]["spec"]["taints"] == [TENANT_TAINT]
+
+
+async def test_a_fake_node_turned_not_ready_is_made_ready_then_untainted() -> None:
+    """Ready False (say, written by a tenant) is renewed to True, and the taints follow
+    the renewed status: one status update, then one spec update."""
+    now = time.time()
+    down = fake_node("n1", p_node=HOST_NODE, now=now, config=CONFIG)
+    down["metadata"]["uid"] = "n-uid"
+    down["status"]["conditions"][0]["status"] = "False"
+    down["spec"]["taints"] = [ADMISSION_TAINT, {**ADMISSION_TAINT, "effect": "NoExecute"}]
+    fake = _node_fake(pods=[_bound_pod("n1")], nodes=[down])
+    await NodeMapper(translator=T, config=CONFIG).sync(fake.ctx, down, HOST_NODE)
+    assert fake.calls == [("virtual", "update_status", "n1"), ("virtual", "update", "n1")]
+    assert fake.virtual.bodies[1]["spec"]["taints"] == []

@@ -24,6 +24,7 @@ import io
 import ssl
 import time
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp
@@ -55,9 +56,32 @@ class RestMetrics(Protocol):
     def request(self, *, cluster: str, verb: str, code: str, seconds: float) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Dial:
+    """What :meth:`KubeClient.dial` returns; ``ssl`` is None for a plain-HTTP server."""
+
+    server: str
+    ssl: ssl.SSLContext | None
+    server_hostname: str | None
+    headers: Mapping[str, str]
+
+
 class NoopRestMetrics:
     def request(self, *, cluster: str, verb: str, code: str, seconds: float) -> None:
         return None
+
+
+def _ssl_context(cfg: Any) -> ssl.SSLContext:
+    """The TLS context of the loaded configuration: its CA, client certificate, checks."""
+    ctx = ssl.create_default_context(cafile=cfg.ssl_ca_cert)
+    if cfg.cert_file:
+        ctx.load_cert_chain(cfg.cert_file, keyfile=cfg.key_file)
+    if not cfg.verify_ssl:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if cfg.disable_strict_ssl_verification:
+        ctx.verify_flags &= ~ssl.VERIFY_X509_STRICT
+    return ctx
 
 
 def _session(cfg: Any, *, pool_size: int) -> aiohttp.ClientSession:
@@ -67,15 +91,7 @@ def _session(cfg: Any, *, pool_size: int) -> aiohttp.ClientSession:
     environment: no proxy variables or ``.netrc`` are consulted per request
     (that lookup ran in a thread for every call and cost ~15 % of the CPU).
     """
-    ctx = ssl.create_default_context(cafile=cfg.ssl_ca_cert)
-    if cfg.cert_file:
-        ctx.load_cert_chain(cfg.cert_file, keyfile=cfg.key_file)
-    if not cfg.verify_ssl:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    if cfg.disable_strict_ssl_verification:
-        ctx.verify_flags &= ~ssl.VERIFY_X509_STRICT
-    connector = aiohttp.TCPConnector(limit=pool_size, ssl=ctx)
+    connector = aiohttp.TCPConnector(limit=pool_size, ssl=_ssl_context(cfg))
     # Watch events of large objects can exceed aiohttp's default read buffer.
     return aiohttp.ClientSession(connector=connector, trust_env=False, read_bufsize=2**21)
 
@@ -145,6 +161,17 @@ class KubeClient:
 
     async def close(self) -> None:
         await self._session.close()
+
+    async def dial(self) -> Dial:
+        """How to open a connection of one's own to this API server (for upgraded
+        streams, which a pooled session cannot hand over): the server URL, a TLS
+        context with this client's credentials, the TLS server name, auth headers."""
+        return Dial(
+            server=self._base,
+            ssl=_ssl_context(self._cfg) if self._base.startswith("https:") else None,
+            server_hostname=self._server_hostname,
+            headers={k: v for k, v in (await self._headers()).items() if k == "Authorization"},
+        )
 
     # -- plumbing ---------------------------------------------------------------------
 

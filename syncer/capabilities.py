@@ -60,6 +60,10 @@ class Capabilities:
     * ``skip_own_echoes`` — see :class:`~syncer.api.Syncer`.
     * ``reads`` / ``may_read`` — other kinds whose caches the reconcile reads
       (required / when enabled); ``reads=None`` declares nothing (see the module).
+    * ``host_reads`` — host kinds whose objects carrying this vcluster's marker
+      label the reconcile reads whichever kinds are enabled (the pods mapper's
+      own token Secrets): the wiring runs those host informers for this kind
+      itself, shared with the kind's own mapper when that runs too.
     """
 
     host_resource: Resource | None = None
@@ -68,6 +72,7 @@ class Capabilities:
     skip_own_echoes: bool = False
     reads: frozenset[Resource] | None = None
     may_read: frozenset[Resource] = frozenset()
+    host_reads: frozenset[Resource] = frozenset()
 
     def host_selector(self, *, managed: str) -> str | None:
         """The host informer's selector; ``managed`` is the marker-label selector."""
@@ -119,4 +124,5 @@ def capabilities_of(mapper: object) -> Capabilities:
         skip_own_echoes=echoes,
         reads=None if reads is None else _resources(mapper, "reads", reads),
         may_read=_resources(mapper, "may_read", getattr(mapper, "may_read", frozenset())),
+        host_reads=_resources(mapper, "host_reads", getattr(mapper, "host_reads", frozenset())),
     )

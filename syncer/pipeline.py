@@ -230,7 +230,8 @@ def allowed_reads(mapper: Mapper, caps: Capabilities) -> frozenset[tuple[str, st
         return None
     own = {mapper.resource, caps.host_resource or mapper.resource}
     watched = set(mapper.watches()) if isinstance(mapper, Watcher) else set()
-    return frozenset(_gp(r) for r in own | watched | (caps.reads or set()) | caps.may_read)
+    declared = (caps.reads or set()) | caps.may_read | caps.host_reads
+    return frozenset(_gp(r) for r in own | watched | declared)
 
 
 def mapper_config(settings: Settings) -> MapperConfig:
@@ -340,6 +341,17 @@ def build(
             label=kind,
         )
         pipeline_informers, probes = [v_inf, p_inf], [v_probe, p_probe]
+        for resource in sorted(caps[kind].host_reads, key=_gp):
+            # The host objects it reads whatever kinds run; shared with that kind's mapper.
+            other, probe = informers.get(
+                client=host,
+                resource=resource,
+                namespace=s.host_namespace if resource.namespaced else None,
+                label_selector=f"{MANAGED_BY_LABEL}={s.vcluster_name}",
+            )
+            if other not in pipeline_informers:
+                pipeline_informers.append(other)
+                probes.append(probe)
         if isinstance(mapper, Watcher):
             for resource, keys_of in mapper.watches().items():
                 other, probe = informers.get(client=virtual, resource=resource)

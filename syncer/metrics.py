@@ -13,6 +13,13 @@ every queue given to :meth:`Metrics.register_queue`:
 ``workqueue_longest_running_processor_seconds``.  The syncer's own families
 are prefixed ``vsyncer_``; see :meth:`Metrics.__init__` for their labels.
 
+The registry also carries prometheus_client's standard process and runtime
+collectors, as every Kubernetes component exports them: ``process_*`` (CPU
+seconds, resident and virtual memory, open file descriptors, start time; read
+from ``/proc``, so only on Linux), ``python_info`` and ``python_gc_*``, and
+``vsyncer_build_info{version,python,implementation}`` = 1 (the ``*_build_info``
+convention of Kubernetes' own ``kubernetes_build_info``).
+
 The adapters handed to the queue, the REST client and the reflectors
 (:meth:`Metrics.queue_metrics`, :meth:`Metrics.rest_metrics`,
 :meth:`Metrics.reflector_metrics`) sit on hot paths: they bind label values
@@ -23,17 +30,28 @@ the scrape-time gauges read the queues, which are not thread-safe.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Protocol
+import platform
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    GCCollector,
     Histogram,
+    PlatformCollector,
+    ProcessCollector,
     generate_latest,
 )
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+
+from syncer import __version__
+from syncer.metricadapters import (
+    QueueGauges,
+    QueueObserver,
+    ReflectorObserver,
+    RestObserver,
+    TimedQueue,
+)
 
 if TYPE_CHECKING:  # protocols only: importing syncer.kube at run time would load the client
     from syncer.kube import RestMetrics
@@ -53,23 +71,21 @@ _REST_BUCKETS = (0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60)
 _LAG_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
 
-class TimedQueue(Protocol):
-    """What the scrape-time gauges read from a queue (:class:`~syncer.workqueue.WorkQueue`)."""
-
-    @property
-    def name(self) -> str: ...
-
-    def unfinished_work_seconds(self) -> float: ...
-
-    def longest_running_processor_seconds(self) -> float: ...
-
-
 class Metrics:
     """The syncer's metric families, registered on one registry of their own."""
 
     def __init__(self, *, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        GCCollector(registry=r)
+        Gauge(
+            "vsyncer_build_info",
+            "1, labelled with the vsyncer version and the Python that runs it.",
+            ["version", "python", "implementation"],
+            registry=r,
+        ).labels(__version__, platform.python_version(), platform.python_implementation()).set(1)
         self._queue_depth = Gauge(
             "workqueue_depth", "Current depth of the work queue.", ["name"], registry=r
         )
@@ -93,7 +109,7 @@ class Metrics:
         self._queue_retries = Counter(
             "workqueue_retries_total", "Retries handled by the work queue.", ["name"], registry=r
         )
-        self._queues = _QueueCollector()
+        self._queues = QueueGauges()
         r.register(self._queues)
         self._reconciles = Counter(
             "vsyncer_reconcile_total", "Reconciles by result.", ["kind", "result"], registry=r
@@ -191,14 +207,20 @@ class Metrics:
             ["kind"],
             registry=r,
         )
-        self._queue_adapters: dict[str, _QueueMetrics] = {}
-        self._rest = _RestMetrics(requests=self._rest_requests, durations=self._rest_time)
+        self._dry_run_writes = Counter(
+            "vsyncer_dry_run_writes_total",
+            "Writes a dry run (vsyncer run --dry-run) would have made and did not.",
+            ["cluster", "kind", "verb"],
+            registry=r,
+        )
+        self._queue_adapters: dict[str, QueueObserver] = {}
+        self._rest = RestObserver(requests=self._rest_requests, durations=self._rest_time)
 
     def queue_metrics(self, name: str) -> QueueMetrics:
         """The observer for the queue called ``name``; the same object for the same name."""
         adapter = self._queue_adapters.get(name)
         if adapter is None:
-            adapter = self._queue_adapters[name] = _QueueMetrics(
+            adapter = self._queue_adapters[name] = QueueObserver(
                 depth=self._queue_depth.labels(name),
                 adds=self._queue_adds.labels(name),
                 latency=self._queue_latency.labels(name),
@@ -222,7 +244,7 @@ class Metrics:
 
     def reflector_metrics(self, *, cluster: str, kind: str) -> ReflectorMetrics:
         """The observer for the reflector of ``kind`` on ``cluster``."""
-        return _ReflectorMetrics(
+        return ReflectorObserver(
             cluster=cluster,
             kind=kind,
             events=self._informer_events,
@@ -272,6 +294,10 @@ class Metrics:
         """A drifted key was reconciled and a live re-check found it in sync."""
         self._drift_repaired.labels(kind).inc()
 
+    def dry_run_write(self, *, cluster: str, kind: str, verb: str) -> None:
+        """A dry run left out a ``verb`` (create, update, ...) of ``kind`` on ``cluster``."""
+        self._dry_run_writes.labels(cluster, kind, verb).inc()
+
     def set_leader(self, leader: bool) -> None:
         """Whether this replica leads now."""
         self._leader.set(1 if leader else 0)
@@ -287,110 +313,3 @@ class Metrics:
     def render(self) -> tuple[bytes, str]:
         """The registry in the Prometheus text format, with its content type."""
         return generate_latest(self.registry), CONTENT_TYPE
-
-
-class _QueueMetrics:
-    """A :class:`~syncer.workqueue.QueueMetrics` with its label children bound once."""
-
-    __slots__ = ("_adds", "_depth", "_latency", "_retries", "_work")
-
-    def __init__(
-        self, *, depth: Gauge, adds: Counter, latency: Histogram, work: Histogram, retries: Counter
-    ) -> None:
-        self._depth = depth
-        self._adds = adds
-        self._latency = latency
-        self._work = work
-        self._retries = retries
-
-    def add(self) -> None:
-        self._adds.inc()
-
-    def depth(self, n: int) -> None:
-        self._depth.set(n)
-
-    def queue_latency(self, seconds: float) -> None:
-        self._latency.observe(seconds)
-
-    def work_duration(self, seconds: float) -> None:
-        self._work.observe(seconds)
-
-    def retry(self) -> None:
-        self._retries.inc()
-
-
-class _RestMetrics:
-    """A :class:`~syncer.kube.RestMetrics` caching one pair of children per label set."""
-
-    __slots__ = ("_children", "_durations", "_requests")
-
-    def __init__(self, *, requests: Counter, durations: Histogram) -> None:
-        self._requests = requests
-        self._durations = durations
-        self._children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
-
-    def request(self, *, cluster: str, verb: str, code: str, seconds: float) -> None:
-        labels = (cluster, verb, code)
-        children = self._children.get(labels)
-        if children is None:
-            children = self._children[labels] = (
-                self._requests.labels(cluster, verb, code),
-                self._durations.labels(cluster, verb),
-            )
-        children[0].inc()
-        children[1].observe(seconds)
-
-
-class _ReflectorMetrics:
-    """A :class:`~syncer.reflector.ReflectorMetrics` for one (cluster, kind)."""
-
-    __slots__ = ("_cluster", "_event_children", "_events", "_kind", "_restarts")
-
-    def __init__(self, *, cluster: str, kind: str, events: Counter, restarts: Counter) -> None:
-        self._cluster = cluster
-        self._kind = kind
-        self._events = events
-        self._restarts = restarts
-        self._event_children: dict[str, Counter] = {}
-
-    def event(self, *, type_: str) -> None:
-        child = self._event_children.get(type_)
-        if child is None:
-            child = self._event_children[type_] = self._events.labels(
-                self._cluster, self._kind, type_
-            )
-        child.inc()
-
-    def restart(self, *, reason: str) -> None:
-        self._restarts.labels(self._cluster, self._kind, reason).inc()
-
-
-class _QueueCollector:
-    """The two work-queue gauges that depend on the time of the scrape."""
-
-    def __init__(self) -> None:
-        self.queues: dict[str, TimedQueue] = {}
-
-    def describe(self) -> Iterable[Metric]:
-        return self._families()
-
-    def collect(self) -> Iterable[Metric]:
-        unfinished, longest = self._families()
-        for name, queue in self.queues.items():
-            unfinished.add_metric([name], queue.unfinished_work_seconds())
-            longest.add_metric([name], queue.longest_running_processor_seconds())
-        return iter((unfinished, longest))
-
-    @staticmethod
-    def _families() -> Iterator[GaugeMetricFamily]:
-        yield GaugeMetricFamily(
-            "workqueue_unfinished_work_seconds",
-            "Seconds of work in progress not yet observed by work_duration; "
-            "large values suggest stuck workers.",
-            labels=["name"],
-        )
-        yield GaugeMetricFamily(
-            "workqueue_longest_running_processor_seconds",
-            "How long the longest-running processor of the work queue has been running.",
-            labels=["name"],
-        )

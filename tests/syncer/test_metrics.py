@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import platform
+
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
+from syncer import __version__
 from syncer.clock import FakeClock
 from syncer.keys import ObjectKey
 from syncer.metrics import CONTENT_TYPE, Metrics
@@ -239,3 +242,41 @@ def test_every_family_is_declared() -> None:
         # prometheus_client before 0.22 declares a counter without its _total suffix.
         declared = {f"# TYPE {name} {kind}", f"# TYPE {name.removesuffix('_total')} {kind}"}
         assert any(line in body for line in declared), name
+
+
+def test_process_and_runtime_collectors_are_on_the_own_registry() -> None:
+    """process_* (CPU, RSS, fds) and python_* come with every Metrics, on its own registry."""
+    found = {name for name, _ in samples(Metrics())}
+    assert {
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "process_start_time_seconds",
+        "python_info",
+        "python_gc_collections_total",
+    } <= found
+
+
+def test_build_info_names_the_package_version() -> None:
+    """vsyncer_build_info is 1, labelled with syncer.__version__ and the running Python."""
+    labels = frozenset(
+        {
+            ("version", __version__),
+            ("python", platform.python_version()),
+            ("implementation", platform.python_implementation()),
+        }
+    )
+    assert samples(Metrics())[("vsyncer_build_info", labels)] == 1
+
+
+def test_dry_run_writes_are_counted_by_cluster_kind_and_verb() -> None:
+    """Each left-out write adds one to its (cluster, kind, verb) series only."""
+    m = Metrics()
+    m.dry_run_write(cluster="host", kind="Pod", verb="create")
+    m.dry_run_write(cluster="host", kind="Pod", verb="create")
+    m.dry_run_write(cluster="virtual", kind="Pod", verb="update_status")
+    got = samples(m)
+    host = frozenset({("cluster", "host"), ("kind", "Pod"), ("verb", "create")})
+    virtual = frozenset({("cluster", "virtual"), ("kind", "Pod"), ("verb", "update_status")})
+    assert got[("vsyncer_dry_run_writes_total", host)] == 2
+    assert got[("vsyncer_dry_run_writes_total", virtual)] == 1

@@ -65,6 +65,10 @@ SERVICEACCOUNTS = Resource("", "v1", "serviceaccounts", "ServiceAccount")
 NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 NODES = Resource("", "v1", "nodes", "Node", namespaced=False)
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
+#: Optional toHost kinds (off unless named in ``VSYNCER_KINDS`` by their qualified names).
+INGRESSES = Resource("networking.k8s.io", "v1", "ingresses", "Ingress")
+NETWORKPOLICIES = Resource("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy")
+PDBS = Resource("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget")
 
 CORE: dict[str, Resource] = {
     r.plural: r

@@ -110,15 +110,12 @@ def token_secret_drift(
 ) -> str | None:
     """``"token Secret <name>: missing"`` when the Secret ``p_pod`` mounts is not cached.
 
-    Only for a pod that projects tokens, while the secrets mapper runs (without
-    it no token Secret is kept).  A cached object under that name counts as
-    present: one that is not a token Secret of ours is never written anyway.
+    Only for a pod that projects tokens.  A cached object under that name counts
+    as present: one that is not a token Secret of ours is never written anyway.
     """
     if not token_sources(v_pod):
         return None
     cache = host_secrets(ctx)
-    if cache is None:
-        return None
     name = mounted_token_secret_name(translator, v_pod, p_pod)
     if cache.get(translator.host_namespace, name) is not None:
         return None

@@ -67,7 +67,7 @@ from mappers.podspec import (
 from mappers.podstatus import binding, grace_period, status_for_virtual
 from mappers.podstatus import has_started as has_started  # re-exported
 from mappers.podstatus import virtual_status as virtual_status  # re-exported
-from mappers.podtokens import TokenKeeper, host_secrets, new_token_secret_name
+from mappers.podtokens import TokenKeeper, new_token_secret_name
 from mappers.references import (
     CONFIGMAP_INDEX,
     NODE_INDEX,
@@ -152,10 +152,11 @@ class PodMapper(PodDrift, CopySyncer):
 
     skip_own_echoes = True
     # Namespaces, services and configmaps are watched (their virtual caches run); the host
-    # caches of secrets, configmaps and PVCs (references, token Secrets) and of nodes
-    # (placement) are read while their mappers run.
+    # caches of secrets, configmaps and PVCs (references) and of nodes (placement) are read
+    # while their mappers run; the host secrets cache of the token Secrets always runs.
     reads: frozenset[Resource] = frozenset()
     may_read: frozenset[Resource] = frozenset({SECRETS, CONFIGMAPS, PVCS, NODES})
+    host_reads: frozenset[Resource] = frozenset({SECRETS})
 
     def __init__(
         self,
@@ -198,7 +199,7 @@ class PodMapper(PodDrift, CopySyncer):
         kubernetes = services.get(*KUBERNETES_SERVICE)
         namespace = ctx.virtual_cache(NAMESPACES).get("", namespace_of(v_pod))
         token = None
-        if token_sources(v_pod) and host_secrets(ctx) is not None:
+        if token_sources(v_pod):
             token = new_token_secret_name(self.translator, v_pod)
         nameserver = (
             self.nameserver or _cluster_ip(services.get(*DNS_SERVICE)) or DEFAULT_NAMESERVER

@@ -20,16 +20,21 @@ Guarantees:
   shows in the cache (our own create not yet cached is told apart for
   :data:`~syncer.kit.RECENT_SECONDS`);
 * tokens come from TokenRequests against the *virtual* API server, bound to
-  the virtual pod; renewal is due at 80 % of the shortest lifetime.
+  the virtual pod; renewal is due at 80 % of the shortest lifetime, or as soon
+  as the Secret's CA is not the namespace's virtual ``kube-root-ca.crt`` (a
+  Secret made before that configmap was cached is looked at again every
+  :data:`CA_RETRY` seconds until it is);
+* none of this depends on the secrets mapper: the host secrets cache the
+  Secrets are read from is the pods mapper's own (``host_reads``).
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from mappers.references import ROOT_CA_CONFIGMAP
 from mappers.tokens import (
+    CA_KEY,
     is_token_secret,
     mounted_token_secret,
     parse_time,
@@ -48,6 +53,7 @@ from syncer.api import (
     SECRETS,
     SERVICEACCOUNTS,
     AlreadyExists,
+    Cache,
     NotFound,
     Obj,
     Refused,
@@ -66,11 +72,24 @@ from syncer.kit import (
 
 #: When to look again at a pod whose token Secret name is held by something else.
 TOKEN_TAKEN_RETRY = 60.0
+#: When to look again at a token Secret made before the virtual CA was cached.
+CA_RETRY = 5.0
 
 
-def host_secrets(ctx: SyncContext) -> Any:
-    """The host secrets cache, or ``None`` while the secrets mapper is off (then no tokens)."""
-    return ctx.host_cache(SECRETS) if ctx.serves(SECRETS) else None
+def host_secrets(ctx: SyncContext) -> Cache:
+    """The host secrets cache (this vcluster's marker label), whichever kinds are enabled.
+
+    The pods mapper declares it in ``host_reads``: the wiring runs it for pods
+    themselves, so tokens never depend on the secrets mapper.
+    """
+    return ctx.host_cache(SECRETS)
+
+
+def virtual_ca(ctx: SyncContext, v_pod: Obj) -> str:
+    """The virtual CA bundle (PEM) of ``v_pod``'s namespace: its ``kube-root-ca.crt``
+    (published by the virtual controller-manager), ``""`` while it is not cached."""
+    root_ca = ctx.virtual_cache(CONFIGMAPS).get(namespace_of(v_pod), ROOT_CA_CONFIGMAP)
+    return str(mapping(root_ca.get("data") if root_ca else None).get(CA_KEY) or "")
 
 
 def new_token_secret_name(translator: Translator, v_pod: Obj) -> str:
@@ -103,19 +122,20 @@ class TokenKeeper:
     async def ensure(self, ctx: SyncContext, v_pod: Obj, p_pod: Obj) -> Result:
         """Create or renew ``p_pod``'s token Secret; revisit when the token is due."""
         sources = token_sources(v_pod)
-        cache = host_secrets(ctx)
-        if not sources or cache is None:
+        if not sources:
             return DONE
+        cache = host_secrets(ctx)
         key = key_of_virtual(PODS, v_pod)
         p_name = mounted_token_secret_name(self.translator, v_pod, p_pod)
         p_secret = cache.get(self.translator.host_namespace, p_name)
         if p_secret is not None and not is_token_secret(p_secret):
             p_secret = None  # a tenant's secret copy: never overwritten (the create says so)
         now = time.time()
+        ca = virtual_ca(ctx, v_pod)
         if p_secret is not None:
-            left = token_secret_fresh(p_secret, p_pod=p_pod, sources=sources, now=now)
+            left = token_secret_fresh(p_secret, p_pod=p_pod, sources=sources, ca=ca, now=now)
             if left is not None:
-                return Result(requeue_after=left)
+                return Result(requeue_after=left if ca else min(left, CA_RETRY))
         tokens: dict[str, str] = {}
         due = float("inf")
         for source in sources:
@@ -130,8 +150,6 @@ class TokenKeeper:
             tokens[source.key] = str(status.get("token") or "")
             expires = parse_time(status.get("expirationTimestamp")) or now + source.expiration
             due = min(due, refresh_after(issued=now, expires=expires))
-        root_ca = ctx.virtual_cache(CONFIGMAPS).get(namespace_of(v_pod), ROOT_CA_CONFIGMAP)
-        ca = str(mapping(root_ca.get("data") if root_ca else None).get("ca.crt") or "")
         body = token_secret(
             translator=self.translator,
             v_pod=v_pod,
@@ -161,4 +179,5 @@ class TokenKeeper:
                 await ctx.host.update(SECRETS, current=p_secret, body=body)
             except NotFound:
                 return Result(requeue=True)
-        return Result(requeue_after=max(due - now, 1.0))
+        left = max(due - now, 1.0)
+        return Result(requeue_after=left if ca else min(left, CA_RETRY))

@@ -19,7 +19,8 @@ live in one host Secret per pod:
 * owned (``ownerReferences``) by the host pod, so the host garbage collector
   removes it with the pod;
 * refreshed when :data:`TOKEN_REFRESH_ANNOTATION` passes — at 80 % of the
-  shortest token's lifetime, as the kubelet does.
+  shortest token's lifetime, as the kubelet does — and when the virtual CA
+  bundle it holds is no longer the virtual ``kube-root-ca.crt``.
 
 **Why no tenant object can take the name.**  :meth:`Translator.host_name`
 (``syncer.translate``) gives one of two shapes.  Unhashed, it is
@@ -277,14 +278,17 @@ def is_token_secret(p_obj: Obj) -> bool:
 
 
 def token_secret_fresh(
-    p_secret: Obj, *, p_pod: Obj, sources: list[TokenSource], now: float
+    p_secret: Obj, *, p_pod: Obj, sources: list[TokenSource], ca: str, now: float
 ) -> float | None:
-    """Seconds until ``p_secret`` must be renewed, or ``None`` if it must be renewed now."""
+    """Seconds until ``p_secret`` must be renewed, or ``None`` if it must be renewed now:
+    when due, owned by another pod, missing a token of ``sources``, or holding a CA
+    other than ``ca`` (the virtual CA bundle, PEM)."""
     metadata = mapping(p_secret.get("metadata"))
     due = parse_time(mapping(metadata.get("annotations")).get(TOKEN_REFRESH_ANNOTATION))
     owners = {str(mapping(o).get("uid")) for o in items(metadata.get("ownerReferences"))}
     data: Any = mapping(p_secret.get("data"))
     complete = all(source.key in data for source in sources)
-    if due is None or due <= now or uid_of(p_pod) not in owners or not complete:
+    same_ca = data.get(CA_KEY, "") == _b64(ca)
+    if due is None or due <= now or uid_of(p_pod) not in owners or not complete or not same_ca:
         return None
     return due - now

@@ -27,9 +27,11 @@ Guarantees:
 * the enabled kinds (``ctx.enabled``, what ``ctx.serves`` answers) are those a
   test names in ``enabled``, by default every built-in kind whose plural keys
   ``virtual`` or ``host``; a host cache exists exactly for an enabled kind
-  (another raises :class:`~syncer.api.NotServed`, a ``KeyError``, as at run
-  time), a virtual cache not given reads as empty (at run time a kind's
-  virtual cache also runs when an enabled mapper watches it);
+  and for a kind in ``host_reads`` (a mapper's ``Capabilities.host_reads``,
+  which the wiring runs whatever is enabled); another raises
+  :class:`~syncer.api.NotServed`, a ``KeyError``, as at run time; a virtual
+  cache not given reads as empty (at run time a kind's virtual cache also
+  runs when an enabled mapper watches it);
 * given ``reads`` (the kinds a mapper may ask for: its own, its host kind, the
   kinds it watches, its ``reads`` and ``may_read``), asking for the cache of
   any other kind raises :class:`~syncer.api.UndeclaredRead`, as at run time.
@@ -250,11 +252,13 @@ class FakeContext:
         also_owned: OwnershipRule | None = None,
         enabled: Iterable[Resource] | None = None,
         reads: Iterable[Resource] | None = None,
+        host_reads: Iterable[Resource] = (),
     ) -> None:
         if enabled is None:
             named = [*(virtual or {}), *(host or {})]
             enabled = [BUILT_IN[plural] for plural in named if plural in BUILT_IN]
         self.enabled = frozenset((r.group, r.plural) for r in enabled)
+        self.host_served = self.enabled | {(r.group, r.plural) for r in host_reads}
         self.reads = None if reads is None else frozenset((r.group, r.plural) for r in reads)
         self.translator = translator
         self.recorder = Recorder()
@@ -302,7 +306,7 @@ class FakeContext:
 
     def _host_cache(self, resource: Resource) -> FakeCache:
         self._check_read(resource, cluster="host")
-        if (resource.group, resource.plural) not in self.enabled:
+        if (resource.group, resource.plural) not in self.host_served:
             raise NotServed(f"no host cache of {resource.qualified!r} runs here")
         return self.host_caches.setdefault(resource.plural, FakeCache())
 

@@ -3,7 +3,8 @@
 :class:`Fake` is :class:`syncer.kit.testing.FakeContext` with one test-only
 addition: token Secrets of pods pass the host writer under their own ownership
 rule (:func:`mappers.tokens.token_secret_owner`), as the real host writer
-must let them.
+must let them; and the host secrets cache the pods mapper declares in
+``host_reads`` runs by default, as the wiring runs it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Fake(FakeContext):
         host_live: list[Json] | None = None,
         enabled: Iterable[Resource] | None = None,
         reads: Iterable[Resource] | None = None,
+        host_reads: Iterable[Resource] = (SECRETS,),
     ) -> None:
         super().__init__(
             virtual=virtual,
@@ -44,4 +46,5 @@ class Fake(FakeContext):
             also_owned=_token_secret,
             enabled=enabled,
             reads=reads,
+            host_reads=host_reads,
         )

@@ -64,7 +64,10 @@ def fake_for(
     """A fake running ``mapper`` alone (its own kinds) or with every built-in kind."""
     own = {mapper.resource, capabilities_of(mapper).host_resource or mapper.resource}
     enabled = ALL if all_kinds else tuple(own)
-    fake = Fake(virtual=virtual, host=host, enabled=enabled, reads=declared(mapper))
+    host_reads = capabilities_of(mapper).host_reads
+    fake = Fake(
+        virtual=virtual, host=host, enabled=enabled, reads=declared(mapper), host_reads=host_reads
+    )
     pods = fake.virtual_caches.setdefault("pods", FakeCache())
     pods.indexes.update(PodMapper(translator=T).indexes())  # as the pods mapper registers them
     fake.bind(mapper)
@@ -112,7 +115,8 @@ def _idle_client(cluster: str) -> KubeClient:
 def test_the_registered_mappers_wire_with_the_default_kinds_and_with_pods_and_nodes(
     kinds: str | None,
 ) -> None:
-    """The wiring accepts the declarations; a may_read kind that is off is not served."""
+    """The wiring accepts the declarations; a may_read kind that is off is not served,
+    but a host_reads one is."""
     env = {"VSYNCER_VCLUSTER_NAME": "vc", "VSYNCER_HOST_NAMESPACE": "vc-host"}
     if kinds is not None:
         env["VSYNCER_KINDS"] = kinds
@@ -130,9 +134,12 @@ def test_the_registered_mappers_wire_with_the_default_kinds_and_with_pods_and_no
     ctx = wiring.kinds["pods"].sync.context
     assert ctx.serves(SECRETS) is (kinds is None)
     assert ctx.host_cache(NODES) is wiring.informers[("host", "nodes")].store
-    if kinds is not None:
-        with pytest.raises(KeyError):  # declared in may_read, not running: NotServed
-            ctx.host_cache(SECRETS)
+    # The pods mapper's own host secrets cache (its token Secrets) runs either way,
+    # with the pods pipeline.
+    assert capabilities_of(wiring.kinds["pods"].sync.mapper).host_reads == {SECRETS}
+    secrets = wiring.informers[("host", "secrets")]
+    assert ctx.host_cache(SECRETS) is secrets.store
+    assert secrets in wiring.kinds["pods"].informers
 
 
 def v_pod() -> Json:
@@ -173,7 +180,7 @@ async def test_pods_read_only_what_they_declare(all_kinds: bool) -> None:
     await mapper.sync_to_host(fake.ctx, pod)
     created = [c for c in fake.calls if c[1] == "create"]
     token_made = any(c for c in created if c[2] != T.host_name("shop", "web"))
-    assert token_made is all_kinds  # a token Secret only while the secrets mapper runs
+    assert token_made  # the token Secret, whether or not the secrets mapper runs
     p_pod = {**fake.host.created[0], "status": {"phase": "Running"}}
     p_pod["metadata"] = {**p_pod["metadata"], "uid": "p-uid", "resourceVersion": "1"}
     fake.host_caches.setdefault("pods", FakeCache()).put(p_pod)

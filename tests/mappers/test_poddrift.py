@@ -228,14 +228,15 @@ def test_an_update_refused_by_pod_security_is_not_drift() -> None:
     assert drift(v, p) is None
 
 
-def test_a_missing_token_secret_is_drift_while_the_secrets_mapper_runs() -> None:
+def test_a_missing_token_secret_is_drift_whichever_kinds_run() -> None:
+    """The pods mapper keeps token Secrets with or without the secrets mapper."""
     v = v_pod(volumes=[TOKEN_VOLUME])
     p = p_pod(v)
     name = new_token_secret_name(T, v)
     secret = {"metadata": {"name": name, "namespace": T.host_namespace}}
     assert drift(v, p, host={"secrets": []}) == f"token Secret {name}: missing"
     assert drift(v, p, host={"secrets": [secret]}) is None
-    assert drift(v, p) is None  # no secrets mapper: no token Secrets are kept
+    assert drift(v, p) == f"token Secret {name}: missing"  # secrets kind off
 
 
 def test_first_difference_walks_mappings_and_equal_length_lists() -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
 
 from mappers.pods import PodMapper, has_started, virtual_status
 from mappers.podspec import PodEnvironment, translate_pod
-from mappers.podtokens import TOKEN_TAKEN_RETRY, new_token_secret_name
+from mappers.podtokens import CA_RETRY, TOKEN_TAKEN_RETRY, new_token_secret_name
 from mappers.references import CONFIGMAP_INDEX, NODE_INDEX, SECRET_INDEX
+from mappers.tokens import CA_KEY
 from syncer.api import (
     DONE,
     PODS,
@@ -22,9 +24,13 @@ from syncer.api import (
     Result,
 )
 from syncer.kit import HOST_REJECTED_RETRY
-from tests.mappers.fakes import Fake, T
+from tests.mappers.fakes import Fake, FakeCache, T
 
 Json = dict[str, Any]
+ROOT_CA: Json = {
+    "metadata": {"name": "kube-root-ca.crt", "namespace": "shop"},
+    "data": {"ca.crt": "VIRTUAL CA"},
+}
 KEY = ObjectKey("pods", "shop", "web")
 
 
@@ -222,7 +228,8 @@ async def test_token_secret_is_made_for_pods_that_project_a_token() -> None:
         "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]},
     }
     pod = v_pod(volumes=[volume], serviceAccountName="builder")
-    fake = Fake(virtual={"pods": [pod]}, host={"pods": [], "secrets": []})
+    virtual = {"pods": [pod], "configmaps": [ROOT_CA]}
+    fake = Fake(virtual=virtual, host={"pods": []}, enabled=[PODS])  # secrets kind off
     result = await PodMapper(translator=T).sync_to_host(fake.ctx, pod)
     token_name = new_token_secret_name(T, pod)
     assert fake.calls == [
@@ -239,10 +246,34 @@ async def test_token_secret_is_made_for_pods_that_project_a_token() -> None:
     }
     secret = fake.host.created[1]
     assert secret["metadata"]["ownerReferences"][0]["uid"] == "p-new"
+    assert base64.b64decode(secret["data"][CA_KEY]).decode() == "VIRTUAL CA"
     assert result.requeue_after is not None
     assert result.requeue_after > 60
     host_pod = fake.host.created[0]
     assert host_pod["spec"]["volumes"][0]["projected"]["sources"][0]["secret"]["name"] == token_name
+
+
+async def test_a_token_secret_made_before_the_virtual_ca_was_cached_gets_it() -> None:
+    """No virtual kube-root-ca.crt yet: the Secret is made, looked at again in CA_RETRY
+    seconds, and renewed with the CA once it is cached; then it is fresh until due."""
+    volume = {"name": "t", "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}}
+    pod = v_pod(volumes=[volume])
+    fake = Fake(virtual={"pods": [pod]}, host={"pods": []}, enabled=[PODS])
+    mapper = PodMapper(translator=T)
+    assert (await mapper.sync_to_host(fake.ctx, pod)).requeue_after == CA_RETRY
+    p_pod = {**fake.host.created[0], "status": {"phase": "Running"}}
+    p_pod["metadata"] = {**p_pod["metadata"], "uid": "p-new", "resourceVersion": "1"}
+    secret = {**fake.host.created[1]}
+    secret["metadata"] = {**secret["metadata"], "resourceVersion": "1"}
+    fake.host_caches["secrets"].put(secret)
+    assert (await mapper.ensure_token(fake.ctx, pod, p_pod)).requeue_after == CA_RETRY
+    assert [c[1] for c in fake.calls] == ["create", "token", "create"]  # fresh, no CA yet
+    fake.virtual_caches["configmaps"] = FakeCache([ROOT_CA])
+    result = await mapper.ensure_token(fake.ctx, pod, p_pod)
+    assert [c[1] for c in fake.calls][3:] == ["token", "update"]
+    assert base64.b64decode(fake.host.updated[0]["data"][CA_KEY]).decode() == "VIRTUAL CA"
+    assert result.requeue_after is not None
+    assert result.requeue_after > 60
 
 
 async def test_an_already_existing_host_pod_we_just_created_is_cache_lag() -> None:

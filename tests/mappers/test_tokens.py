@@ -101,12 +101,14 @@ def test_secret_is_ours_owned_by_the_host_pod_and_fresh_until_due() -> None:
     assert base64.b64decode(secret["data"][CA_KEY]) == b"CA"
     assert base64.b64decode(secret["data"]["namespace"]) == b"shop"
     sources = [TokenSource("token", None, 600)]
-    assert token_secret_fresh(secret, p_pod=P_POD, sources=sources, now=1000) == 1000
-    assert token_secret_fresh(secret, p_pod=P_POD, sources=sources, now=2000) is None
+    assert token_secret_fresh(secret, p_pod=P_POD, sources=sources, ca="CA", now=1000) == 1000
+    assert token_secret_fresh(secret, p_pod=P_POD, sources=sources, ca="CA", now=2000) is None
     other_pod = {"metadata": {"uid": "other"}}
-    assert token_secret_fresh(secret, p_pod=other_pod, sources=sources, now=1000) is None
+    assert token_secret_fresh(secret, p_pod=other_pod, sources=sources, ca="CA", now=1000) is None
     more = [*sources, TokenSource("token-x", "x", 600)]
-    assert token_secret_fresh(secret, p_pod=P_POD, sources=more, now=1000) is None
+    assert token_secret_fresh(secret, p_pod=P_POD, sources=more, ca="CA", now=1000) is None
+    # The virtual CA changed (or was not cached when the Secret was made): renewed now.
+    assert token_secret_fresh(secret, p_pod=P_POD, sources=sources, ca="CA2", now=1000) is None
     assert secret["metadata"]["annotations"][TOKEN_REFRESH_ANNOTATION] == format_time(2000)
 
 

@@ -138,7 +138,7 @@ def test_undeclared_cache_access_names_mapper_and_kind() -> None:
     """A mapper that declares its reads gets only those; an optional one it may ask about."""
 
     def factory(*, translator: Translator) -> Mapper:
-        return Widgets(translator=translator, reads=frozenset(), may_read={SECRETS})
+        return Widgets(translator=translator, reads=frozenset(), may_read={NODES})
 
     ctx = _context(
         _build("configmaps,pods", {"configmaps": factory, "pods": make_pods}), "configmaps"
@@ -146,9 +146,9 @@ def test_undeclared_cache_access_names_mapper_and_kind() -> None:
     assert ctx.virtual_cache(CONFIGMAPS) is not None
     with pytest.raises(UndeclaredRead, match="mapper 'configmaps' read the host cache of 'pods'"):
         ctx.host_cache(PODS)
-    assert (ctx.serves(SECRETS), ctx.serves(PODS)) == (False, True)
+    assert (ctx.serves(NODES), ctx.serves(PODS)) == (False, True)
     with pytest.raises(NotServed):
-        ctx.host_cache(SECRETS)
+        ctx.host_cache(NODES)
 
 
 def test_a_mapper_declaring_nothing_may_read_any_cache_that_runs() -> None:

@@ -149,6 +149,7 @@ class Settings(BaseSettings):
     reconcile_timeout: float = Field(default=30, gt=0)
     shutdown_grace: float = Field(default=30, ge=0)
     drift_interval: float = Field(default=300, ge=0)  # seconds between drift checks; 0: off
+    dry_run: bool = False  # reconcile, log and count every write, send none (syncer/dryrun.py)
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "info"
     # The host Service (in the host namespace) fronting the virtual API server, or its IP;

@@ -17,15 +17,15 @@ from typing import Any
 
 import structlog
 
+from syncer.api import VirtualApi
 from syncer.errors import ApiError
-from syncer.kube import KubeClient
 from syncer.resources import EVENTS
 
 
 class EventRecorder:
     """Writes ``v1`` Events against virtual objects."""
 
-    def __init__(self, *, client: KubeClient, component: str = "vsyncer") -> None:
+    def __init__(self, *, client: VirtualApi, component: str = "vsyncer") -> None:
         self._client = client
         self._component = component
         self._log = structlog.get_logger("vsyncer.events")

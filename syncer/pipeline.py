@@ -80,6 +80,7 @@ from syncer.capabilities import (
     capabilities_of,
 )
 from syncer.controller import Controller
+from syncer.dryrun import write_paths
 from syncer.echoes import OwnWrites, RecordingApi
 from syncer.errors import ApiError, ConfigError
 from syncer.events import EventRecorder
@@ -265,9 +266,11 @@ def build(
     """
     s = settings
     translator = Translator(vcluster=s.vcluster_name, host_namespace=s.host_namespace)
-    # The sync layer writes through these, so each cluster's own writes are known (echoes).
-    v_api = RecordingApi(client=virtual, writes=OwnWrites())
-    p_api = RecordingApi(client=host, writes=OwnWrites())
+    # The sync layer writes through these, so each cluster's own writes are known (echoes);
+    # a dry run sends none of them (syncer/dryrun.py).
+    v_out, p_out = write_paths(virtual=virtual, host=host, metrics=metrics, dry_run=s.dry_run)
+    v_api = RecordingApi(client=v_out, writes=OwnWrites())
+    p_api = RecordingApi(client=p_out, writes=OwnWrites())
     anchor = (
         OwnerAnchor(
             client=host,
@@ -285,7 +288,7 @@ def build(
         kinds=s.kinds, factories=factories, translator=translator, config=mapper_config(s)
     )
     informers = _Informers(metrics=metrics)
-    recorder = EventRecorder(client=virtual)
+    recorder = EventRecorder(client=v_out)
     log = structlog.get_logger("vsyncer.daemon").bind(
         vcluster=s.vcluster_name, host_namespace=s.host_namespace
     )

@@ -55,6 +55,7 @@ from pydantic_settings import (
 
 from syncer.binds import BindAddress, is_host, parse_bind
 from syncer.errors import ConfigError
+from syncer.isolation_settings import IsolationFields
 from syncer.podsecurity import validate_allow_entry
 from syncer.settingerrors import describe
 
@@ -115,8 +116,11 @@ def _check_kinds(kinds: tuple[str, ...]) -> tuple[str, ...]:
     return kinds
 
 
-class Settings(BaseSettings):
-    """Everything the daemon can be told; see the module docstring for the sources."""
+class Settings(IsolationFields, BaseSettings):
+    """Everything the daemon can be told; see the module docstring for the sources.
+
+    The ``isolation*`` fields are :class:`~syncer.isolation_settings.IsolationFields`'.
+    """
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -129,6 +133,8 @@ class Settings(BaseSettings):
     vcluster_name: str
     host_namespace: str
     virtual_kubeconfig: Path | None = None
+    # Seconds `vsyncer run` waits for that file to appear (syncer/kubeconfigwait.py).
+    virtual_kubeconfig_wait: float = Field(default=300, ge=0)
     host_kubeconfig: Path | None = None  # None: the in-cluster service account
     kinds: Annotated[tuple[str, ...], NoDecode] = DEFAULT_KINDS
     # Kinds whose failure to sync leaves /readyz ready; each must be in kinds (declared above).

@@ -56,6 +56,7 @@ from pydantic_settings import (
 from syncer.binds import BindAddress, is_host, parse_bind
 from syncer.errors import ConfigError
 from syncer.isolation_settings import IsolationFields
+from syncer.kubelet.settings import KubeletFields
 from syncer.podsecurity import validate_allow_entry
 from syncer.settingerrors import describe
 
@@ -116,10 +117,11 @@ def _check_kinds(kinds: tuple[str, ...]) -> tuple[str, ...]:
     return kinds
 
 
-class Settings(IsolationFields, BaseSettings):
+class Settings(IsolationFields, KubeletFields, BaseSettings):
     """Everything the daemon can be told; see the module docstring for the sources.
 
-    The ``isolation*`` fields are :class:`~syncer.isolation_settings.IsolationFields`'.
+    The ``isolation*`` fields are :class:`~syncer.isolation_settings.IsolationFields`',
+    the ``kubelet_*`` fields :class:`~syncer.kubelet.settings.KubeletFields`'.
     """
 
     model_config = SettingsConfigDict(

@@ -1,0 +1,58 @@
+"""The kubelet settings: the ``VSYNCER_KUBELET_*`` fields of :class:`~syncer.settings.Settings`.
+
+:class:`KubeletFields` is a pydantic model that :class:`~syncer.settings.Settings`
+inherits, so these fields are read, validated and reported (one line naming the
+variable, exit 2) exactly like the others.
+
+* ``kubelet_client_ca``: the kubelet-client CA file (the CA of the virtual API
+  server's ``--kubelet-client-certificate``).  The kubelet server runs when it
+  is set and only accepts clients whose certificate it signed; unset, there is
+  no kubelet server.
+* ``kubelet_bind`` (default ``:10250``, the kubelet's port): where the server
+  listens; its port is also the port the fake nodes advertise
+  (``daemonEndpoints.kubeletEndpoint.Port``), so it cannot be 0.
+* ``kubelet_address``: the address the fake nodes advertise (their
+  ``InternalIP``); default the pod's IP (``POD_IP``), see
+  :mod:`syncer.kubelet.address`.
+* ``kubelet_tls_cert`` / ``kubelet_tls_key``: the serving certificate and key,
+  both or neither; neither: a self-signed one is made at start-up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, field_validator
+
+from syncer.binds import is_host, parse_bind
+
+
+class KubeletFields(BaseModel):
+    """The ``VSYNCER_KUBELET_*`` settings (see the module docstring)."""
+
+    kubelet_bind: str = ":10250"
+    kubelet_address: str | None = None
+    kubelet_client_ca: Path | None = None
+    kubelet_tls_cert: Path | None = None
+    kubelet_tls_key: Path | None = None
+
+    @field_validator("kubelet_bind")
+    @classmethod
+    def _kubelet_bind(cls, value: str) -> str:
+        if parse_bind(value).port == 0:
+            raise ValueError("needs a fixed port: the fake nodes advertise it")
+        return value
+
+    @field_validator("kubelet_address")
+    @classmethod
+    def _kubelet_address(cls, value: str | None) -> str | None:
+        if value is not None and not is_host(value):
+            raise ValueError("must be a host name or IP address")
+        return value
+
+    @field_validator("kubelet_client_ca", "kubelet_tls_cert", "kubelet_tls_key")
+    @classmethod
+    def _kubelet_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError("must name an existing file")
+        return value

@@ -1,16 +1,20 @@
 """With only pods and nodes enabled, the kinds pods may read (secrets, configmaps, PVCs) are off:
-the syncer starts, and a pod still runs on the host and reports back."""
+the syncer starts, a pod still runs on the host and reports back, and it still gets a token
+that authenticates to the virtual API server and the virtual CA."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from syncer.kit import Json
 from syncer.kube import KubeClient
+from syncer.localcluster import ClusterInfo
 from syncer.pipeline import mapper_config
-from syncer.resources import NODES, PODS
+from syncer.resources import NODES, PODS, SECRETS, Resource
 from tests.e2e.test_sync_support import (
     exists,
     pod,
@@ -20,6 +24,10 @@ from tests.e2e.test_sync_support import (
     where,
 )
 from tests.kubehelpers import wait_for_object
+
+TOKENREVIEWS = Resource(
+    "authentication.k8s.io", "v1", "tokenreviews", "TokenReview", namespaced=False
+)
 
 
 @pytest.fixture
@@ -46,8 +54,11 @@ async def test_pods_sync_with_only_pods_and_nodes_enabled(
     virtual: KubeClient,
     host_kubeconfig: Path,
     virtual_kubeconfig: Path,
+    host_cluster: ClusterInfo,
+    virtual_cluster: ClusterInfo,
 ) -> None:
-    """The host pod runs, the virtual pod is Running on a fake node."""
+    """The host pod runs, the virtual pod is Running on a fake node; its token authenticates
+    to the virtual API server as the pod's service account and its ca.crt is the virtual CA."""
     t = translator(namespace_with_sa)
     async with run_syncer(
         host_namespace=namespace_with_sa,
@@ -82,6 +93,47 @@ async def test_pods_sync_with_only_pods_and_nodes_enabled(
         port = config.kubelet_port
         assert fake_node["status"]["daemonEndpoints"] == {"kubeletEndpoint": {"Port": port}}
         p_node = await host.get(NODES, namespace=None, name=node)
-        leaked = {a["address"] for a in p_node["status"].get("addresses", [])} - {node}
+        p_addresses = {a["address"] for a in p_node["status"].get("addresses", [])}
+        leaked = p_addresses - {node, config.kubelet_address}
         assert not leaked & {a["address"] for a in fake_node["status"]["addresses"]}
+        token, ca = await _mounted_token(host, namespace=namespace_with_sa, p_pod=p_pod)
+        review = await virtual.create(
+            TOKENREVIEWS,
+            namespace=None,
+            body={
+                "apiVersion": "authentication.k8s.io/v1",
+                "kind": "TokenReview",
+                "spec": {"token": token},
+            },
+        )
+        assert review["status"]["authenticated"] is True
+        assert review["status"]["user"]["username"] == f"system:serviceaccount:{v_ns}:default"
+        assert ca == virtual_cluster.ca_file.read_text()
+        assert ca != host_cluster.ca_file.read_text()
         await virtual.delete(PODS, namespace=v_ns, name="web", grace_period_seconds=0)
+
+
+async def _mounted_token(host: KubeClient, *, namespace: str, p_pod: Json) -> tuple[str, str]:
+    """The token and ca.crt the host pod's ``kube-api-access-*`` volume projects, read from
+    the host Secret it names (once its CA is filled in)."""
+    volumes = p_pod["spec"]["volumes"]
+    access = next(v for v in volumes if v["name"].startswith("kube-api-access"))
+    files: dict[str, tuple[str, str]] = {}
+    for source in access["projected"]["sources"]:
+        assert "configMap" not in source, "the host's kube-root-ca.crt is projected"
+        if "secret" in source:
+            for item in source["secret"]["items"]:
+                files[item["path"]] = (source["secret"]["name"], item["key"])
+    assert set(files) >= {"token", "ca.crt"}
+    (name, token_key), (ca_name, ca_key) = files["token"], files["ca.crt"]
+    assert ca_name == name
+    secret = await wait_for_object(
+        host,
+        SECRETS,
+        namespace=namespace,
+        name=name,
+        predicate=where(lambda o: bool(base64.b64decode(o["data"].get(ca_key, "")))),
+    )
+    assert secret is not None
+    data = secret["data"]
+    return base64.b64decode(data[token_key]).decode(), base64.b64decode(data[ca_key]).decode()

@@ -71,6 +71,7 @@ from syncer.api import (
     Watcher,
 )
 from syncer.availability import Probe
+from syncer.binds import parse_bind
 from syncer.caches import CacheHandles
 from syncer.capabilities import (
     Capabilities,
@@ -88,6 +89,7 @@ from syncer.hostwriter import HostWriter
 from syncer.informer import Informer
 from syncer.keys import ObjectKey
 from syncer.kube import KubeClient
+from syncer.kubelet.address import advertised_address
 from syncer.metrics import Metrics
 from syncer.owneranchor import OwnerAnchor
 from syncer.plugins import PluginError, build_mappers
@@ -246,6 +248,8 @@ def mapper_config(settings: Settings) -> MapperConfig:
         service_external_ip_cidrs=s.service_external_ip_cidrs,
         host_service_cidrs=s.host_service_cidrs,
         endpoints_deny_cidrs=s.endpoints_deny_cidrs,
+        kubelet_address=advertised_address(s.kubelet_address),
+        kubelet_port=parse_bind(s.kubelet_bind).port,
     )
 
 

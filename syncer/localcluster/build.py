@@ -10,8 +10,9 @@ Guarantees:
   requires it and replaces every ``k8s.io/*`` staging module that the tag's own
   ``go.mod`` requires at ``v0.0.0`` with its published ``v0.<minor>.<patch>``.
   The list is read from the tag's ``go.mod``, not guessed.
-* ``etcd`` and ``kwok`` get a generated module each, so their dependency graphs
-  never constrain Kubernetes'.
+* ``etcd``, ``kwok`` and ``helm`` (which installs the chart in ``deploy/chart``
+  in the tests) get a generated module each, so their dependency graphs never
+  constrain Kubernetes'.
 * Everything lands in a per-user cache keyed by version
   (``~/.cache/vsyncer/k8s-v1.36.3/``; ``VSYNCER_CACHE_DIR`` or
   ``XDG_CACHE_HOME`` move it).  A component is rebuilt only when its binary is
@@ -38,6 +39,7 @@ from pathlib import Path
 KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
+HELM_VERSION = "v3.22.0"
 GO_DIRECTIVE = "1.26.0"
 
 BINARIES = (
@@ -47,6 +49,7 @@ BINARIES = (
     "kubectl",
     "etcd",
     "kwok",
+    "helm",
 )
 
 #: kwok's own stage definitions (its module ships them), concatenated into one
@@ -187,6 +190,12 @@ def components(*, replaces: dict[str, str]) -> list[Component]:
             module="sigs.k8s.io/kwok",
             version=KWOK_VERSION,
             packages={"kwok": "sigs.k8s.io/kwok/cmd/kwok"},
+        ),
+        Component(
+            name="helm",
+            module="helm.sh/helm/v3",
+            version=HELM_VERSION,
+            packages={"helm": "helm.sh/helm/v3/cmd/helm"},
         ),
     ]
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -97,12 +98,20 @@ def _runner() -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import structlog
+
     from syncer.errors import ConfigError
+    from syncer.kubeconfigwait import wait_for_virtual_kubeconfig
     from syncer.logs import configure_logging
     from syncer.plugins import PluginError
     from syncer.settings import load_settings
 
     try:
+        # The control plane may still be writing the virtual kubeconfig: wait, bounded.
+        configure_logging(format="auto", level="info")
+        wait_for_virtual_kubeconfig(
+            config_file=args.config, env=os.environ, log=structlog.get_logger("vsyncer.start")
+        )
         settings = load_settings(config_file=args.config)
     except ConfigError as exc:
         print(f"vsyncer: {exc}", file=sys.stderr)

@@ -37,3 +37,6 @@ class MapperConfig:
     #: ``status.daemonEndpoints.kubeletEndpoint.Port``; ``VSYNCER_KUBELET_*``).
     kubelet_address: str = "127.0.0.1"
     kubelet_port: int = 10250
+    #: The enabled kinds (``VSYNCER_KINDS``), so a mapper can watch another kind only
+    #: while that kind runs (secrets watch ingresses for their TLS references).
+    kinds: tuple[str, ...] = ()

@@ -250,6 +250,7 @@ def mapper_config(settings: Settings) -> MapperConfig:
         endpoints_deny_cidrs=s.endpoints_deny_cidrs,
         kubelet_address=advertised_address(s.kubelet_address),
         kubelet_port=parse_bind(s.kubelet_bind).port,
+        kinds=s.kinds,
     )
 
 

@@ -5,13 +5,46 @@
 false``, ``required``); a validator's own ValueError message is used as it is,
 and an error type it does not know keeps pydantic's message.  The text may hold
 newlines only if pydantic's message does; the caller folds whitespace.
+
+:func:`misspelt` finds ``VSYNCER_*`` variables that name no setting (pydantic
+-settings ignores them silently) and the setting each most likely meant, by
+:func:`difflib.get_close_matches` (ratio >= 0.6, Python's default cut-off).
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
+
 from pydantic_core import ErrorDetails
 
-__all__ = ["describe"]
+__all__ = ["Misspelt", "describe", "misspelt"]
+
+
+class Misspelt(NamedTuple):
+    """A ``VSYNCER_*`` variable that is no setting, and the closest one (``None``: none close)."""
+
+    variable: str
+    closest: str | None
+
+
+def misspelt(
+    environ: Mapping[str, str], *, settings: Iterable[str], prefix: str, others: Iterable[str] = ()
+) -> list[Misspelt]:
+    """Every variable of ``environ`` under ``prefix`` that is neither a setting's variable
+    (``prefix`` + a name of ``settings`` upper-cased) nor one of ``others``, sorted, each
+    with the closest setting variable.  Names compare case-insensitively, as the settings
+    read them; empty variables count as unset and are ignored."""
+    known = [prefix + name.upper() for name in settings]
+    allowed = {name.upper() for name in (*known, *others)}
+    found = []
+    for variable, value in environ.items():
+        name = variable.upper()
+        if name.startswith(prefix) and value != "" and name not in allowed:
+            close = difflib.get_close_matches(name, known, n=1)
+            found.append(Misspelt(variable, close[0] if close else None))
+    return sorted(found)
 
 
 def describe(error: ErrorDetails) -> str:

@@ -56,6 +56,7 @@ from pydantic_settings import (
 from syncer.binds import BindAddress, is_host, parse_bind
 from syncer.errors import ConfigError
 from syncer.isolation_settings import IsolationFields
+from syncer.kubeconfigfile import check_kubeconfig
 from syncer.kubelet.settings import KubeletFields
 from syncer.podsecurity import validate_allow_entry
 from syncer.settingerrors import describe
@@ -211,9 +212,7 @@ class Settings(IsolationFields, KubeletFields, BaseSettings):
     @field_validator("virtual_kubeconfig", "host_kubeconfig")
     @classmethod
     def _existing_file(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError("must name an existing file")
-        return value
+        return value if value is None else check_kubeconfig(value)  # ValueError: the reason
 
     @field_validator("kinds", "optional_kinds", mode="before")
     @classmethod

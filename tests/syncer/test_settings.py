@@ -194,7 +194,7 @@ def test_empty_yaml_file_is_no_settings(tmp_path: Path) -> None:
 def test_existing_kubeconfig_is_accepted(tmp_path: Path) -> None:
     """A kubeconfig path that names a file is kept as a Path."""
     kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text("apiVersion: v1\n")
+    kubeconfig.write_text("apiVersion: v1\nclusters: [{name: c, cluster: {server: 'https://x'}}]\n")
     settings = load_settings(env=env(virtual_kubeconfig=str(kubeconfig)))
     assert settings.virtual_kubeconfig == kubeconfig
 

@@ -26,6 +26,9 @@ Guarantees:
   code 1 instead of running on as a zombie.
 * With ``drift_interval`` > 0, a guarded drift check (:mod:`syncer.drift`)
   runs alongside the workers, only while they do.
+* With ``VSYNCER_KUBELET_CLIENT_CA`` set, the fake nodes' kubelet API
+  (:mod:`syncer.kubelet`) serves once the pipelines are built, over the host
+  pods informer's cache, and stops (its streams ended) before the clients close.
 * First stop request (SIGTERM/SIGINT): stop taking work, let in-flight
   reconciles finish within ``shutdown_grace``, then cancel what is left, stop
   informers, release the lease and close the clients.  A second request
@@ -53,6 +56,8 @@ from syncer.controller import Controller
 from syncer.drift import DriftChecker
 from syncer.informer import Informer
 from syncer.kube import KubeClient
+from syncer.kubelet.server import KubeletServer
+from syncer.kubelet.startup import start_kubelet
 from syncer.leader import LeaderElector
 from syncer.metrics import Metrics
 from syncer.pipeline import KindPipeline
@@ -99,6 +104,7 @@ class Daemon:
         self.elector: LeaderElector | None = None
         self.drift: DriftChecker | None = None
         self.server: HttpServer | None = None
+        self.kubelet: KubeletServer | None = None
         self._main: asyncio.Task[int] | None = None
 
     # -- health -------------------------------------------------------------------------
@@ -183,6 +189,7 @@ class Daemon:
             virtual, host = await pipeline.connect(settings=self.settings, metrics=self.metrics)
             clients = [virtual, host]
             await self._build(virtual=virtual, host=host)
+            await self._start_kubelet(host)
             self._bring_up_all()
             await self._wait_settled()
             if not self._stop.is_set():
@@ -206,6 +213,19 @@ class Daemon:
             ready=self.ready,
         )
         await self.server.start()
+
+    async def _start_kubelet(self, host: KubeClient) -> None:
+        pods = self.informers.get((host.cluster, "pods"))
+        self.kubelet = await start_kubelet(
+            settings=self.settings,
+            host=host,
+            host_pods=pods.store if pods is not None else None,
+            registry=self.metrics.registry,
+        )
+        if self.kubelet is None:
+            self._log.info("kubelet API off: VSYNCER_KUBELET_CLIENT_CA is not set")
+        else:
+            self._log.info("kubelet API serving", port=self.kubelet.port)
 
     async def _build(self, *, virtual: KubeClient, host: KubeClient) -> None:
         s = self.settings
@@ -337,6 +357,8 @@ class Daemon:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self.kubelet is not None:
+            await self.kubelet.stop()
         for client in clients:
             with contextlib.suppress(Exception):
                 await client.close()

@@ -25,10 +25,13 @@ def _modules(package: str) -> list[Path]:
 
 def test_only_the_client_layer_imports_kubernetes_asyncio() -> None:
     """kubernetes-asyncio (and its aiohttp transport) is imported by syncer/kube.py alone;
-    besides, syncer/probes.py imports aiohttp for its HTTP server (aiohttp.web)."""
+    besides, syncer/probes.py and the kubelet server (syncer/kubelet/: its HTTPS server and
+    the host requests it relays) import aiohttp."""
+    kubelet = ("server", "logs", "upgrade", "outcome", "upstream")
     allowed = {
         ROOT / "syncer" / "kube.py": {"kubernetes_asyncio", "aiohttp"},
         ROOT / "syncer" / "probes.py": {"aiohttp"},
+        **{ROOT / "syncer" / "kubelet" / f"{name}.py": {"aiohttp"} for name in kubelet},
     }
     offenders = [
         f"{path.relative_to(ROOT)}: {name}"

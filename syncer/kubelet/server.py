@@ -1,0 +1,159 @@
+"""The kubelet HTTPS server of the fake virtual nodes (aiohttp.web).
+
+Routes, with the kubelet's paths (Kubernetes ``pkg/kubelet/server``):
+
+* ``GET /containerLogs/{namespace}/{pod}/{container}`` — :mod:`syncer.kubelet.logs`;
+* ``GET|POST /exec/{namespace}/{pod}/{container}``,
+  ``GET|POST /attach/{namespace}/{pod}/{container}``,
+  ``GET|POST /portForward/{namespace}/{pod}`` — :mod:`syncer.kubelet.upgrade`;
+* anything else — 404 (405 for another method on a known path).
+
+Guarantees:
+
+* Every request, matched or not, is first checked for a client certificate
+  verified by the kubelet-client CA (:mod:`syncer.kubelet.tls`); without one
+  the answer is 401 and nothing else happens.
+* One structured log line per finished request (``vsyncer.kubelet``: verb,
+  virtual namespace/pod, host pod, status, seconds, bytes each way) and one
+  observation in :class:`~syncer.kubelet.metrics.KubeletMetrics`.
+* A client that goes away cancels its handler (and so its host request).
+* :meth:`KubeletServer.stop` stops listening, then gives open streams
+  ``shutdown_timeout`` seconds before cancelling them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiohttp import web
+
+from syncer.binds import BindAddress
+from syncer.kubelet.logs import serve_logs
+from syncer.kubelet.metrics import KubeletMetrics
+from syncer.kubelet.outcome import outcome_of, text_error
+from syncer.kubelet.params import Verb
+from syncer.kubelet.resolve import PodResolver
+from syncer.kubelet.tls import verified_client
+from syncer.kubelet.upgrade import serve_upgrade
+from syncer.kubelet.upstream import HostPods
+
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class KubeletServer:
+    """Create, ``await start()``, ``await stop()``; :attr:`port` is the bound port."""
+
+    def __init__(
+        self,
+        *,
+        bind: BindAddress,
+        ssl_context: ssl.SSLContext,
+        resolver: PodResolver,
+        host: HostPods,
+        metrics: KubeletMetrics,
+        shutdown_timeout: float = 5.0,
+    ) -> None:
+        self._bind = bind
+        self._ssl = ssl_context
+        self._resolver = resolver
+        self._host = host
+        self._metrics = metrics
+        self._timeout = shutdown_timeout
+        self._runner: web.AppRunner | None = None
+        self._log = structlog.get_logger("vsyncer.kubelet")
+        self.port = 0
+
+    def _app(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware])
+        logs = functools.partial(serve_logs, resolver=self._resolver, host=self._host)
+        app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", logs, allow_head=False)
+        for verb, path in (
+            (Verb.EXEC, "/exec/{namespace}/{pod}/{container}"),
+            (Verb.ATTACH, "/attach/{namespace}/{pod}/{container}"),
+            (Verb.PORT_FORWARD, "/portForward/{namespace}/{pod}"),
+        ):
+            handler = functools.partial(
+                serve_upgrade, verb=verb, resolver=self._resolver, host=self._host
+            )
+            app.router.add_get(path, handler, allow_head=False)
+            app.router.add_post(path, handler)
+        return app
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        outcome = outcome_of(request)
+        route = request.match_info.route.resource
+        canonical = route.canonical if route is not None else ""
+        outcome.verb = next(
+            (v.value for v in Verb if canonical.startswith(f"/{v.value}/")), "other"
+        )
+        code = 500
+        try:
+            peercert = request.transport.get_extra_info("peercert") if request.transport else None
+            if not verified_client(peercert):
+                response: web.StreamResponse = text_error(401, "Unauthorized")
+            else:
+                try:
+                    response = await handler(request)
+                except web.HTTPException as exc:
+                    response = text_error(exc.status, exc.reason)
+            code = response.status
+            return response
+        except asyncio.CancelledError:
+            code = 499  # the client went away (nginx's "client closed request")
+            raise
+        finally:
+            seconds = time.perf_counter() - started
+            self._metrics.request(verb=outcome.verb, code=code, seconds=seconds)
+            self._metrics.relayed(
+                verb=outcome.verb, to_client=outcome.to_client, to_host=outcome.to_host
+            )
+            self._log.info(
+                "kubelet request",
+                verb=outcome.verb,
+                method=request.method,
+                namespace=request.match_info.get("namespace"),
+                pod=request.match_info.get("pod"),
+                container=request.match_info.get("container"),
+                host_pod=outcome.host_pod or None,
+                code=code,
+                seconds=round(seconds, 4),
+                to_client=outcome.to_client,
+                to_host=outcome.to_host,
+            )
+
+    async def start(self) -> None:
+        """Bind and listen; raises OSError if the address cannot be bound."""
+        runner = web.AppRunner(
+            self._app(),
+            handle_signals=False,
+            access_log=None,
+            shutdown_timeout=self._timeout,
+            handler_cancellation=True,
+        )
+        await runner.setup()
+        site = web.TCPSite(
+            runner, host=self._bind.host or None, port=self._bind.port, ssl_context=self._ssl
+        )
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        for address in runner.addresses:
+            self.port = int(address[1])
+            break
+
+    async def stop(self) -> None:
+        """Stop listening and end open streams; safe to call more than once."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+        await self._host.close()

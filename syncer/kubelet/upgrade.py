@@ -1,0 +1,142 @@
+"""``/exec``, ``/attach`` and ``/portForward`` → the host pod's subresource, relayed.
+
+Guarantees:
+
+* The request must ask for an upgrade (``Connection: Upgrade`` and an
+  ``Upgrade`` header; SPDY/3.1 as API servers speak to kubelets, or WebSocket);
+  otherwise 400.  The virtual pod is resolved first (no host twin → 404, and
+  nothing reaches the host); the parameters are mapped by
+  :mod:`syncer.kubelet.params`.
+* The upgrade request goes to the host API server with the client's upgrade
+  headers (every ``X-Stream-Protocol-Version`` offered) and the host
+  kubeconfig's credentials (:class:`~syncer.kubelet.upstream.HostPods`).  A
+  host answer other than 101 is passed on as it is (status, content type and
+  body: the client decodes the host's Status from it); an unreachable host
+  API server is a 503.
+* On 101 the host's upgrade headers are answered with a 101 of our own and
+  the two connections are spliced byte for byte (:func:`~syncer.kubelet.splice.splice`)
+  until either side closes.
+
+Why the client connection leaves aiohttp here: aiohttp.web has no public way
+to hand an upgraded connection to the application except as a WebSocket.
+Before the 101 is written, the handler gives the connection's transport a
+protocol of its own (``transport.set_protocol``, a plain asyncio
+``StreamReaderProtocol``), so every byte after the 101 reaches the splice and
+writes get asyncio's flow control; when the splice ends the transport goes
+back to aiohttp's protocol (told of the lost connection if it was), which
+closes it.  The client speaks only after it has read the 101, so no byte
+can reach aiohttp's parser in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from syncer.kubelet.outcome import not_synced, outcome_of, text_error
+from syncer.kubelet.params import Verb, host_params
+from syncer.kubelet.resolve import PodResolver
+from syncer.kubelet.splice import Side, splice
+from syncer.kubelet.upstream import UPGRADE_HEADERS, HostPods, HostUnreachable
+
+_READ_LIMIT = 2**17
+
+
+class _Relay(asyncio.StreamReaderProtocol):
+    """A stream protocol that remembers whether (and how) the connection was lost."""
+
+    def __init__(self, reader: asyncio.StreamReader) -> None:
+        super().__init__(reader)
+        self.lost = False
+        self.error: Exception | None = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost, self.error = True, exc
+        super().connection_lost(exc)
+
+
+@dataclass(slots=True)
+class _Taken:
+    transport: asyncio.Transport
+    original: Any  # aiohttp's request handler protocol
+    relay: _Relay
+    side: Side
+
+    def give_back(self) -> None:
+        """Return the transport to aiohttp's protocol (which then closes it)."""
+        self.transport.set_protocol(self.original)
+        if self.relay.lost:
+            asyncio.get_running_loop().call_soon(self.original.connection_lost, self.relay.error)
+
+
+def _take_over(request: web.Request) -> _Taken:
+    transport = request.transport
+    if not isinstance(transport, asyncio.Transport):
+        raise ConnectionResetError("the client connection is gone")
+    reader = asyncio.StreamReader(limit=_READ_LIMIT)
+    relay = _Relay(reader)
+    original = transport.get_protocol()
+    transport.set_protocol(relay)
+    relay.connection_made(transport)
+    writer = asyncio.StreamWriter(transport, relay, reader, asyncio.get_running_loop())
+    return _Taken(transport, original, relay, Side(reader=reader, writer=writer))
+
+
+def _wants_upgrade(request: web.Request) -> bool:
+    connection = request.headers.get("Connection", "").lower()
+    return "upgrade" in connection and bool(request.headers.get("Upgrade"))
+
+
+async def serve_upgrade(
+    request: web.Request, *, verb: Verb, resolver: PodResolver, host: HostPods
+) -> web.StreamResponse:
+    """The handler for ``verb`` (exec, attach or portForward); see the module docstring."""
+    outcome = outcome_of(request)
+    if not _wants_upgrade(request):
+        return text_error(400, f"{verb.value} needs an upgrade request (SPDY/3.1 or WebSocket)")
+    namespace, pod = request.match_info["namespace"], request.match_info["pod"]
+    target = resolver.resolve(namespace=namespace, pod=pod)
+    if target is None:
+        return not_synced(namespace, pod)
+    outcome.host_pod = target.name
+    try:
+        params = host_params(
+            verb, request.query.items(), container=request.match_info.get("container")
+        )
+    except ValueError as exc:
+        return text_error(400, str(exc))
+    try:
+        answer = await host.upgrade(
+            target,
+            verb.subresource,
+            params,
+            method=request.method,
+            headers=list(request.headers.items()),
+        )
+    except HostUnreachable as exc:
+        return text_error(503, f"cannot reach the host API server: {exc}")
+    if answer.side is None:
+        content_type = next((v for k, v in answer.headers if k.lower() == "content-type"), None)
+        headers = {"Content-Type": content_type} if content_type else None
+        return web.Response(status=answer.status, body=answer.body, headers=headers)
+    response = web.StreamResponse(status=101)
+    for key, value in answer.headers:
+        if key.lower() in UPGRADE_HEADERS:
+            response.headers.add(key, value)
+    response.force_close()
+    try:
+        taken = _take_over(request)
+    except ConnectionResetError:
+        answer.side.writer.close()
+        return response
+    try:
+        await response.prepare(request)
+        counts = await splice(taken.side, answer.side)
+        outcome.to_host, outcome.to_client = counts.a_to_b, counts.b_to_a
+    finally:
+        answer.side.writer.close()
+        taken.give_back()
+    return response

@@ -169,6 +169,8 @@ class Settings(IsolationFields, KubeletFields, BaseSettings):
     # setOwner); None: the one named like the vcluster.  set_owner=false: no owner.
     set_owner: bool = True
     owner_anchor: str | None = None
+    # The host service account synced pods run as; None: vc-workload-<vcluster_name>.
+    workload_service_account: str | None = None
     # Pod Security Standards level a virtual pod must meet to be synced (syncer/podsecurity.py),
     # and the controls or fields allowed past it anyway.
     pod_security_level: Literal["privileged", "baseline", "restricted"] = "baseline"
@@ -197,7 +199,7 @@ class Settings(IsolationFields, KubeletFields, BaseSettings):
     def _dns_label(cls, value: str) -> str:
         return _check_label(value)
 
-    @field_validator("owner_anchor")
+    @field_validator("owner_anchor", "workload_service_account")
     @classmethod
     def _anchor(cls, value: str | None) -> str | None:
         return None if value is None else _check_label(value)

@@ -278,9 +278,9 @@ def test_error_from_the_file_names_the_variable(tmp_path: Path) -> None:
 def test_unknown_yaml_key_is_named(tmp_path: Path) -> None:
     """A key the file should not have is the setting named, with a suggestion."""
     path = tmp_path / "vsyncer.yaml"
-    path.write_text("workers: 3\nworker_count: 4\n")
+    path.write_text("workers: 3\nworkerz: 4\n")
     error = config_error(REQUIRED, config_file=path)
-    assert error.setting == "worker_count"
+    assert error.setting == "workerz"
     assert "unknown setting" in error.message
     assert "'workers'" in error.message
 
@@ -382,3 +382,13 @@ def test_pod_security_allow_entries_are_validated() -> None:
     error = config_error(env(pod_security_allow="hostPath:../etc"))
     assert error.setting == "VSYNCER_POD_SECURITY_ALLOW"
     assert "absolute path" in error.message
+
+
+def test_workload_service_account_is_a_dns_label_or_unset() -> None:
+    """Unset by default (vc-workload-<vcluster> is derived); a bad name is named."""
+    assert load_settings(env=REQUIRED).workload_service_account is None
+    assert load_settings(env=env(workload_service_account="runner")).workload_service_account == (
+        "runner"
+    )
+    error = config_error(env(workload_service_account="Bad_Name"))
+    assert error.setting == "VSYNCER_WORKLOAD_SERVICE_ACCOUNT"

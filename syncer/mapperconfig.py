@@ -40,3 +40,6 @@ class MapperConfig:
     #: The enabled kinds (``VSYNCER_KINDS``), so a mapper can watch another kind only
     #: while that kind runs (secrets watch ingresses for their TLS references).
     kinds: tuple[str, ...] = ()
+    #: The host service account synced pods run as (``VSYNCER_WORKLOAD_SERVICE_ACCOUNT``);
+    #: ``None``: ``vc-workload-<vcluster>``, as vcluster's chart names it.
+    workload_service_account: str | None = None

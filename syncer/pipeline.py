@@ -251,6 +251,7 @@ def mapper_config(settings: Settings) -> MapperConfig:
         kubelet_address=advertised_address(s.kubelet_address),
         kubelet_port=parse_bind(s.kubelet_bind).port,
         kinds=s.kinds,
+        workload_service_account=s.workload_service_account,
     )
 
 

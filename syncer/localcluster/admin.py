@@ -23,7 +23,17 @@ from syncer.localcluster import pki
 
 @dataclass(frozen=True, slots=True)
 class ClusterInfo:
-    """How to reach one running cluster."""
+    """How to reach one running cluster, and what its API server presents to kubelets.
+
+    ``kubelet_client_ca`` is the CA that signed ``kubelet_client_cert`` /
+    ``kubelet_client_key``, the pair the API server is started with
+    (``--kubelet-client-certificate`` / ``--kubelet-client-key``) and presents
+    when it calls a node's kubelet for ``pods/log``, ``pods/exec``,
+    ``pods/attach``, ``pods/portforward`` and ``nodes/proxy``.  A kubelet that
+    trusts that CA accepts exactly those calls; a test can use the same pair to
+    call a kubelet port directly.  The CA is not the cluster CA (see
+    :mod:`syncer.localcluster.pki`).
+    """
 
     name: str
     server: str
@@ -32,6 +42,9 @@ class ClusterInfo:
     ca_file: Path
     client_cert: Path
     client_key: Path
+    kubelet_client_ca: Path
+    kubelet_client_cert: Path
+    kubelet_client_key: Path
 
 
 def write_kubeconfig(path: Path, *, name: str, server: str, ca: Path, cert: pki.CertPair) -> None:

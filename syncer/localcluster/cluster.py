@@ -6,6 +6,17 @@ nodes (kwok plays the kubelets: pods get scheduled, turn Running and get IPs).
 The **virtual** cluster is kube-apiserver + kube-controller-manager, the way
 vcluster's vanilla-Kubernetes distro runs it.
 
+Kubelet API: on the host, kwok also serves logs, exec, attach and port-forward
+for its pods and the host API server reaches it on loopback
+(:attr:`ControlPlane.kubelet`, a :class:`~syncer.localcluster.kwok.HostKubelet`:
+per-pod log files, the exec directory, the local port every port-forward
+reaches).  Each API server presents a client certificate to kubelets, signed by
+a kubelet-client CA of its own: ``ClusterInfo.kubelet_client_ca``,
+``kubelet_client_cert``, ``kubelet_client_key`` (for the virtual cluster, the CA
+the syncer's kubelet server must trust, and a pair a test can call it with).
+The virtual API server calls a fake node's kubelet at its InternalIP and
+``daemonEndpoints`` port, over HTTPS, without verifying the serving certificate.
+
 Guarantees: every port is a free loopback port; certificates and admin
 kubeconfigs are generated into the run directory; :meth:`ControlPlane.start`
 returns only when both API servers answer ``/readyz``, the controllers are
@@ -30,13 +41,13 @@ from syncer.localcluster.admin import Api as Api
 from syncer.localcluster.admin import ClusterInfo as ClusterInfo
 from syncer.localcluster.admin import write_kubeconfig
 from syncer.localcluster.build import Binaries
+from syncer.localcluster.kwok import HOST_KUBELET_ADDRESS_TYPES, HostKubelet, nodes_ready
 from syncer.localcluster.processes import ProcessGroup, free_port
 
 Progress = Callable[[str], None]
 
 SERVICE_CIDR = "10.96.0.0/16"
 SERVICE_IP = "10.96.0.1"
-POD_CIDR = "10.244.0.0/16"
 
 VIRTUAL_DISABLED = (
     "node-ipam-controller",
@@ -77,6 +88,7 @@ class ControlPlane:
         self.etcd_url = ""
         self._clusters: dict[str, ClusterInfo] = {}
         self._argv: dict[str, list[str]] = {}
+        self._kubelet: HostKubelet | None = None
 
     # -- public -------------------------------------------------------------------------
 
@@ -87,6 +99,13 @@ class ControlPlane:
     @property
     def virtual(self) -> ClusterInfo:
         return self._clusters["virtual"]
+
+    @property
+    def kubelet(self) -> HostKubelet:
+        """kwok's kubelet API for the host pods; ``RuntimeError`` before start or virtual-only."""
+        if self._kubelet is None:
+            raise RuntimeError("the host kubelets run only once a full control plane started")
+        return self._kubelet
 
     def __enter__(self) -> ControlPlane:
         self.start()
@@ -164,7 +183,7 @@ class ControlPlane:
             self._start_controller_manager(name)
         if not self.virtual_only:
             self._start_scheduler()
-            self._start_kwok()
+            self._start_kwok(deadline=deadline)
             self._create_nodes()
         for name in names:
             self._wait_for(
@@ -173,7 +192,11 @@ class ControlPlane:
                 deadline=deadline,
             )
         if not self.virtual_only:
-            self._wait_for("host: nodes Ready", self._nodes_ready, deadline=deadline)
+            self._wait_for(
+                "host: nodes Ready",
+                lambda: nodes_ready(self.host, count=self.nodes),
+                deadline=deadline,
+            )
         (self.run_dir / "ready").write_text("ok\n")
 
     def _wait_for(self, what: str, check: Callable[[], bool], *, deadline: float) -> None:
@@ -214,6 +237,7 @@ class ControlPlane:
     def _start_apiserver(self, name: str) -> None:
         directory = self.run_dir / name
         certs = pki.generate(directory / "pki", cluster=name, service_ip=SERVICE_IP)
+        kubelet_client = pki.kubelet_client(directory / "pki", cluster=name)
         port = free_port()
         server = f"https://127.0.0.1:{port}"
         kubeconfigs = {}
@@ -231,6 +255,9 @@ class ControlPlane:
             ca_file=certs.ca.cert,
             client_cert=certs.clients["admin"].cert,
             client_key=certs.clients["admin"].key,
+            kubelet_client_ca=kubelet_client.ca.cert,
+            kubelet_client_cert=kubelet_client.client.cert,
+            kubelet_client_key=kubelet_client.client.key,
         )
         self._clusters[name] = info
         argv = [
@@ -252,9 +279,29 @@ class ControlPlane:
             "--endpoint-reconciler-type=none",
             "--profiling=false",
             f"--cert-dir={directory / 'pki'}",
+            f"--kubelet-client-certificate={kubelet_client.client.cert}",
+            f"--kubelet-client-key={kubelet_client.client.key}",
+            *self._kubelet_flags(name, ca=certs.ca.cert),
         ]
         self._argv[f"{name}-apiserver"] = argv
         self.processes.start(f"{name}-apiserver", argv, tier=1)
+
+    @staticmethod
+    def _kubelet_flags(name: str, *, ca: Path) -> list[str]:
+        """How an API server reaches kubelets.
+
+        Host: kwok on ``127.0.0.1`` (the nodes' ExternalIP), its certificate
+        signed by the host CA and verified.  Virtual: the fake nodes' InternalIP,
+        which the syncer sets to its own kubelet server; the syncer generates its
+        serving certificate itself, so the virtual API server does not verify it
+        (``--kubelet-certificate-authority`` unset, Kubernetes' default).
+        """
+        if name == "host":
+            return [
+                f"--kubelet-preferred-address-types={HOST_KUBELET_ADDRESS_TYPES}",
+                f"--kubelet-certificate-authority={ca}",
+            ]
+        return ["--kubelet-preferred-address-types=InternalIP"]
 
     @staticmethod
     def _has_default_service_account(info: ClusterInfo) -> Callable[[], bool]:
@@ -308,21 +355,14 @@ class ControlPlane:
         ]
         self.processes.start("host-scheduler", argv, tier=2)
 
-    def _start_kwok(self) -> None:
-        argv = [
-            str(self.binaries.path("kwok")),
-            f"--kubeconfig={self.host.kubeconfig}",
-            f"--config={self.binaries.path('kwok-stages.yaml')}",
-            "--manage-all-nodes=false",
-            "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-            f"--cidr={POD_CIDR.replace('.0/16', '.1/16')}",
-            "--node-ip=10.0.0.1",
-            f"--server-address=127.0.0.1:{free_port()}",
-            "--node-lease-duration-seconds=40",
-        ]
+    def _start_kwok(self, *, deadline: float) -> None:
+        kubelet = HostKubelet(run_dir=self.run_dir, binaries=self.binaries, host=self.host)
+        kubelet.prepare()
+        kubelet.install_kinds(deadline=deadline)
         env = dict(os.environ)
         env["HOME"] = str(self.run_dir / "kwok-home")
-        self.processes.start("host-kwok", argv, tier=2, env=env)
+        self.processes.start("host-kwok", kubelet.argv(), tier=2, env=env)
+        self._kubelet = kubelet
 
     def node_names(self) -> list[str]:
         return [f"kwok-node-{i}" for i in range(self.nodes)]
@@ -330,40 +370,6 @@ class ControlPlane:
     def _create_nodes(self) -> None:
         api = Api(self.host)
         for name in self.node_names():
-            node = {
-                "apiVersion": "v1",
-                "kind": "Node",
-                "metadata": {
-                    "name": name,
-                    "annotations": {
-                        "kwok.x-k8s.io/node": "fake",
-                        "node.alpha.kubernetes.io/ttl": "0",
-                    },
-                    "labels": {
-                        "kubernetes.io/hostname": name,
-                        "kubernetes.io/os": "linux",
-                        "kubernetes.io/arch": "amd64",
-                        "type": "kwok",
-                    },
-                },
-                # Room for benchmark-sized loads (tens of thousands of pods): kwok nodes
-                # cost nothing, and a full node would stall scheduling, not the syncer.
-                "status": {
-                    "allocatable": {"cpu": "4000", "memory": "16Ti", "pods": "20000"},
-                    "capacity": {"cpu": "4000", "memory": "16Ti", "pods": "20000"},
-                },
-            }
-            status, body = api.request("POST", "/api/v1/nodes", node)
+            status, body = api.request("POST", "/api/v1/nodes", self.kubelet.node(name))
             if status not in (201, 409):
                 raise ControlPlaneError(f"creating fake node {name} failed: {status} {body}")
-
-    def _nodes_ready(self) -> bool:
-        status, body = Api(self.host).request("GET", "/api/v1/nodes")
-        if status != 200:
-            return False
-        ready = 0
-        for node in body.get("items", []):
-            for cond in node.get("status", {}).get("conditions", []) or []:
-                if cond.get("type") == "Ready" and cond.get("status") == "True":
-                    ready += 1
-        return ready >= self.nodes

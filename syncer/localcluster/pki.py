@@ -4,8 +4,13 @@ Generates, once per run directory, everything a kube-apiserver and its clients
 need to talk TLS on loopback: a CA, a serving certificate valid for
 ``127.0.0.1``/``localhost`` and the in-cluster service names, client
 certificates for the admin and each controller (the user is the certificate's
-CN, the groups its O), and the service-account signing key pair.  Keys are EC
-P-256: fast to generate and small.  Nothing here talks to a network.
+CN, the groups its O), and the service-account signing key pair.  For kubelet
+traffic it also makes a serving certificate signed by a cluster's CA (what kwok
+serves on the host) and a *separate* kubelet-client CA with the client
+certificate the API server presents to kubelets: separate because the cluster
+CA also signs what the CSR API approves, which a cluster-admin tenant can
+drive, so a kubelet that trusted the cluster CA would trust the tenant.  Keys
+are EC P-256: fast to generate and small.  Nothing here talks to a network.
 """
 
 from __future__ import annotations
@@ -79,7 +84,7 @@ def _builder(
 
 
 def _make_ca(
-    directory: Path, *, common_name: str
+    directory: Path, *, common_name: str, stem: str = "ca"
 ) -> tuple[CertPair, x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = _new_key()
     subject = _name(common_name)
@@ -103,7 +108,7 @@ def _make_ca(
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    pair = CertPair(cert=directory / "ca.crt", key=directory / "ca.key")
+    pair = CertPair(cert=directory / f"{stem}.crt", key=directory / f"{stem}.key")
     pair.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     _write_key(pair.key, key)
     return pair, cert, key
@@ -151,6 +156,53 @@ CLIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "controller-manager": ("system:kube-controller-manager", ()),
     "scheduler": ("system:kube-scheduler", ()),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class KubeletClientPKI:
+    """The kubelet-client CA and the client certificate an API server presents to kubelets."""
+
+    ca: CertPair
+    client: CertPair
+
+
+def kubelet_client(directory: Path, *, cluster: str) -> KubeletClientPKI:
+    """Write a fresh kubelet-client CA and one client certificate signed by it.
+
+    The client's user is ``kube-apiserver-kubelet-client`` (kubeadm's name for
+    the same certificate); a kubelet only checks that the CA signed it.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"vsyncer-local-{cluster}-kubelet-client-ca"
+    ca, ca_cert, ca_key = _make_ca(directory, common_name=name, stem="kubelet-client-ca")
+    client = _issue(
+        directory,
+        "kubelet-client",
+        ca_cert=ca_cert,
+        ca_key=ca_key,
+        common_name="kube-apiserver-kubelet-client",
+    )
+    return KubeletClientPKI(ca=ca, client=client)
+
+
+def serving(
+    directory: Path, *, ca: CertPair, stem: str, names: tuple[str, ...], ips: tuple[str, ...]
+) -> CertPair:
+    """A serving certificate for ``names``/``ips`` signed by the CA in ``ca`` (read from disk)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_cert = x509.load_pem_x509_certificate(ca.cert.read_bytes())
+    ca_key = serialization.load_pem_private_key(ca.key.read_bytes(), password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"{ca.key} is not an EC private key")
+    return _issue(
+        directory,
+        stem,
+        ca_cert=ca_cert,
+        ca_key=ca_key,
+        common_name=stem,
+        server_names=names,
+        server_ips=ips,
+    )
 
 
 def generate(directory: Path, *, cluster: str, service_ip: str) -> ClusterPKI:

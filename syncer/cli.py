@@ -3,7 +3,8 @@
 ``run`` starts the daemon from settings (env ``VSYNCER_*`` and an optional YAML
 file).  ``dev`` builds (once) and starts a local host and virtual cluster under
 ``.dev/``, prints how to reach them, then runs the syncer between them (vcluster
-``dev``, host namespace ``vcluster-dev``) in the foreground, logging to the
+``dev``, host namespace ``vcluster-dev`` with the owner anchor a chart would
+create there, the Service ``dev``) in the foreground, logging to the
 console, until Ctrl-C, when it stops the syncer and everything it started.
 
 Exit codes: a bad setting, or a plugin that cannot be loaded, prints one line
@@ -34,6 +35,7 @@ def _dev(args: argparse.Namespace) -> int:
     from syncer.localcluster.__main__ import up
     from syncer.localcluster.cluster import Api
     from syncer.logs import configure_logging
+    from syncer.owneranchor import stand_in
     from syncer.plugins import PluginError
     from syncer.settings import load_settings
 
@@ -49,6 +51,9 @@ def _dev(args: argparse.Namespace) -> int:
             print(f"kubectl (built with the control plane): {binaries.path('kubectl')}", flush=True)
         body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": DEV_HOST_NAMESPACE}}
         Api(plane.host).request("POST", "/api/v1/namespaces", body)
+        # The owner anchor a chart would create: every synced host object is owned by it.
+        anchor = stand_in(namespace=DEV_HOST_NAMESPACE, name=DEV_VCLUSTER)
+        Api(plane.host).request("POST", f"/api/v1/namespaces/{DEV_HOST_NAMESPACE}/services", anchor)
         env = {
             "VSYNCER_VCLUSTER_NAME": DEV_VCLUSTER,
             "VSYNCER_HOST_NAMESPACE": DEV_HOST_NAMESPACE,

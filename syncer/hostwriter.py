@@ -30,6 +30,19 @@ writes are known as this syncer's own (:mod:`syncer.echoes`).
 Deletes carry a UID precondition from the object that was checked (every
 object the API server returned has one), so a host object re-created by
 someone else in between is never deleted.
+
+Owner references (:mod:`syncer.owneranchor`, vcluster's global owner): with an
+anchor, every namespaced object the writer creates that the mapper gave no
+``ownerReferences`` (a pod's token Secret names its host pod: the garbage
+collector then removes it with the pod) gets exactly one, to the anchor; the
+create waits (:class:`~syncer.owneranchor.AnchorMissing`, retried) while the
+anchor cannot be read.  An update whose body has no ``ownerReferences`` keeps
+the current object's, and an object that has none yet (made before the anchor
+was set) gets the anchor's when the anchor is known — an update never waits
+for it.  Only the host side decides ``ownerReferences``: mappers build host
+metadata from the translation (name, namespace, labels, annotations), which
+never carries a virtual object's owners (a pod's are kept as JSON in
+``vcluster.loft.sh/owner-references``); a cluster-scoped object gets no owner.
 """
 
 from __future__ import annotations
@@ -38,6 +51,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from syncer.errors import HostWriteRefused
+from syncer.owneranchor import AnchorMissing, OwnerAnchor
 from syncer.resources import Resource
 from syncer.translate import Translator
 
@@ -83,6 +97,18 @@ def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return meta if isinstance(meta, Mapping) else {}
 
 
+def _owners(obj: Mapping[str, Any]) -> list[Any]:
+    owners = _meta(obj).get("ownerReferences")
+    return list(owners) if isinstance(owners, list | tuple) else []
+
+
+def _owned_by(body: Json, *owners: Any) -> Json:
+    """A shallow copy of ``body`` whose ``metadata.ownerReferences`` are ``owners``."""
+    metadata = dict(_meta(body))
+    metadata["ownerReferences"] = [dict(owner) for owner in owners]
+    return {**body, "metadata": metadata}
+
+
 class HostWriter:
     """Writes to the host, only in the host namespace, only to objects that are ours."""
 
@@ -93,8 +119,11 @@ class HostWriter:
         translator: Translator,
         may_write: Callable[[], bool] = lambda: True,
         metrics: RefusalMetrics | None = None,
+        anchor: OwnerAnchor | None = None,
     ) -> None:
+        """``anchor``: the owner of every namespaced object created; ``None``: no owner."""
         self._client = client
+        self._anchor = anchor
         self._translator = translator
         self._may_write = may_write
         self._metrics = metrics or NoopRefusalMetrics()
@@ -130,6 +159,8 @@ class HostWriter:
     async def create(self, resource: Resource, *, body: Json) -> Json:
         """Create ``body``, which must be fully translated (marker label, provenance)."""
         self._check(resource, body, what="new object")
+        if self._anchor is not None and resource.namespaced and not _owners(body):
+            body = _owned_by(body, await self._anchor.reference())
         return await self._client.create(resource, namespace=self._namespace(resource), body=body)
 
     async def update(self, resource: Resource, *, current: Mapping[str, Any], body: Json) -> Json:
@@ -139,6 +170,15 @@ class HostWriter:
         name = _meta(current).get("name")
         if _meta(body).get("name") != name:
             raise self._refuse(resource, "not_owned", "an update may not rename an object")
+        if self._anchor is not None and resource.namespaced and not _owners(body):
+            owners = _owners(current)
+            if not owners:
+                try:
+                    owners = [await self._anchor.reference()]
+                except AnchorMissing:
+                    owners = []  # adopted by a later update; this one does not wait
+            if owners:
+                body = _owned_by(body, *owners)
         return await self._client.update(
             resource, namespace=self._namespace(resource), name=str(name), body=body
         )

@@ -19,6 +19,7 @@ from syncer.api import CONFIGMAPS, ObjectKey, Translator
 from syncer.daemon import Daemon
 from syncer.kit import CopySyncer
 from syncer.settings import Settings
+from tests.owneranchors import create_owner_anchor_for
 
 VCLUSTER = "vc"
 
@@ -51,6 +52,7 @@ async def copying_daemon(
         drift_interval=daemon.pop("drift_interval", 0),
     )
     factory: Callable[..., AllConfigMaps] = AllConfigMaps
+    await create_owner_anchor_for(settings)
     runner = Daemon(settings=settings, factories={"configmaps": factory}, **daemon)
     task = asyncio.create_task(runner.run(install_signals=False))
     try:

@@ -45,6 +45,7 @@ from syncer.resources import (
 from syncer.settings import Settings
 from syncer.translate import MANAGED_BY_LABEL, OBJECT_NAME_ANNOTATION, Translator
 from tests.e2e.test_sync_support import ALL_KINDS, VCLUSTER
+from tests.owneranchors import create_owner_anchor_for
 
 Json = dict[str, Any]
 KINDS: tuple[Resource, ...] = (
@@ -166,6 +167,7 @@ async def hostile_daemon(
         shutdown_grace=10,
         drift_interval=0,
     )
+    await create_owner_anchor_for(settings)
     daemon = Daemon(settings=settings, blocked_initial=BLOCKED_INITIAL)
     task = asyncio.create_task(daemon.run(install_signals=False))
     try:

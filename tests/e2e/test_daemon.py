@@ -21,6 +21,7 @@ from syncer.kube import KubeClient
 from syncer.resources import CONFIGMAPS, LEASES, NAMESPACES
 from syncer.settings import Settings, load_settings
 from tests.kubehelpers import wait_for_object
+from tests.owneranchors import create_owner_anchor_for
 
 
 class CopyConfigMaps:
@@ -105,6 +106,7 @@ def _settings(host_ns: str, host_kc: Path, virtual_kc: Path, **extra: str) -> Se
 async def daemon_running(
     settings: Settings, factory: Callable[..., Mapper], *, identity: str = "a"
 ) -> AsyncIterator[tuple[Daemon, asyncio.Task[int]]]:
+    await create_owner_anchor_for(settings)
     daemon = Daemon(settings=settings, factories={"configmaps": factory}, identity=identity)
     task = asyncio.create_task(daemon.run(install_signals=False))
     try:

@@ -19,6 +19,7 @@ from syncer.kube import KubeClient
 from syncer.resources import CONFIGMAPS, NAMESPACES, Resource
 from tests.e2e.test_daemon import CopyConfigMaps, _http_get, _settings
 from tests.kubehelpers import wait_for_object
+from tests.owneranchors import create_owner_anchor_for
 
 CRDS = Resource(
     "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False
@@ -161,6 +162,7 @@ async def test_missing_crd_degrades_one_kind_and_recovers_once_installed(
         "configmaps": CopyConfigMaps,
         "widgets": lambda *, translator: CopyWidgets(translator=translator, resource=widgets),
     }
+    await create_owner_anchor_for(settings)
     daemon = Daemon(settings=settings, factories=factories, identity="a")
     task = asyncio.create_task(daemon.run(install_signals=False))
     try:
@@ -248,6 +250,7 @@ async def test_an_optional_kind_missing_leaves_the_daemon_ready(
         "configmaps": CopyConfigMaps,
         "widgets": lambda *, translator: CopyWidgets(translator=translator, resource=widgets),
     }
+    await create_owner_anchor_for(settings)
     daemon = Daemon(settings=settings, factories=factories, identity="a")
     task = asyncio.create_task(daemon.run(install_signals=False))
     try:

@@ -22,6 +22,7 @@ from syncer.resources import NAMESPACES, Resource
 from tests.e2e.plugin_widgets import WIDGETS
 from tests.e2e.test_daemon import _settings
 from tests.kubehelpers import wait_for_object
+from tests.owneranchors import create_owner_anchor_for
 
 CRDS = Resource(
     "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False
@@ -121,6 +122,7 @@ async def test_widgets_spec_goes_down_and_status_comes_up(
     vns = f"v-{os.urandom(3).hex()}"
     await virtual.create(NAMESPACES, namespace=None, body={"metadata": {"name": vns}})
     p_name = t.host_name(vns, "w")
+    await create_owner_anchor_for(settings)
     daemon = Daemon(settings=settings, factories=factories, identity="a")
     task = asyncio.create_task(daemon.run(install_signals=False))
     try:

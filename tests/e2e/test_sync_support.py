@@ -24,6 +24,7 @@ from syncer.resources import EVENTS, NAMESPACES, PODS, SERVICEACCOUNTS, Resource
 from syncer.settings import Settings
 from syncer.translate import Translator
 from tests.kubehelpers import wait_for_object
+from tests.owneranchors import create_owner_anchor_for
 
 Json = dict[str, Any]
 VCLUSTER = "vc"
@@ -69,6 +70,7 @@ async def run_syncer(
         shutdown_grace=10,
         **extra,
     )
+    await create_owner_anchor_for(settings)
     daemon = Daemon(settings=settings)
     task = asyncio.create_task(daemon.run(install_signals=False))
     try:

@@ -41,6 +41,7 @@ from tests.faults.ledger import Ledger
 from tests.faults.load import Load, retrying
 from tests.faults.syncerproc import SyncerConfig, SyncerProcess
 from tests.faults.tcpproxy import TcpProxy
+from tests.owneranchors import create_owner_anchor
 
 
 class Lab:
@@ -78,6 +79,11 @@ class Lab:
         await retrying(
             lambda: self.host.create(
                 NAMESPACES, namespace=None, body={"metadata": {"name": self.host_namespace}}
+            )
+        )
+        await retrying(
+            lambda: create_owner_anchor(
+                self.host, namespace=self.host_namespace, vcluster=self.vcluster
             )
         )
         return self

@@ -72,6 +72,7 @@ def _wiring(monkeypatch: pytest.MonkeyPatch) -> pipeline.Wiring:
             "VSYNCER_VCLUSTER_NAME": "vc",
             "VSYNCER_HOST_NAMESPACE": "vc-host",
             "VSYNCER_KINDS": "pods",
+            "VSYNCER_SET_OWNER": "false",  # no owner anchor to read from this stand-in client
         }
     )
     return pipeline.build(

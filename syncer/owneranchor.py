@@ -1,0 +1,145 @@
+"""The owner anchor: the one host object every host object vsyncer creates is owned by.
+
+vcluster's rule (its syncer's global owner, ``experimental.syncSettings.setOwner``,
+on by default): the syncer reads the host Service named like the virtual
+cluster in the host namespace, and every *namespaced* host object it creates
+carries an ``ownerReference`` to it (``apiVersion: v1``, ``kind: Service``,
+name, uid).  Deleting that Service — uninstalling the virtual cluster — lets
+the host's garbage collector delete every synced object (background cascading
+deletion).  A cluster-scoped object cannot have a namespaced owner (the
+garbage collector treats such a reference as unresolvable), so it gets none.
+
+Guarantees:
+
+* The anchor is only ever read (one GET of ``services/<name>`` in the host
+  namespace); vsyncer never creates, changes or deletes it.
+* It is read lazily, at the first host write that needs it, by one request
+  however many writers wait.  Once found, its reference is kept for the life
+  of the process (vcluster reads it once at start): a Service re-created under
+  the same name is a new uninstall/install, not followed.
+* While it is missing (or unreadable) :meth:`OwnerAnchor.reference` raises
+  :class:`AnchorMissing`, whose one-line message names the Service and the
+  setting; the controller retries the reconcile with backoff.  The Service is
+  looked up again at most once per :data:`RETRY_SECONDS`, so a burst of
+  reconciles does not become a burst of GETs.
+* The reference has ``controller: false`` and ``blockOwnerDeletion: false``:
+  the anchor controls nothing, and deleting it must never wait for its
+  dependents (a foreground delete of the anchor is not held up by vsyncer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+from syncer.clock import Clock, RealClock
+from syncer.errors import ApiError, NotFound, VsyncerError
+from syncer.resources import SERVICES, Resource
+
+Json = dict[str, Any]
+
+#: Seconds between two looks for a missing anchor.
+RETRY_SECONDS = 1.0
+
+
+class ReadClient(Protocol):
+    """The one read the anchor needs (:class:`~syncer.kube.KubeClient`'s ``get``)."""
+
+    async def get(self, resource: Resource, *, namespace: str | None, name: str) -> Json: ...
+
+
+class AnchorMissing(VsyncerError):
+    """The anchor Service cannot be read: host creates wait until it can."""
+
+
+class OwnerAnchor:
+    """The host Service ``name`` in ``namespace``, as an ownerReference; read once, cached.
+
+    ``setting`` is the name of the setting that chose the Service, quoted in
+    :class:`AnchorMissing` messages.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: ReadClient,
+        namespace: str,
+        name: str,
+        setting: str,
+        clock: Clock | None = None,
+    ) -> None:
+        self.namespace = namespace
+        self.name = name
+        self._client = client
+        self._setting = setting
+        self._clock = clock if clock is not None else RealClock()
+        self._reference: Json | None = None
+        self._lock = asyncio.Lock()
+        self._missing: AnchorMissing | None = None
+        self._missing_until = float("-inf")
+
+    @property
+    def known(self) -> Json | None:
+        """The reference, if the anchor has been found (no I/O)."""
+        return self._reference
+
+    async def reference(self) -> Json:
+        """A fresh copy of the anchor's ownerReference; :class:`AnchorMissing` if not found."""
+        if self._reference is None:
+            async with self._lock:  # one GET at a time; the waiters then see its answer
+                await self._resolve()
+        assert self._reference is not None
+        return dict(self._reference)
+
+    async def _resolve(self) -> None:
+        if self._reference is not None:
+            return
+        if self._missing is not None and self._clock.now() < self._missing_until:
+            raise self._missing
+        try:
+            self._reference = await self._read()
+        except AnchorMissing as exc:
+            self._missing, self._missing_until = exc, self._clock.now() + RETRY_SECONDS
+            raise
+
+    async def _read(self) -> Json:
+        where = f"host Service {self.namespace}/{self.name}"
+        try:
+            service = await self._client.get(SERVICES, namespace=self.namespace, name=self.name)
+        except NotFound:
+            raise AnchorMissing(
+                f"{self._setting}: {where} not found; host objects are created once it exists"
+            ) from None
+        except ApiError as exc:
+            raise AnchorMissing(f"{self._setting}: cannot read {where}: {exc}") from exc
+        meta = service.get("metadata")
+        uid = meta.get("uid") if isinstance(meta, dict) else None
+        if not uid:
+            raise AnchorMissing(f"{self._setting}: {where} has no uid")
+        return owner_reference(name=self.name, uid=str(uid))
+
+
+def owner_reference(*, name: str, uid: str) -> Json:
+    """The ownerReference to the anchor Service ``name`` with ``uid``."""
+    return {
+        "apiVersion": SERVICES.api_version,
+        "kind": SERVICES.kind,
+        "name": name,
+        "uid": uid,
+        "controller": False,
+        "blockOwnerDeletion": False,
+    }
+
+
+def stand_in(*, namespace: str, name: str) -> Json:
+    """A Service to be the anchor where no chart makes one (``vsyncer dev``, the tests).
+
+    Selector-less ClusterIP, port 443: it stands for the virtual cluster and
+    fronts nothing.  vsyncer itself never creates it.
+    """
+    return {
+        "apiVersion": SERVICES.api_version,
+        "kind": SERVICES.kind,
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"ports": [{"name": "https", "port": 443, "protocol": "TCP"}]},
+    }

@@ -64,6 +64,10 @@ RESERVED_KEY_PREFIXES = ("vcluster.loft.sh/", "vsyncer.dev/")
 #: their provenance names the *pod*, and their name is :func:`token_host_name`.
 TOKEN_SECRET_KIND = "vsyncer.dev/v1, Kind=PodServiceAccountToken"
 _SECRET_KIND = "/v1, Kind=Secret"
+#: The ``object-kind`` of the host ServiceAccount synced pods run as, when this syncer
+#: created it: it has no virtual counterpart, so it is ours by marker label and namespace.
+WORKLOAD_SERVICE_ACCOUNT_KIND = "vsyncer.dev/v1, Kind=WorkloadServiceAccount"
+_SERVICE_ACCOUNT_KIND = "/v1, Kind=ServiceAccount"
 _TOKEN_NAME_PREFIX = "vsyncer-sa-token-"
 _TOKEN_NAME_DIGITS = 32
 
@@ -362,12 +366,18 @@ class Translator:
         """Whether ``host_obj`` is ours to modify or delete (every rule vcluster applies).
 
         A Secret whose ``object-kind`` is :data:`TOKEN_SECRET_KIND` is a pod's token
-        Secret and is ours by :meth:`token_secret_owner`.
+        Secret and is ours by :meth:`token_secret_owner`; a ServiceAccount whose
+        ``object-kind`` is :data:`WORKLOAD_SERVICE_ACCOUNT_KIND` is ours when it
+        carries this vcluster's marker label in the host namespace.
         """
-        annotations = _mapping(_mapping(host_obj.get("metadata")).get("annotations"))
+        meta = _mapping(host_obj.get("metadata"))
+        annotations = _mapping(meta.get("annotations"))
         found = annotations.get(OBJECT_KIND_ANNOTATION)
         if kind_string == _SECRET_KIND and found == TOKEN_SECRET_KIND:
             return self.token_secret_owner(host_obj) is not None
+        if kind_string == _SERVICE_ACCOUNT_KIND and found == WORKLOAD_SERVICE_ACCOUNT_KIND:
+            marker = _mapping(meta.get("labels")).get(MANAGED_BY_LABEL)
+            return marker == self.vcluster and meta.get("namespace") == self.host_namespace
         if found != kind_string:
             return False
         return self.virtual_key_from_host(host_obj) is not None

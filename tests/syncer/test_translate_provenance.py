@@ -16,6 +16,7 @@ from syncer.translate import (
     OBJECT_NAME_ANNOTATION,
     OBJECT_NAMESPACE_ANNOTATION,
     OBJECT_UID_ANNOTATION,
+    WORKLOAD_SERVICE_ACCOUNT_KIND,
     Translator,
 )
 from tests.syncer.translate_support import (
@@ -148,3 +149,32 @@ def test_translator_rejects_empty_names() -> None:
     """A translator needs both names."""
     with pytest.raises(ValueError, match="vcluster"):
         Translator(vcluster="", host_namespace="h")
+
+
+def test_the_workload_service_account_is_ours_by_marker_and_namespace_only() -> None:
+    """Created by this syncer (marker label, its own kind, the host namespace): ours; the
+    same marker of another vcluster, another namespace, or no such kind: not ours."""
+    sa_kind = "/v1, Kind=ServiceAccount"
+    t = TRANSLATOR
+
+    def account(*, vcluster: str, namespace: str, kind: str) -> dict[str, Any]:
+        return {
+            "metadata": {
+                "name": "vc-workload-x",
+                "namespace": namespace,
+                "labels": {MANAGED_BY_LABEL: vcluster},
+                "annotations": {OBJECT_KIND_ANNOTATION: kind},
+            }
+        }
+
+    ours = account(
+        vcluster=t.vcluster, namespace=t.host_namespace, kind=WORKLOAD_SERVICE_ACCOUNT_KIND
+    )
+    assert t.is_owned(ours, kind_string=sa_kind)
+    assert not t.is_owned(ours, kind_string="/v1, Kind=Secret")
+    for other in (
+        account(vcluster="other", namespace=t.host_namespace, kind=WORKLOAD_SERVICE_ACCOUNT_KIND),
+        account(vcluster=t.vcluster, namespace="elsewhere", kind=WORKLOAD_SERVICE_ACCOUNT_KIND),
+        account(vcluster=t.vcluster, namespace=t.host_namespace, kind=sa_kind),
+    ):
+        assert not t.is_owned(other, kind_string=sa_kind)

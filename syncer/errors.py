@@ -41,7 +41,10 @@ class Refused(TerminalError):
     of the object itself can lift the refusal (its next watch event brings the
     key back), else the seconds after which the engine looks again, for causes
     that can change elsewhere (a colliding object removed, a node added, a host
-    quota raised).  ``event_reason`` is the Warning event's reason:
+    quota raised).  With ``retry_max``, ``retry_after`` is the first delay of a
+    backoff that doubles with every consecutive refusal of the object, up to
+    ``retry_max`` seconds (a cause that may go any moment, such as a full
+    quota).  ``event_reason`` is the Warning event's reason:
     ``SyncRefused`` for vsyncer's own rules, ``SyncError`` when the host cluster
     rejected the write.
     """
@@ -53,12 +56,14 @@ class Refused(TerminalError):
         message: str,
         retry_after: float | None = None,
         event_reason: str = "SyncRefused",
+        retry_max: float | None = None,
     ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.retry_after = retry_after
         self.event_reason = event_reason
+        self.retry_max = retry_max
 
 
 class ApiError(VsyncerError):

@@ -28,8 +28,9 @@ Guarantees:
 * A step that raises :class:`~syncer.errors.Refused` (a tenant-boundary rule)
   costs that object only: a Warning event ``SyncRefused`` on the virtual object
   (once per distinct message), ``vsyncer_refused_objects_total{kind,reason}``,
-  a log line with the key; the key is revisited after ``retry_after`` seconds,
-  or at the object's next change when that is ``None``.
+  a log line with the key; the key is revisited after ``retry_after`` seconds
+  (doubling per consecutive refusal up to ``retry_max`` when that is set), or
+  at the object's next change when that is ``None``.
 * A mapper declaring ``skip_own_echoes`` (:mod:`syncer.capabilities`) is not
   reconciled for the watch event of a version that this syncer wrote itself
   (:mod:`syncer.echoes`); such events still update the caches.  Every other
@@ -110,6 +111,7 @@ class KindSync:
         # The last refusal reported per key, so a retried refusal is not reported again;
         # a key leaves it at its next reconcile that is not refused.
         self._refusals: dict[ObjectKey, str] = {}
+        self._backoffs: dict[ObjectKey, float] = {}  # last growing delay, while refused
         self._blocked = BlockedKeys(
             initial=blocked_initial, maximum=max(blocked_maximum, blocked_initial)
         )
@@ -249,6 +251,8 @@ class KindSync:
         except Refused as refusal:
             return await self._refused(key, v_obj, refusal)
         self._refusals.pop(key, None)
+        if self._backoffs:
+            self._backoffs.pop(key, None)
         if self._blocked:
             self._blocked.clear(key)
         if self._tracked and key in self._tracked:
@@ -317,7 +321,11 @@ class KindSync:
                 )
         if refusal.retry_after is None:
             return DONE
-        return Result(requeue_after=refusal.retry_after)
+        delay = refusal.retry_after
+        if refusal.retry_max is not None:
+            grown = min(self._backoffs.get(key, delay / 2) * 2, refusal.retry_max)
+            delay = self._backoffs[key] = max(grown, delay)
+        return Result(requeue_after=delay)
 
 
 class _Handler:

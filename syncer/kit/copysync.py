@@ -22,7 +22,11 @@ Guarantees:
   :meth:`~CopySyncer.updated_host` would make of it;
 * a create the host rejects as invalid or forbidden becomes a Warning event on
   the virtual object and a revisit every :data:`HOST_REJECTED_RETRY` seconds
-  (the host's quota or policy may change): no crash loop, no silent drop.
+  (the host's quota or policy may change): no crash loop, no silent drop.  A
+  rejection by the host's ResourceQuota admission (403 ``exceeded quota``, or
+  ``status unknown for quota`` before its controller counted) is reason
+  ``quota_exceeded``, revisited sooner: after :data:`QUOTA_RETRY` seconds,
+  doubling up to :data:`QUOTA_RETRY_MAXIMUM`, since deleting any pod frees it.
 * the fields a subclass lists in :attr:`CopySyncer.status_fields` go the other
   way: when both sides exist and neither is terminating, the virtual object's
   fields are made equal to the host copy's (a field absent on the host is
@@ -65,6 +69,11 @@ from syncer.kit.objects import (
 RECENT_SECONDS = 30.0
 #: When to look again at a virtual object whose host write the host cluster rejected.
 HOST_REJECTED_RETRY = 300.0
+#: When to look again at one the host's quota rejected, doubling up to the maximum.
+QUOTA_RETRY = 1.0
+QUOTA_RETRY_MAXIMUM = 60.0
+#: What the API server's ResourceQuota admission says when it refuses a create.
+_QUOTA_MESSAGES = ("exceeded quota", "status unknown for quota")
 #: When to look again at a key whose host object we created but do not see yet.
 CACHE_LAG_RETRY = Result(requeue_after=1.0)
 
@@ -119,9 +128,11 @@ async def create_on_host(
     Otherwise ``None`` if our own recent create explains it (the live read is
     unavailable or lagging), else the :class:`AlreadyExists` propagates (the
     engine blocks the key until the object in the way goes).  A rejection
-    (422/403: a quota, an admission policy) is :class:`Refused` ``host_rejected``:
-    a Warning event ``SyncError``, looked at again after
-    :data:`HOST_REJECTED_RETRY` seconds, since the host's admin may lift it.
+    (422/403: an admission policy) is :class:`Refused` ``host_rejected``: a
+    Warning event ``SyncError``, looked at again after
+    :data:`HOST_REJECTED_RETRY` seconds, since the host's admin may lift it; a
+    quota rejection is ``quota_exceeded``, looked at again after
+    :data:`QUOTA_RETRY` seconds doubling up to :data:`QUOTA_RETRY_MAXIMUM`.
     """
     key = key_of_virtual(resource, v_obj)
     try:
@@ -133,16 +144,31 @@ async def create_on_host(
         if recent is not None and recent.recent(key):
             return None
         raise
-    except (Invalid, Forbidden) as exc:
-        raise Refused(
-            reason="host_rejected",
-            message=f"the host cluster rejected this {resource.kind}: {exc.message or exc}",
-            retry_after=HOST_REJECTED_RETRY,
-            event_reason="SyncError",
-        ) from exc
+    except Forbidden as exc:
+        if any(text in (exc.message or "") for text in _QUOTA_MESSAGES):
+            raise Refused(
+                reason="quota_exceeded",
+                message=f"the host cluster rejected this {resource.kind}: {exc.message}",
+                retry_after=QUOTA_RETRY,
+                retry_max=QUOTA_RETRY_MAXIMUM,
+                event_reason="SyncError",
+            ) from exc
+        raise _rejected(resource, exc) from exc
+    except Invalid as exc:
+        raise _rejected(resource, exc) from exc
     if recent is not None:
         recent.remember(key)
     return created
+
+
+def _rejected(resource: Resource, exc: Invalid | Forbidden) -> Refused:
+    """The refusal of a create the host rejected for a reason other than its quota."""
+    return Refused(
+        reason="host_rejected",
+        message=f"the host cluster rejected this {resource.kind}: {exc.message or exc}",
+        retry_after=HOST_REJECTED_RETRY,
+        event_reason="SyncError",
+    )
 
 
 async def own_copy_on_host(

@@ -1,7 +1,15 @@
-"""Command line: ``vsyncer run | dev | version``.
+"""Command line: ``vsyncer run | explain | dev | version`` and ``vsyncer --version``.
 
 ``run`` starts the daemon from settings (env ``VSYNCER_*`` and an optional YAML
-file).  ``dev`` builds (once) and starts a local host and virtual cluster under
+file): it checks what validation alone cannot (:func:`syncer.startup.preflight`:
+ports in use, kinds no mapper serves), warns about ``VSYNCER_*`` variables that
+are no setting, and logs one ``starting vsyncer`` line with the version and the
+effective settings (secrets redacted) before the daemon starts.  ``run
+--dry-run`` (``VSYNCER_DRY_RUN``) writes nothing (:mod:`syncer.dryrun`) and runs
+without leader election.  ``explain`` prints one object's mapping, owner and
+drift (:mod:`syncer.explain`; exit 0 in sync, 1 drifted, 2 not ours).
+
+``dev`` builds (once) and starts a local host and virtual cluster under
 ``.dev/``, prints how to reach them, then runs the syncer between them (vcluster
 ``dev``, host namespace ``vcluster-dev`` with the owner anchor a chart would
 create there, the Service ``dev``) in the foreground, logging to the
@@ -108,20 +116,28 @@ def _run(args: argparse.Namespace) -> int:
     from syncer.errors import ConfigError
     from syncer.kubeconfigwait import wait_for_virtual_kubeconfig
     from syncer.logs import configure_logging
-    from syncer.plugins import PluginError
+    from syncer.plugins import PluginError, discover
     from syncer.settings import load_settings
+    from syncer.startup import effective_settings, preflight, warn_misspelt
 
+    env = {**os.environ, "VSYNCER_DRY_RUN": "true"} if args.dry_run else dict(os.environ)
     try:
         # The control plane may still be writing the virtual kubeconfig: wait, bounded.
         configure_logging(format="auto", level="info")
         wait_for_virtual_kubeconfig(
-            config_file=args.config, env=os.environ, log=structlog.get_logger("vsyncer.start")
+            config_file=args.config, env=env, log=structlog.get_logger("vsyncer.start")
         )
-        settings = load_settings(config_file=args.config)
-    except ConfigError as exc:
+        settings = load_settings(config_file=args.config, env=env)
+        if settings.dry_run:  # a dry run writes no Lease either
+            settings = settings.model_copy(update={"leader_elect": False})
+        preflight(settings, kinds_served=discover())
+    except (ConfigError, PluginError) as exc:
         print(f"vsyncer: {exc}", file=sys.stderr)
         return 2
     configure_logging(format=settings.log_format, level=settings.log_level)
+    log = structlog.get_logger("vsyncer.start")
+    warn_misspelt(env, log=log)
+    log.info("starting vsyncer", version=__version__, settings=effective_settings(settings))
     from syncer.daemon import Daemon
 
     try:
@@ -131,12 +147,39 @@ def _run(args: argparse.Namespace) -> int:
         return 2
 
 
+def _explain(args: argparse.Namespace) -> int:
+    from syncer.errors import ConfigError
+    from syncer.explain import Target, explain
+    from syncer.logs import configure_logging
+    from syncer.plugins import PluginError
+    from syncer.settings import load_settings
+
+    try:
+        target = Target.parse(args.target, host_name=args.host)
+        settings = load_settings(config_file=args.config)
+        configure_logging(format="console", level="warning", stream=sys.stderr)
+        report = _runner()(explain(settings=settings, target=target))
+    except (ConfigError, PluginError) as exc:
+        print(f"vsyncer explain: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(report.lines()))
+    return int(report.code)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vsyncer", description="the syncer of a virtual cluster")
+    parser.add_argument("--version", action="version", version=f"vsyncer {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("version", help="print the version")
     run = sub.add_parser("run", help="run the syncer (settings from VSYNCER_* and --config)")
     run.add_argument("--config", type=Path, default=None, help="YAML settings file")
+    run.add_argument(
+        "--dry-run", action="store_true", help="reconcile, log and count every write, send none"
+    )
+    why = sub.add_parser("explain", help="one object's mapping, owner and drift (exit 0/1/2)")
+    why.add_argument("target", help="KIND/NAMESPACE/NAME, KIND/NAME, or KIND with --host")
+    why.add_argument("--host", default=None, metavar="NAME", help="start from this host object")
+    why.add_argument("--config", type=Path, default=None, help="YAML settings file")
     dev = sub.add_parser("dev", help="run a local host and virtual cluster until Ctrl-C")
     dev.add_argument("--run-dir", type=Path, default=Path(".dev"))
     dev.add_argument("--nodes", type=int, default=3)
@@ -148,4 +191,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "run":
         return _run(args)
+    if args.command == "explain":
+        return _explain(args)
     return _dev(args)

@@ -23,8 +23,9 @@ Guarantees:
 * a create the host rejects as invalid or forbidden becomes a Warning event on
   the virtual object and a revisit every :data:`HOST_REJECTED_RETRY` seconds
   (the host's quota or policy may change): no crash loop, no silent drop.  A
-  rejection by the host's ResourceQuota admission (403 ``exceeded quota``, or
-  ``status unknown for quota`` before its controller counted) is reason
+  rejection by the host's ResourceQuota admission (403 ``exceeded quota``;
+  ``status unknown for quota`` before its controller counted; ``failed
+  quota: … must specify`` before a LimitRange gives the defaults) is reason
   ``quota_exceeded``, revisited sooner: after :data:`QUOTA_RETRY` seconds,
   doubling up to :data:`QUOTA_RETRY_MAXIMUM`, since deleting any pod frees it.
 * the fields a subclass lists in :attr:`CopySyncer.status_fields` go the other
@@ -73,7 +74,7 @@ HOST_REJECTED_RETRY = 300.0
 QUOTA_RETRY = 1.0
 QUOTA_RETRY_MAXIMUM = 60.0
 #: What the API server's ResourceQuota admission says when it refuses a create.
-_QUOTA_MESSAGES = ("exceeded quota", "status unknown for quota")
+_QUOTA_MESSAGES = ("exceeded quota", "status unknown for quota", "failed quota")
 #: When to look again at a key whose host object we created but do not see yet.
 CACHE_LAG_RETRY = Result(requeue_after=1.0)
 

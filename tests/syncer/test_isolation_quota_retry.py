@@ -29,6 +29,7 @@ EXCEEDED = (
     "used: count/pods=1, limited: count/pods=1"
 )
 UNKNOWN = 'pods "web-x-shop-x-vc" is forbidden: status unknown for quota: vc-vc, resources: pods'
+UNSPECIFIED = 'pods "web-x-shop-x-vc" is forbidden: failed quota: vc-vc: must specify limits.cpu'
 
 
 def v_cm() -> dict[str, Any]:
@@ -53,7 +54,7 @@ async def create(fake: Fake) -> None:
     await create_on_host(fake.ctx, CONFIGMAPS, v_obj=v_cm(), body=body)
 
 
-@pytest.mark.parametrize("message", [EXCEEDED, UNKNOWN])
+@pytest.mark.parametrize("message", [EXCEEDED, UNKNOWN, UNSPECIFIED])
 async def test_a_quota_rejection_is_quota_exceeded_with_a_short_growing_retry(
     message: str,
 ) -> None:

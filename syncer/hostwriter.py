@@ -23,6 +23,12 @@ write that:
 * happens while ``may_write()`` says no (this replica is not the leader) —
   ``not_leader``.
 
+Every write the writer sends holds a slot of its
+:class:`~syncer.inflight.AdaptiveLimit` (when given one) while in flight: the
+daemon shares one among all kinds, so a burst waits in the work queues (fair
+across virtual namespaces), not in the host API server's queues, and the number
+of writes in flight follows the host's latency and 429 answers.
+
 The writer sends through the client it is given: in the daemon, the host
 client wrapped in a :class:`~syncer.echoes.RecordingApi`, so the versions it
 writes are known as this syncer's own (:mod:`syncer.echoes`).
@@ -47,10 +53,12 @@ never carries a virtual object's owners (a pod's are kept as JSON in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-from syncer.errors import HostWriteRefused
+from syncer.errors import HostWriteRefused, TooManyRequests
+from syncer.inflight import AdaptiveLimit
 from syncer.owneranchor import AnchorMissing, OwnerAnchor
 from syncer.resources import Resource
 from syncer.translate import Translator
@@ -120,10 +128,13 @@ class HostWriter:
         may_write: Callable[[], bool] = lambda: True,
         metrics: RefusalMetrics | None = None,
         anchor: OwnerAnchor | None = None,
+        limit: AdaptiveLimit | None = None,
     ) -> None:
-        """``anchor``: the owner of every namespaced object created; ``None``: no owner."""
+        """``anchor``: the owner of every namespaced object created; ``None``: no owner.
+        ``limit``: the writes in flight at once (released with each one's latency and 429)."""
         self._client = client
         self._anchor = anchor
+        self._limit = limit
         self._translator = translator
         self._may_write = may_write
         self._metrics = metrics or NoopRefusalMetrics()
@@ -153,6 +164,22 @@ class HostWriter:
                 resource, "not_owned", f"{what} {meta.get('name')!r} is not managed by this syncer"
             )
 
+    async def _send(self, write: Callable[[], Awaitable[Json]]) -> Json:
+        """``write()`` within a slot of the in-flight limit, if any."""
+        limit = self._limit
+        if limit is None:
+            return await write()
+        token = await limit.acquire()
+        started = time.perf_counter()
+        overloaded = False
+        try:
+            return await write()
+        except TooManyRequests:
+            overloaded = True
+            raise
+        finally:
+            limit.release(token, seconds=time.perf_counter() - started, overloaded=overloaded)
+
     def _namespace(self, resource: Resource) -> str | None:
         return self.host_namespace if resource.namespaced else None
 
@@ -161,7 +188,10 @@ class HostWriter:
         self._check(resource, body, what="new object")
         if self._anchor is not None and resource.namespaced and not _owners(body):
             body = _owned_by(body, await self._anchor.reference())
-        return await self._client.create(resource, namespace=self._namespace(resource), body=body)
+        namespace = self._namespace(resource)
+        return await self._send(
+            lambda: self._client.create(resource, namespace=namespace, body=body)
+        )
 
     async def update(self, resource: Resource, *, current: Mapping[str, Any], body: Json) -> Json:
         """Replace ``current`` (ours) with ``body``: still ours, same name."""
@@ -179,8 +209,9 @@ class HostWriter:
                     owners = []  # adopted by a later update; this one does not wait
             if owners:
                 body = _owned_by(body, *owners)
-        return await self._client.update(
-            resource, namespace=self._namespace(resource), name=str(name), body=body
+        namespace = self._namespace(resource)
+        return await self._send(
+            lambda: self._client.update(resource, namespace=namespace, name=str(name), body=body)
         )
 
     async def update_status(
@@ -189,8 +220,9 @@ class HostWriter:
         """Replace the status of ``current`` (ours) with ``body``'s."""
         self._check(resource, current, what="existing object")
         name = str(_meta(current).get("name"))
-        return await self._client.update_status(
-            resource, namespace=self._namespace(resource), name=name, body=body
+        namespace = self._namespace(resource)
+        return await self._send(
+            lambda: self._client.update_status(resource, namespace=namespace, name=name, body=body)
         )
 
     async def delete(
@@ -203,10 +235,13 @@ class HostWriter:
         """Delete ``current`` (ours), preconditioned on its UID."""
         self._check(resource, current, what="existing object")
         meta = _meta(current)
-        return await self._client.delete(
-            resource,
-            namespace=self._namespace(resource),
-            name=str(meta.get("name")),
-            uid=str(meta.get("uid")) if meta.get("uid") else None,
-            grace_period_seconds=grace_period_seconds,
+        namespace = self._namespace(resource)
+        return await self._send(
+            lambda: self._client.delete(
+                resource,
+                namespace=namespace,
+                name=str(meta.get("name")),
+                uid=str(meta.get("uid")) if meta.get("uid") else None,
+                grace_period_seconds=grace_period_seconds,
+            )
         )

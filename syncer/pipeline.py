@@ -86,6 +86,7 @@ from syncer.echoes import OwnWrites, RecordingApi
 from syncer.errors import ApiError, ConfigError
 from syncer.events import EventRecorder
 from syncer.hostwriter import HostWriter
+from syncer.inflight import AdaptiveLimit
 from syncer.informer import Informer
 from syncer.keys import ObjectKey
 from syncer.kube import KubeClient
@@ -288,7 +289,12 @@ def build(
         else None
     )
     writer = HostWriter(
-        client=p_api, translator=translator, may_write=may_write, metrics=metrics, anchor=anchor
+        client=p_api,
+        translator=translator,
+        may_write=may_write,
+        metrics=metrics,
+        anchor=anchor,
+        limit=AdaptiveLimit(),
     )
     mappers = build_mappers(
         kinds=s.kinds, factories=factories, translator=translator, config=mapper_config(s)

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from syncer.errors import HostWriteRefused
+from syncer.errors import HostWriteRefused, TooManyRequests
 from syncer.hostwriter import HostWriter, NotLeader
+from syncer.inflight import AdaptiveLimit
 from syncer.resources import CONFIGMAPS
 from syncer.translate import Translator
 
@@ -111,3 +112,23 @@ async def test_refuses_when_not_leader() -> None:
         await writer.create(CONFIGMAPS, body=_ours())
     assert client.calls == []
     assert refusals.reasons == ["not_leader"]
+
+
+class Overloaded(Recording):
+    """A host that answers every create with 429."""
+
+    async def create(self, resource: Any, *, namespace: str | None, body: Any) -> dict[str, Any]:
+        raise TooManyRequests(status=429, reason="TooManyRequests", message="try again later")
+
+
+async def test_writes_hold_a_slot_of_the_limit_and_429_shrinks_it() -> None:
+    """Each write holds a slot while in flight; a 429 halves the limit; the slot comes back."""
+    limit = AdaptiveLimit(initial=8, maximum=8)
+    writer = HostWriter(client=Recording(), translator=T, limit=limit)  # type: ignore[arg-type]
+    await writer.create(CONFIGMAPS, body=_ours())
+    await writer.delete(CONFIGMAPS, current=_ours())
+    assert (limit.in_flight, limit.limit) == (0, 8)
+    refused = HostWriter(client=Overloaded(), translator=T, limit=limit)  # type: ignore[arg-type]
+    with pytest.raises(TooManyRequests):
+        await refused.create(CONFIGMAPS, body=_ours())
+    assert (limit.in_flight, limit.limit) == (0, 4)

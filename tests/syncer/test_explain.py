@@ -1,0 +1,187 @@
+"""The pure half of vsyncer explain: targets, ownership verdicts, field diffs, exit codes."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from syncer.errors import ConfigError
+from syncer.explain import EXIT_DRIFTED, EXIT_IN_SYNC, EXIT_NOT_OURS, Report, Target
+from syncer.explaindiff import Difference, Ownership, Verdict, field_diff, ownership
+from syncer.keys import ObjectKey
+from syncer.resources import CONFIGMAPS
+from syncer.translate import MANAGED_BY_LABEL, Translator
+
+T = Translator(vcluster="vc", host_namespace="host-ns")
+KEY = ObjectKey("configmaps", "shop", "web")
+
+
+def host_copy(namespace: str = "shop", name: str = "web") -> dict[str, Any]:
+    p_name = T.host_name(namespace, name)
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": p_name,
+            "namespace": "host-ns",
+            "uid": "u-1",
+            "resourceVersion": "7",
+            "labels": T.translate_labels({"app": "web"}, namespace=namespace),
+            "annotations": T.provenance_annotations(
+                kind_string=CONFIGMAPS.kind_string,
+                namespace=namespace,
+                name=name,
+                uid="v-1",
+                host_name=p_name,
+            ),
+        },
+        "data": {"a": "1"},
+    }
+
+
+def is_managed(p_obj: Any) -> bool:
+    return T.is_owned(p_obj, kind_string=CONFIGMAPS.kind_string)
+
+
+def host_to_virtual(p_obj: Any) -> ObjectKey | None:
+    found = T.virtual_key_from_host(p_obj)
+    return ObjectKey("configmaps", *found) if found else None
+
+
+def verdict(p_obj: Any, key: ObjectKey | None = KEY) -> Ownership:
+    return ownership(
+        p_obj, vcluster="vc", is_managed=is_managed, host_to_virtual=host_to_virtual, key=key
+    ).ownership
+
+
+@pytest.mark.parametrize(
+    ("text", "host", "target"),
+    [
+        ("pods/shop/web", None, Target("pods", "shop", "web")),
+        ("nodes/n1", None, Target("nodes", "", "n1")),
+        ("widgets.example.com/a/b", None, Target("widgets.example.com", "a", "b")),
+        ("pods", "web-x-shop-x-vc", Target("pods", host_name="web-x-shop-x-vc")),
+    ],
+)
+def test_targets_parse(text: str, host: str | None, target: Target) -> None:
+    """KIND/NAMESPACE/NAME, KIND/NAME and KIND --host NAME."""
+    assert Target.parse(text, host_name=host) == target
+
+
+@pytest.mark.parametrize(
+    ("text", "host", "setting"),
+    [("pods", None, "TARGET"), ("a/b/c/d", None, "TARGET"), ("pods//x", None, "TARGET"),
+     ("pods/shop/web", "x", "--host"), ("pods", "", "--host")],
+)  # fmt: skip
+def test_bad_targets_name_the_argument(text: str, host: str | None, setting: str) -> None:
+    """A malformed target is a ConfigError naming TARGET or --host."""
+    with pytest.raises(ConfigError) as caught:
+        Target.parse(text, host_name=host)
+    assert caught.value.setting == setting
+
+
+def test_ownership_classes() -> None:
+    """Missing, foreign, another vcluster, spoofed, ours: vcluster's rules in that order."""
+    ours = host_copy()
+    foreign = copy.deepcopy(ours)
+    del foreign["metadata"]["labels"][MANAGED_BY_LABEL]
+    other = copy.deepcopy(ours)
+    other["metadata"]["labels"][MANAGED_BY_LABEL] = "vc2"
+    renamed = copy.deepcopy(ours)
+    renamed["metadata"]["name"] = "someone-elses"
+    assert verdict(None) is Ownership.MISSING
+    assert verdict(foreign) is Ownership.FOREIGN
+    assert verdict(other) is Ownership.OTHER_VCLUSTER
+    assert verdict(renamed) is Ownership.SPOOFED
+    assert verdict(ours) is Ownership.OURS
+    assert verdict(ours, key=None) is Ownership.OURS
+
+
+def test_the_copy_of_another_key_under_a_colliding_name_is_not_ours() -> None:
+    """``c/a-x-b`` and ``b-x-c/a`` share a host name: one's copy is not the other's."""
+    p_obj = host_copy(namespace="c", name="a-x-b")
+    assert T.host_name("c", "a-x-b") == T.host_name("b-x-c", "a")
+    assert verdict(p_obj, key=ObjectKey("configmaps", "b-x-c", "a")) is Ownership.SPOOFED
+
+
+def test_server_fields_and_host_defaults_do_not_count() -> None:
+    """uid, resourceVersion, status and fields only the host has are no difference."""
+    want = host_copy()
+    have = copy.deepcopy(want)
+    have["metadata"]["uid"] = "other"
+    have["metadata"]["managedFields"] = [{"manager": "x"}]
+    have["status"] = {"phase": "Bound"}
+    have["immutable"] = False
+    want["metadata"]["resourceVersion"] = "1"
+    assert field_diff(want, have) == []
+
+
+def test_labels_and_annotations_are_compared_whole() -> None:
+    """A label only on the host is reported; a key with dots or slashes is quoted."""
+    want = host_copy()
+    have = copy.deepcopy(want)
+    have["metadata"]["labels"]["app.kubernetes.io/name"] = "x"
+    have["data"]["a"] = "2"
+    assert field_diff(want, have) == [
+        Difference('metadata.labels["app.kubernetes.io/name"]', None, "x", only_on_host=True),
+        Difference("data.a", "1", "2"),
+    ]
+
+
+def test_lists_item_by_item_or_whole() -> None:
+    """Same length: item paths; other length: the list."""
+    want = {"spec": {"ports": [{"port": 80}, {"port": 81}]}}
+    have = {"spec": {"ports": [{"port": 80, "protocol": "TCP"}, {"port": 82}]}}
+    assert field_diff(want, have) == [Difference("spec.ports[1].port", 81, 82)]
+    shorter = {"spec": {"ports": [{"port": 80}]}}
+    assert [d.path for d in field_diff(want, shorter)] == ["spec.ports"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.sampled_from(["spec", "data", "x.y"]), json_values))
+def test_an_object_never_differs_from_itself(obj: dict[str, Any]) -> None:
+    """field_diff(o, o) is empty for any JSON object."""
+    assert field_diff(obj, copy.deepcopy(obj)) == []
+
+
+@given(st.text(min_size=1, max_size=8), st.text(min_size=1, max_size=8))
+def test_a_changed_leaf_is_reported_at_its_path(old: str, new: str) -> None:
+    """One changed scalar is exactly one difference, with both values."""
+    want = {"data": {"k": old}}
+    found = field_diff(want, {"data": {"k": new}})
+    assert found == ([] if old == new else [Difference("data.k", old, new)])
+
+
+def report(owner: Ownership, *, exists: bool = True, drift: str | None = None) -> Report:
+    return Report(
+        key=KEY,
+        host_name="web-x-shop-x-vc",
+        host_key=KEY,
+        virtual_exists=exists,
+        verdict=Verdict(owner, "why"),
+        drift=drift,
+        differences=(),
+        diff_known=True,
+    )
+
+
+def test_exit_codes() -> None:
+    """0 in sync, 1 drifted (drift, missing copy, orphan), 2 not ours."""
+    assert report(Ownership.OURS).code == EXIT_IN_SYNC
+    assert report(Ownership.OURS, drift="data").code == EXIT_DRIFTED
+    assert report(Ownership.OURS, exists=False).code == EXIT_DRIFTED
+    assert report(Ownership.MISSING, drift="missing").code == EXIT_DRIFTED
+    assert report(Ownership.MISSING).code == EXIT_IN_SYNC
+    for owner in (Ownership.FOREIGN, Ownership.OTHER_VCLUSTER, Ownership.SPOOFED):
+        assert report(owner).code == EXIT_NOT_OURS
+    assert report(Ownership.SPOOFED).lines()[-1] == "verdict: not ours"

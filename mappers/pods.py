@@ -7,8 +7,10 @@ Guarantees (vcluster's pod rules; the translation itself is :mod:`mappers.podspe
   the copy of that very virtual object, or bound to a node the host lacks is
   refused (:class:`~syncer.api.Refused`; nothing is written to the host), and
   one whose ambiguous references have no host copy yet waits for them (growing
-  requeues, one Warning event).  Then the host pod is created — keeping a
-  tenant-set ``nodeName`` — and its token Secret (:mod:`mappers.podtokens`);
+  requeues, one Warning event).  Then the host workload service account is
+  made sure of (:mod:`mappers.workloadsa`; refused while it cannot exist), the
+  host pod is created running as it — keeping a tenant-set ``nodeName`` — and
+  its token Secret (:mod:`mappers.podtokens`, whichever kinds are enabled);
   a pod the host rejects (422/403) gets a Warning event and is dropped until
   it changes;
 * both → in this order: a host pod made for an older virtual pod of the same
@@ -77,6 +79,7 @@ from mappers.references import (
     index_node,
 )
 from mappers.tokens import token_sources
+from mappers.workloadsa import WorkloadAccount, workload_account_name
 from syncer.api import (
     CONFIGMAPS,
     DONE,
@@ -165,11 +168,15 @@ class PodMapper(PodDrift, CopySyncer):
         nameserver: str | None = None,
         cluster_domain: str = DEFAULT_CLUSTER_DOMAIN,
         security: PodSecurity | None = None,
+        workload: WorkloadAccount | None = None,
     ) -> None:
         super().__init__(resource=PODS, translator=translator)
         self.nameserver = nameserver
         self.cluster_domain = cluster_domain
         self.security = security
+        self.workload = workload or WorkloadAccount(
+            name=workload_account_name(configured=None, vcluster=translator.vcluster)
+        )
         self.tokens = TokenKeeper(translator=translator)
         self.waits = ReferenceWaits()
         self._references = PodReferenceIndexes()
@@ -211,6 +218,7 @@ class PodMapper(PodDrift, CopySyncer):
             api_port=_https_port(kubernetes),
             namespace_labels=dict(labels_of(namespace)) if namespace else {},
             token_secret=token,
+            service_account=self.workload.name,
         )
 
     def desired_host(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> Json | None:
@@ -260,6 +268,7 @@ class PodMapper(PodDrift, CopySyncer):
                 )
             return Result(requeue_after=delay)
         self.waits.forget(key)
+        await self.workload.ensure(ctx)  # refused (retried) while it cannot exist
         body = self.host_pod(ctx, v_obj, None)
         created = await create_on_host(ctx, PODS, v_obj=v_obj, body=body, recent=self.recent)
         if created is None:
@@ -370,4 +379,7 @@ def make(*, translator: Translator, config: MapperConfig | None = None) -> PodMa
         level=config.pod_security_level,
         allow=config.pod_security_allow,
     )
-    return PodMapper(translator=translator, security=security)
+    name = workload_account_name(
+        configured=config.workload_service_account, vcluster=translator.vcluster
+    )
+    return PodMapper(translator=translator, security=security, workload=WorkloadAccount(name=name))

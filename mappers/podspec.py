@@ -13,9 +13,11 @@
   would reject from a client (``priority``, ``priorityClassName``,
   ``preemptionPolicy``, ``overhead``) and ``ephemeralContainers`` (not allowed
   on create);
-* the host's own service account is never mounted:
-  ``automountServiceAccountToken=false``, no ``serviceAccountName``,
-  ``enableServiceLinks=false``; instead every ``serviceAccountToken``
+* the pod runs as the host workload service account
+  (``PodEnvironment.service_account``, :mod:`mappers.workloadsa`; the virtual
+  ``serviceAccountName`` is not copied), whose token is never mounted:
+  ``automountServiceAccountToken=false``, ``enableServiceLinks=false``;
+  instead every ``serviceAccountToken``
   projection (and the virtual CA next to it) reads from the syncer's token
   Secret (:mod:`mappers.tokens`);
 * every place that names a configmap, secret or PVC — every volume source,
@@ -107,6 +109,8 @@ class PodEnvironment:
     namespace_labels: Mapping[str, str] = field(default_factory=dict)
     token_secret: str | None = None
     """Host name of the pod's token Secret; ``None`` drops token projections."""
+    service_account: str | None = None
+    """The host workload service account (:mod:`mappers.workloadsa`); ``None``: none named."""
 
 
 def translate_pod(
@@ -118,6 +122,8 @@ def translate_pod(
     spec = thaw(mapping(v_pod.get("spec")))
     for key in _DROPPED_SPEC_FIELDS:
         spec.pop(key, None)
+    if env.service_account:
+        spec["serviceAccountName"] = env.service_account
     spec["automountServiceAccountToken"] = False
     spec["enableServiceLinks"] = False
     spec.setdefault("hostname", pod_hostname(name_of(v_pod)))

@@ -16,10 +16,33 @@ from mappers.tokens import token_secret_owner
 from syncer.api import SECRETS, Resource
 from syncer.kit.testing import TRANSLATOR, FakeCache, FakeContext, foreign, host_copy
 
-__all__ = ["Fake", "FakeCache", "Json", "T", "foreign", "host_copy"]
+__all__ = [
+    "WORKLOAD",
+    "Fake",
+    "FakeCache",
+    "Json",
+    "T",
+    "foreign",
+    "host_copy",
+    "pod_calls",
+    "pod_created",
+]
 
 Json = dict[str, Any]
 T = TRANSLATOR
+#: The host workload service account a pods mapper makes sure of before its first
+#: host pod (:mod:`mappers.workloadsa`, tested on its own).
+WORKLOAD = f"vc-workload-{T.vcluster}"
+
+
+def pod_calls(fake: FakeContext) -> list[tuple[str, str, str]]:
+    """``fake.calls`` without the workload service account's GET and create."""
+    return [call for call in fake.calls if call[2] != WORKLOAD]
+
+
+def pod_created(fake: FakeContext) -> list[Json]:
+    """``fake.host.created`` without the workload service account."""
+    return [obj for obj in fake.host.created if obj["metadata"]["name"] != WORKLOAD]
 
 
 def _token_secret(resource: Resource, obj: Mapping[str, Any]) -> bool:

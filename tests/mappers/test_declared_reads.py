@@ -45,7 +45,7 @@ from syncer.metrics import Metrics
 from syncer.pipeline import allowed_reads, check_reads
 from syncer.plugins import discover
 from syncer.settings import load_settings
-from tests.mappers.fakes import Fake, FakeCache, Json, T, host_copy
+from tests.mappers.fakes import Fake, FakeCache, Json, T, host_copy, pod_calls
 
 #: Every built-in kind a mapper can be run with.
 ALL = tuple(BUILT_IN.values())
@@ -178,10 +178,11 @@ async def test_pods_read_only_what_they_declare(all_kinds: bool) -> None:
     host = {"nodes": [{"metadata": {"name": "n1"}}]}
     fake = fake_for(mapper, all_kinds=all_kinds, virtual={"pods": [pod]}, host=host)
     await mapper.sync_to_host(fake.ctx, pod)
-    created = [c for c in fake.calls if c[1] == "create"]
+    created = [c for c in pod_calls(fake) if c[1] == "create"]
     token_made = any(c for c in created if c[2] != T.host_name("shop", "web"))
     assert token_made  # the token Secret, whether or not the secrets mapper runs
-    p_pod = {**fake.host.created[0], "status": {"phase": "Running"}}
+    made = next(o for o in fake.host.created if o["kind"] == "Pod")
+    p_pod = {**made, "status": {"phase": "Running"}}
     p_pod["metadata"] = {**p_pod["metadata"], "uid": "p-uid", "resourceVersion": "1"}
     fake.host_caches.setdefault("pods", FakeCache()).put(p_pod)
     await mapper.sync(fake.ctx, pod, p_pod)

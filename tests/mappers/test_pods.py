@@ -24,7 +24,7 @@ from syncer.api import (
     Result,
 )
 from syncer.kit import HOST_REJECTED_RETRY
-from tests.mappers.fakes import Fake, FakeCache, T
+from tests.mappers.fakes import Fake, FakeCache, T, pod_calls, pod_created
 
 Json = dict[str, Any]
 ROOT_CA: Json = {
@@ -167,7 +167,7 @@ async def test_reconcile_table(
     else:
         assert p is not None
         await mapper.sync_to_virtual(fake.ctx, KEY, p)
-    assert fake.calls == writes, case
+    assert pod_calls(fake) == writes, case
 
 
 async def test_orphan_seen_only_by_a_lagging_cache_is_kept() -> None:
@@ -195,7 +195,7 @@ async def test_a_started_pod_missing_only_from_the_host_cache_is_kept() -> None:
 async def test_a_pod_the_host_rejects_is_refused_and_looked_at_again(error: ApiError) -> None:
     """422/403 from the host: refused with a SyncError event, revisited later (no crash loop)."""
     fake = Fake(virtual={"pods": [v_pod()]}, host={"pods": [], "secrets": []})
-    fake.recorder.fail[("host", "create")] = error
+    fake.recorder.fail[("host", "create", P_NAME)] = error
     with pytest.raises(Refused) as refused:
         await PodMapper(translator=T).sync_to_host(fake.ctx, v_pod())
     assert refused.value.reason == "host_rejected"
@@ -232,7 +232,7 @@ async def test_token_secret_is_made_for_pods_that_project_a_token() -> None:
     fake = Fake(virtual=virtual, host={"pods": []}, enabled=[PODS])  # secrets kind off
     result = await PodMapper(translator=T).sync_to_host(fake.ctx, pod)
     token_name = new_token_secret_name(T, pod)
-    assert fake.calls == [
+    assert pod_calls(fake) == [
         ("host", "create", P_NAME),
         ("virtual", "token", "builder"),
         ("host", "create", token_name),
@@ -244,12 +244,12 @@ async def test_token_secret_is_made_for_pods_that_project_a_token() -> None:
         "name": "web",
         "uid": "v-uid",
     }
-    secret = fake.host.created[1]
+    secret = pod_created(fake)[1]
     assert secret["metadata"]["ownerReferences"][0]["uid"] == "p-new"
     assert base64.b64decode(secret["data"][CA_KEY]).decode() == "VIRTUAL CA"
     assert result.requeue_after is not None
     assert result.requeue_after > 60
-    host_pod = fake.host.created[0]
+    host_pod = pod_created(fake)[0]
     assert host_pod["spec"]["volumes"][0]["projected"]["sources"][0]["secret"]["name"] == token_name
 
 
@@ -261,16 +261,16 @@ async def test_a_token_secret_made_before_the_virtual_ca_was_cached_gets_it() ->
     fake = Fake(virtual={"pods": [pod]}, host={"pods": []}, enabled=[PODS])
     mapper = PodMapper(translator=T)
     assert (await mapper.sync_to_host(fake.ctx, pod)).requeue_after == CA_RETRY
-    p_pod = {**fake.host.created[0], "status": {"phase": "Running"}}
+    p_pod = {**pod_created(fake)[0], "status": {"phase": "Running"}}
     p_pod["metadata"] = {**p_pod["metadata"], "uid": "p-new", "resourceVersion": "1"}
-    secret = {**fake.host.created[1]}
+    secret = {**pod_created(fake)[1]}
     secret["metadata"] = {**secret["metadata"], "resourceVersion": "1"}
     fake.host_caches["secrets"].put(secret)
     assert (await mapper.ensure_token(fake.ctx, pod, p_pod)).requeue_after == CA_RETRY
-    assert [c[1] for c in fake.calls] == ["create", "token", "create"]  # fresh, no CA yet
+    assert [c[1] for c in pod_calls(fake)] == ["create", "token", "create"]  # fresh, no CA yet
     fake.virtual_caches["configmaps"] = FakeCache([ROOT_CA])
     result = await mapper.ensure_token(fake.ctx, pod, p_pod)
-    assert [c[1] for c in fake.calls][3:] == ["token", "update"]
+    assert [c[1] for c in pod_calls(fake)][3:] == ["token", "update"]
     assert base64.b64decode(fake.host.updated[0]["data"][CA_KEY]).decode() == "VIRTUAL CA"
     assert result.requeue_after is not None
     assert result.requeue_after > 60

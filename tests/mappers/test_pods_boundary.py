@@ -17,7 +17,7 @@ from mappers.tokens import (
 )
 from syncer.api import DONE, SECRETS, MapperConfig, Obj, Refused, Result
 from syncer.plugins import accepts_config
-from tests.mappers.fakes import Fake, T, host_copy
+from tests.mappers.fakes import Fake, T, host_copy, pod_calls, pod_created
 from tests.mappers.test_pods import P_NAME, p_pod, v_pod
 
 Json = dict[str, Any]
@@ -116,11 +116,11 @@ async def test_a_tenant_set_node_name_is_kept_or_refused() -> None:
     fake = Fake(host={"pods": [], "secrets": [], "nodes": [node]})
     mapper = PodMapper(translator=T)
     await mapper.sync_to_host(fake.ctx, v_pod(node="kwok-node-0"))
-    assert fake.host.created[0]["spec"]["nodeName"] == "kwok-node-0"
+    assert pod_created(fake)[0]["spec"]["nodeName"] == "kwok-node-0"
     with pytest.raises(Refused) as caught:
         await mapper.sync_to_host(fake.ctx, v_pod(node="ghost"))
     assert caught.value.reason == "node_name"
-    assert len(fake.host.created) == 1
+    assert len(pod_created(fake)) == 1
 
 
 async def test_a_tenant_secret_under_the_token_name_is_never_overwritten() -> None:
@@ -188,11 +188,11 @@ async def test_the_default_baseline_lets_ordinary_pods_through() -> None:
         tolerations=[{"key": "node.kubernetes.io/not-ready", "operator": "Exists"}],
     )
     await make(translator=T).sync_to_host(fake.ctx, ordinary)
-    assert fake.calls == [("host", "create", P_NAME)]
+    assert pod_calls(fake) == [("host", "create", P_NAME)]
     # The level comes from the config: at "privileged" even host networking passes.
     lenient = make(translator=T, config=MapperConfig(pod_security_level="privileged"))
     await lenient.sync_to_host(fake.ctx, v_pod(hostNetwork=True))
-    assert fake.calls == [("host", "create", P_NAME)] * 2
+    assert pod_calls(fake) == [("host", "create", P_NAME)] * 2
 
 
 def test_the_token_secret_renewed_is_the_one_the_host_pod_mounts() -> None:

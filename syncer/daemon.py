@@ -26,6 +26,9 @@ Guarantees:
   code 1 instead of running on as a zombie.
 * With ``drift_interval`` > 0, a guarded drift check (:mod:`syncer.drift`)
   runs alongside the workers, only while they do.
+* With ``VSYNCER_ISOLATION=true``, the guarded isolation controller
+  (:mod:`syncer.isolation`) starts when the workers would, and the workers
+  wait (at most ``cache_sync_timeout``) until its objects are in place.
 * With ``VSYNCER_KUBELET_CLIENT_CA`` set, the fake nodes' kubelet API
   (:mod:`syncer.kubelet`) serves once the pipelines are built, over the host
   pods informer's cache, and stops (its streams ended) before the clients close.
@@ -55,6 +58,7 @@ from syncer.blocked import BLOCKED_INITIAL
 from syncer.controller import Controller
 from syncer.drift import DriftChecker
 from syncer.informer import Informer
+from syncer.isolation import IsolationController, isolation_for
 from syncer.kube import KubeClient
 from syncer.kubelet.server import KubeletServer
 from syncer.kubelet.startup import start_kubelet
@@ -103,6 +107,7 @@ class Daemon:
         self._working = False  # leading (or no election) and past the start-up wait
         self.elector: LeaderElector | None = None
         self.drift: DriftChecker | None = None
+        self.isolation: IsolationController | None = None
         self.server: HttpServer | None = None
         self.kubelet: KubeletServer | None = None
         self._main: asyncio.Task[int] | None = None
@@ -259,6 +264,12 @@ class Daemon:
             optional=s.optional_kinds,
             set_ready=self.metrics.set_kind_ready,
         )
+        self.isolation = isolation_for(
+            settings=s,
+            host=host,
+            may_write=elector.may_write if elector is not None else (lambda: True),
+            metrics=self.metrics,
+        )
 
     # -- per-kind bring-up ----------------------------------------------------------------
 
@@ -325,6 +336,13 @@ class Daemon:
             finally:
                 stopper.cancel()
                 waiter.cancel()
+            if self._stop.is_set():
+                return
+        if self.isolation is not None:
+            self._guard(self.isolation.run(), name="isolation")
+            await self.isolation.wait_settled(
+                stop=self._stop, at_most=self.settings.cache_sync_timeout
+            )
             if self._stop.is_set():
                 return
         self._working = True

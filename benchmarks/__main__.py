@@ -7,8 +7,9 @@ same API servers: a direct client doing the same API work with the same
 concurrency.  Prints a table (target, measured, pass/fail) and writes JSON.
 
 The parts: the run's state and load in :mod:`benchmarks.run`, the baseline in
-:mod:`benchmarks.baselines`, the scenarios in :mod:`benchmarks.scenarios`, the
-targets, table and RESULTS.md section in :mod:`benchmarks.report`.
+:mod:`benchmarks.baselines`, the scenarios in :mod:`benchmarks.scenarios` (P8/P9,
+the kubelet API, in :mod:`benchmarks.kubeletapi`), the targets, table and
+RESULTS.md section in :mod:`benchmarks.report`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 from benchmarks.baselines import baseline_p1
 from benchmarks.harness import ensure_namespaces, host_observer, wait_for_default_sa
+from benchmarks.kubeletapi import scenario_p8_p9
 from benchmarks.report import table, write_results
 from benchmarks.run import CONCURRENCY, HOST_NS, VCLUSTER, Run, start_syncer
 from benchmarks.scenarios import scenario_p1_p5, scenario_p2, scenario_p3, scenario_p4, scenario_p6
@@ -76,6 +78,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     await scenario_p4(run)
                 if run.wants("P3"):
                     await scenario_p3(run)
+                if run.wants("P8") or run.wants("P9"):
+                    await scenario_p8_p9(run)
             finally:
                 await run.observer.stop()
                 if run.syncer is not None:

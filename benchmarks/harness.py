@@ -46,6 +46,7 @@ class SyncerProcess:
         host_qps: float = 2000,
         host_burst: int = 4000,
         kinds: str = "pods,nodes",
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.metrics_port = free_port()
         self.probes_port = free_port()
@@ -63,6 +64,7 @@ class SyncerProcess:
             "VSYNCER_PROBES_BIND": f"127.0.0.1:{self.probes_port}",
             "VSYNCER_LOG_LEVEL": "warning",
             "VSYNCER_LOG_FORMAT": "json",
+            **(extra_env or {}),
         }
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None

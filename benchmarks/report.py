@@ -15,14 +15,20 @@ TARGETS: dict[str, tuple[str, Callable[[dict[str, Any]], float], float]] = {
     "P4": ("≤ 8 KB per pod", lambda r: r["bytes_per_pod"] / 1024, 8.0),
     "P5": ("≤ 2.0 CPU-s per 1,000 pods", lambda r: r["cpu_s_per_1000"], 2.0),
     "P6": ("B's p99 ≤ 1 s", lambda r: r["p99_ms"] / 1000, 1.0),
+    "P8": ("logs via vsyncer ÷ direct ≥ 0.8", lambda r: r["ratio"], 0.8),
+    "P9": ("port-forward ÷ direct ≥ 0.8; exec +p50 ≤ 20 ms", lambda r: r["ratio"], 0.8),
 }
+#: scenarios whose measure must be at least the limit (the others: at most)
+AT_LEAST = frozenset({"P8", "P9"})
 
 
 def _passes(sid: str, result: dict[str, Any]) -> bool:
     _, measure, limit = TARGETS[sid]
-    ok = measure(result) <= limit
+    ok = measure(result) >= limit if sid in AT_LEAST else measure(result) <= limit
     if sid == "P2":
         ok = ok and result["p50_ms"] <= 20.0
+    if sid == "P9":
+        ok = ok and result["exec_added_p50_ms"] <= 20.0
     return ok
 
 
@@ -37,6 +43,12 @@ def _shown(sid: str, r: dict[str, Any]) -> str:
         return f"{r['bytes_per_pod'] / 1024:.1f} KB per pod ({r['n']} pods)"
     if sid == "P5":
         return f"{r['cpu_s_per_1000']:.2f} CPU-s per 1,000"
+    if sid in ("P8", "P9"):
+        via, direct = r["vsyncer_mb_s"]["median"], r["direct_mb_s"]["median"]
+        shown = f"{via:.0f} vs {direct:.0f} MB/s → {r['ratio']:.2f}"
+        if sid == "P9":
+            shown += f"; exec +{r['exec_added_p50_ms']:.1f} ms at p50"
+        return shown
     return f"p99 {r['p99_ms']:.0f} ms (p50 {r['p50_ms']:.0f} ms)"
 
 
@@ -44,6 +56,9 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     lines = ["| id | target | measured | pass |", "|---|---|---|---|"]
     for sid in sorted(results):
         r = results[sid]
+        if "not_run" in r:
+            lines.append(f"| {sid} | {TARGETS[sid][0]} | not run: {r['not_run']} | — |")
+            continue
         verdict = "pass" if _passes(sid, r) else "FAIL"
         lines.append(f"| {sid} | {TARGETS[sid][0]} | {_shown(sid, r)} | {verdict} |")
     return "\n".join(lines)

@@ -27,6 +27,7 @@ from benchmarks.pods import pod
 from syncer.errors import AlreadyExists
 from syncer.kube import KubeClient
 from syncer.localcluster import ControlPlane
+from syncer.localcluster.processes import free_port
 from syncer.owneranchor import stand_in
 from syncer.resources import PODS, SERVICES
 from syncer.translate import Translator
@@ -97,10 +98,20 @@ async def start_syncer(run: Run) -> float:
         vcluster=VCLUSTER,
         log=run.workdir / "vsyncer.log",
         workers=run.workers,
+        extra_env=kubelet_env(run.plane, port=free_port()),
     )
     seconds = await asyncio.to_thread(syncer.start)
     run.syncer = syncer
     return seconds
+
+
+def kubelet_env(plane: ControlPlane, *, port: int) -> dict[str, str]:
+    """The settings that turn on vsyncer's kubelet server on 127.0.0.1:``port`` (for P8/P9)."""
+    return {
+        "VSYNCER_KUBELET_BIND": f"127.0.0.1:{port}",
+        "VSYNCER_KUBELET_ADDRESS": "127.0.0.1",
+        "VSYNCER_KUBELET_CLIENT_CA": str(plane.virtual.kubelet_client_ca),
+    }
 
 
 async def fill_to(run: Run, total: int) -> None:

@@ -1,8 +1,9 @@
 """``python -m syncer.localcluster build | up``: build the binaries, or run both clusters.
 
 ``up`` writes ``<run dir>/host.kubeconfig`` and ``<run dir>/virtual.kubeconfig``,
-prints how to use them and stays in the foreground until SIGINT/SIGTERM, then
-stops every process it started.
+prints how to use them and where the host's kubelet API (kwok) reads pod logs,
+runs exec and forwards ports, and stays in the foreground until SIGINT/SIGTERM,
+then stops every process it started.
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ def up(*, run_dir: Path, virtual_only: bool = False, nodes: int = 3) -> ControlP
         shutil.copyfile(info.kubeconfig, target)
         print(f"{info.name:8s} kubeconfig: {target}", flush=True)
         print(f"         kubectl --kubeconfig {target} get ns", flush=True)
+    if not virtual_only:
+        kubelet = plane.kubelet
+        _say(
+            f"host kubelets (kwok) at {kubelet.address}:{kubelet.port}: pods log "
+            f"{kubelet.default_log.name} from {kubelet.logs_dir}, exec runs here in "
+            f"{kubelet.exec_dir}, port-forward reaches 127.0.0.1:{kubelet.forward_port}"
+        )
     return plane
 
 

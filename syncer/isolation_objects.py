@@ -35,6 +35,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from syncer.resources import Resource
@@ -84,6 +85,13 @@ PRIVATE_RANGES = ("100.64.0.0/10", "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12",
 _QUANTITY = re.compile(
     r"[+]?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?"
 )
+_SUFFIXES = {
+    **{s: Decimal(1024) ** (i + 1) for i, s in enumerate(("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"))},
+    **{s: Decimal(1000) ** (i + 1) for i, s in enumerate(("k", "M", "G", "T", "P", "E"))},
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+}
 _RESOURCE_NAME = re.compile(r"[a-z0-9]([-a-z0-9._/]*[a-z0-9])?")
 
 
@@ -92,6 +100,21 @@ def check_quantity(value: str) -> str:
     if not _QUANTITY.fullmatch(value):
         raise ValueError(f"{value!r} is not a quantity such as 500m, 2 or 20Gi")
     return value
+
+
+def quantity_value(value: str) -> Decimal:
+    """The number a quantity stands for (``500m`` and ``0.5`` both give 0.5); ValueError if
+    ``value`` is not a quantity."""
+    match = _QUANTITY.fullmatch(value)
+    if match is None:
+        raise ValueError(f"{value!r} is not a quantity such as 500m, 2 or 20Gi")
+    number, suffix = match.group(1), match.group(3) or ""
+    try:
+        if len(suffix) > 1 and suffix[0] in "eE":
+            return Decimal(number + suffix)
+        return Decimal(number) * _SUFFIXES.get(suffix, Decimal(1))
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is out of range") from None
 
 
 def parse_overrides(entries: Iterable[str]) -> dict[str, str | None]:
@@ -256,8 +279,12 @@ def is_ours(obj: Mapping[str, Any], *, vcluster: str) -> bool:
 
 
 def needs_update(current: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
-    """Whether ``current`` differs from ``desired`` in its spec or ownership labels."""
-    if _plain(current.get("spec")) != _plain(desired.get("spec")):
+    """Whether ``current`` differs from ``desired`` in its spec or ownership labels.
+
+    Quantities compare by value, as the API server stores them in canonical form
+    (``0.5`` as ``500m``), so that form is not a difference.
+    """
+    if _canonical(current.get("spec")) != _canonical(desired.get("spec")):
         return True
     labels = _labels(current)
     return any(labels.get(k) != v for k, v in _labels(desired).items())
@@ -298,6 +325,17 @@ def selects(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
         if operator == "DoesNotExist" and key in labels:
             return False
     return True
+
+
+def _canonical(value: Any) -> Any:
+    """A plain copy of ``value`` in which every quantity string is its :class:`Decimal`."""
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, str) and _QUANTITY.fullmatch(value):
+        return ("quantity", quantity_value(value))
+    return value
 
 
 def _plain(value: Any) -> Any:

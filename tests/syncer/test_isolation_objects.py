@@ -31,6 +31,7 @@ from syncer.isolation_objects import (
     needs_update,
     network_policy,
     parse_overrides,
+    quantity_value,
     resource_quota,
     selects,
     updated,
@@ -263,7 +264,36 @@ def test_builders_are_pure() -> None:
         "re",
         "collections.abc",
         "dataclasses",
+        "decimal",
         "typing",
         "syncer.resources",
         "syncer.translate",
     }
+
+
+@given(n=st.integers(min_value=0, max_value=10**12))
+def test_quantity_values_follow_the_suffixes(n: int) -> None:
+    assert quantity_value(f"{n}Ki") == n * 1024
+    assert quantity_value(f"{n}Mi") == n * 1024**2
+    assert quantity_value(f"{n}k") == n * 1000
+    assert quantity_value(f"{n * 1000}m") == n
+    assert quantity_value(f"{n}e3") == n * 1000
+    assert quantity_value(f"{n}E") == n * 1000**6
+
+
+@pytest.mark.parametrize(
+    ("stored", "wanted", "differs"),
+    [
+        ("500m", "0.5", False),
+        ("1Gi", "1073741824", False),
+        ("1G", "1000M", False),
+        ("1k", "1e3", False),
+        ("2", "3", True),
+        ("1Gi", "1G", True),
+    ],
+)
+def test_quantities_compare_by_value(stored: str, wanted: str, differs: bool) -> None:
+    """The API server stores quantities canonically: that form alone is not drift."""
+    want = resource_quota(IsolationSpec(vcluster="vc", host_namespace="h", quota={"x": wanted}))
+    have = {**want, "spec": {"hard": {"x": stored}}}
+    assert needs_update(have, want) is differs

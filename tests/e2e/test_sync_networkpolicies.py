@@ -11,14 +11,15 @@ no marker: neither may ever be picked.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from syncer.errors import Conflict
 from syncer.kube import KubeClient
-from syncer.resources import NETWORKPOLICIES, PODS
+from syncer.resources import NETWORKPOLICIES, PODS, Resource
 from syncer.translate import MANAGED_BY_LABEL, NAMESPACE_LABEL
 from tests.e2e.test_sync_support import (
     gone,
@@ -63,6 +64,26 @@ def host_pod(name: str, labels: dict[str, str]) -> Json:
         "metadata": {"name": name, "labels": labels},
         "spec": {"containers": [{"name": "main", "image": "registry.example/app:1"}]},
     }
+
+
+async def edit(
+    kube: KubeClient,
+    resource: Resource,
+    *,
+    namespace: str,
+    name: str,
+    change: Callable[[Json], None],
+) -> None:
+    """Read, ``change`` and write back one object, again on a 409 (a controller wrote meanwhile)."""
+    for _ in range(10):
+        obj = await kube.get(resource, namespace=namespace, name=name)
+        change(obj)
+        try:
+            await kube.update(resource, namespace=namespace, name=name, body=obj)
+        except Conflict:
+            continue
+        return
+    raise AssertionError(f"{name}: ten conflicting writes in a row")
 
 
 async def picked(host: KubeClient, namespace: str, selector: Json) -> set[str]:
@@ -142,8 +163,13 @@ async def test_a_policy_selects_only_this_vclusters_pods_and_follows_the_virtual
         assert await picked(host, ns, p_policy["spec"]["podSelector"]) == set()
 
         # Someone widens the host copy to every pod of the host namespace: put back.
-        p_policy["spec"]["podSelector"] = {}
-        await host.update(NETWORKPOLICIES, namespace=ns, name=p_name, body=p_policy)
+        await edit(
+            host,
+            NETWORKPOLICIES,
+            namespace=ns,
+            name=p_name,
+            change=lambda o: o["spec"].update(podSelector={}),
+        )
         await wait_for_object(
             host,
             NETWORKPOLICIES,

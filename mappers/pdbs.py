@@ -1,0 +1,100 @@
+"""PodDisruptionBudgets (``policy/v1``): the tenant's budgets guard its pods on the host too.
+
+An optional toHost kind (``poddisruptionbudgets.policy`` in ``VSYNCER_KINDS``),
+as vcluster's budget syncer: host evictions (a node drain) go through the host
+copy, which must count exactly the host pods of the tenant's budget.
+
+Guarantees, field by field (``PodDisruptionBudgetSpec`` of Kubernetes v1.36):
+
+================================  ==============================================
+field                             on the host
+================================  ==============================================
+``selector``                      translated and confined to the budget's
+                                  virtual namespace of this vcluster
+                                  (:func:`mappers.policyselectors.pod_selector`);
+                                  ``{}`` is every pod of that namespace; a
+                                  missing selector stays missing (no pod, as in
+                                  ``policy/v1``)
+``minAvailable``,                 kept as they are
+``maxUnavailable``,
+``unhealthyPodEvictionPolicy``
+anything else                     refused (``unknown_field``)
+================================  ==============================================
+
+``status`` does **not** come up, on purpose: the virtual cluster's own
+disruption controller writes it, from the virtual pods (whose readiness the
+pods mapper brings up from the host), and the virtual eviction API reads it.
+A copy of the host's status would be a second writer of the same field: where
+the two disagree — ``maxUnavailable`` or a percentage over pods of a
+ReplicaSet, which the host cannot count because host pods carry no controller
+reference — each overwrites the other at once, measured at about 40 writes a
+second on the local control plane.  The host copy's status stays on the host
+(``kubectl get pdb`` there, and host evictions, read it).  For the same reason
+a host budget with ``maxUnavailable`` or a percentage allows no host eviction
+of its pods at all: stricter than in virtual, never looser.  A refused update
+leaves the host copy as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mappers.policyselectors import pod_selector
+from mappers.servicespec import unknown_field
+from syncer.api import PDBS, Obj, Refused, Resource, SyncContext, Translator, thaw
+from syncer.kit import CopySyncer, Json, mapping, namespace_of
+
+#: Every field of the v1.36 PodDisruptionBudgetSpec.
+SPEC_FIELDS = frozenset(
+    {"selector", "minAvailable", "maxUnavailable", "unhealthyPodEvictionPolicy"}
+)
+
+
+def host_budget_spec(spec: Mapping[str, Any], *, namespace: str, translator: Translator) -> Json:
+    """The host spec of a budget of ``namespace``; raises :class:`Refused`.  Pure."""
+    for field in sorted(spec):
+        if field not in SPEC_FIELDS:
+            raise unknown_field(f"spec.{field}", "PodDisruptionBudgetSpec")
+    host: Json = thaw(dict(spec))
+    if spec.get("selector") is not None:
+        host["selector"] = pod_selector(
+            mapping(spec.get("selector")),
+            namespace=namespace,
+            translator=translator,
+            path="spec.selector",
+        )
+    return host
+
+
+class PodDisruptionBudgetMapper(CopySyncer):
+    """Spec down with a confined selector; the status stays each cluster's (see the module)."""
+
+    synced_fields = ("spec",)
+    #: Reads no cache besides its own kind's.
+    reads: frozenset[Resource] = frozenset()
+
+    def __init__(self, *, translator: Translator) -> None:
+        super().__init__(resource=PDBS, translator=translator)
+
+    def desired_host(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> Json | None:
+        """The host budget; raises :class:`Refused` for a spec that must not reach the host."""
+        body = super().desired_host(ctx, v_obj, p_obj)
+        if body is None:
+            return None
+        body["spec"] = host_budget_spec(
+            mapping(v_obj.get("spec")), namespace=namespace_of(v_obj), translator=self.translator
+        )
+        return body
+
+    def drift(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> str | None:
+        """As for every copied kind; a refused budget is not synced on purpose: no drift."""
+        try:
+            return super().drift(ctx, v_obj, p_obj)
+        except Refused:
+            return None
+
+
+def make(*, translator: Translator) -> PodDisruptionBudgetMapper:
+    """Entry-point factory."""
+    return PodDisruptionBudgetMapper(translator=translator)

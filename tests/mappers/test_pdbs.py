@@ -1,0 +1,98 @@
+"""PodDisruptionBudgets: the selector is confined on the host; the status stays each side's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mappers.pdbs import PodDisruptionBudgetMapper, host_budget_spec
+from syncer.api import DONE, MANAGED_BY_LABEL, NAMESPACE_LABEL, PDBS, Refused
+from syncer.kit.testing import TRANSLATOR as T
+from syncer.kit.testing import FakeContext
+
+Json = dict[str, Any]
+MINE = {MANAGED_BY_LABEL: "vc", NAMESPACE_LABEL: "shop"}
+
+
+def v_budget(**spec: Any) -> Json:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"namespace": "shop", "name": "web", "uid": "v-uid", "generation": 2},
+        "spec": spec or {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}},
+        "status": {"observedGeneration": 2, "disruptionsAllowed": 1, "expectedPods": 2},
+    }
+
+
+@pytest.mark.parametrize(
+    ("spec", "host"),
+    [
+        (
+            {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}},
+            {"minAvailable": 1, "selector": {"matchLabels": {"app": "web", **MINE}}},
+        ),
+        (
+            {"maxUnavailable": "50%", "selector": {}, "unhealthyPodEvictionPolicy": "AlwaysAllow"},
+            {
+                "maxUnavailable": "50%",
+                "selector": {"matchLabels": MINE},
+                "unhealthyPodEvictionPolicy": "AlwaysAllow",
+            },
+        ),
+        ({"minAvailable": 1}, {"minAvailable": 1}),
+        (
+            {
+                "maxUnavailable": 1,
+                "selector": {"matchExpressions": [{"key": "release", "operator": "Exists"}]},
+            },
+            {
+                "maxUnavailable": 1,
+                "selector": {
+                    "matchLabels": MINE,
+                    "matchExpressions": [
+                        {"key": T.translate_label_key("release"), "operator": "Exists"}
+                    ],
+                },
+            },
+        ),
+    ],
+    ids=["matchLabels", "empty-selector-is-the-namespace", "no-selector-stays-none", "renamed-key"],
+)
+def test_host_budget_spec(spec: Json, host: Json) -> None:
+    assert host_budget_spec(spec, namespace="shop", translator=T) == host
+
+
+@pytest.mark.parametrize(
+    ("spec", "path"),
+    [
+        ({"minAvailable": 1, "priority": 3}, "spec.priority"),
+        ({"selector": {"matchFields": []}}, "spec.selector.matchFields"),
+    ],
+)
+def test_unknown_fields_are_refused(spec: Json, path: str) -> None:
+    with pytest.raises(Refused) as refused:
+        host_budget_spec(spec, namespace="shop", translator=T)
+    assert refused.value.reason == "unknown_field"
+    assert refused.value.message.startswith(path + ":")
+
+
+async def test_spec_down_and_the_virtual_status_left_to_the_virtual_cluster() -> None:
+    mapper = PodDisruptionBudgetMapper(translator=T)
+    v_obj = v_budget()
+    fake = FakeContext(virtual={}, enabled=[PDBS])
+    assert await mapper.sync_to_host(fake.ctx, v_obj) == DONE
+    [created] = fake.host.created
+    assert created["spec"]["selector"] == {"matchLabels": {"app": "web", **MINE}}
+    assert "status" not in created
+    # The host's disruption controller counts differently: nothing of it comes up.
+    p_obj = {**created, "status": {"observedGeneration": 1, "disruptionsAllowed": 0}}
+    assert mapper.drift(fake.ctx, v_obj, p_obj) is None
+    assert await mapper.sync(fake.ctx, v_obj, p_obj) == DONE
+    assert fake.calls == [("host", "create", T.host_name("shop", "web"))]
+
+    changed = v_budget(minAvailable=2, selector={"matchLabels": {"app": "web"}})
+    assert mapper.drift(fake.ctx, changed, p_obj) == "spec"
+    assert await mapper.sync(fake.ctx, changed, p_obj) == DONE
+    assert fake.host.updated[-1]["spec"]["minAvailable"] == 2
+    assert fake.host.updated[-1]["status"] == p_obj["status"]  # the host's own, untouched

@@ -157,6 +157,9 @@ class NodeMapper:
     resource = NODES
     host_resource = NODES
     host_label_selector: str | None = None  # host nodes are read, never written
+    # Each step carries on with the node its write returned (create → taints, status →
+    # taints), so the watch events of those writes need no reconcile of their own.
+    skip_own_echoes = True
     # Pods are watched; their node index answers "needed" while the pods mapper runs.
     reads: frozenset[Resource] = frozenset()
     may_read: frozenset[Resource] = frozenset({PODS})

@@ -1,0 +1,90 @@
+"""The chart's monitoring pack, rendered by Helm: off by default; the ServiceMonitor scrapes
+only this release's vsyncer (never a tenant's pod); every alert reads only exported metrics."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from syncer.metrics import Metrics
+from syncer.translate import Translator
+from tests.deploy.chart_support import one, render
+from tests.promql import exported, metric_names
+
+ON = {
+    "monitoring": {
+        "serviceMonitor": {"enabled": True, "labels": {"prometheus": "main"}},
+        "prometheusRule": {"enabled": True},
+        "dashboard": {"enabled": True},
+    }
+}
+KINDS = {"ServiceMonitor", "PrometheusRule"}
+EXPORTED = exported(Metrics().render()[0].decode())
+
+
+def alerts(objects: list[dict[str, Any]]) -> dict[str, str]:
+    rule = one(objects, "PrometheusRule")
+    return {r["alert"]: r["expr"] for g in rule["spec"]["groups"] for r in g["rules"]}
+
+
+def test_off_by_default() -> None:
+    """No monitoring object, metrics Service or dashboard without the values."""
+    objects = render()
+    assert not [o for o in objects if o["kind"] in KINDS]
+    assert not [o for o in objects if o["metadata"]["name"].endswith(("-metrics", "-dashboard"))]
+
+
+def test_the_service_monitor_selects_only_this_release_s_vsyncer() -> None:
+    """ServiceMonitor → the metrics Service (component metrics, this release) → the
+    StatefulSet's pods by a selector no synced tenant pod can match."""
+    objects = render(ON, release="vc", namespace="tenant-a")
+    monitor = one(objects, "ServiceMonitor")
+    service = one(objects, "Service", "vc-metrics")
+    pods = one(objects, "StatefulSet")["spec"]["template"]["metadata"]["labels"]
+    assert monitor["metadata"]["labels"]["prometheus"] == "main"
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["tenant-a"]}
+    wanted = monitor["spec"]["selector"]["matchLabels"]
+    assert wanted == {
+        "app.kubernetes.io/name": "vsyncer",
+        "app.kubernetes.io/instance": "vc",
+        "app.kubernetes.io/component": "metrics",
+    }
+    assert wanted.items() <= service["metadata"]["labels"].items()
+    others = [o for o in objects if o["kind"] == "Service" and o is not service]
+    assert all(not wanted.items() <= o["metadata"]["labels"].items() for o in others)
+    assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"]
+    selector = service["spec"]["selector"]
+    assert selector.items() <= pods.items()
+    # A tenant labels its pod exactly like vsyncer's: the host copy still does not match.
+    tenant = Translator(vcluster="vc", host_namespace="tenant-a")
+    host_labels = tenant.translate_labels(dict(selector), namespace="shop")
+    assert not selector.items() <= host_labels.items()
+
+
+def test_every_alert_the_issue_asks_for_reads_only_exported_metrics() -> None:
+    """The alerts exist (leader missing only with leader election) and each expression names
+    metrics a real Metrics() registry exports, scoped to this release's series."""
+    with_leader = alerts(render({**ON, "replicas": 2}))
+    assert set(with_leader) == {
+        "VsyncerDown",
+        "VsyncerWorkQueueGrowing",
+        "VsyncerReconcileErrors",
+        "VsyncerSyncLagHigh",
+        "VsyncerWatchRestartStorm",
+        "VsyncerLeaderMissing",
+        "VsyncerKindNotReady",
+    }
+    assert "VsyncerLeaderMissing" not in alerts(render(ON))
+    for name, expr in with_leader.items():
+        names = metric_names(expr)
+        assert names, name
+        assert names <= EXPORTED, (name, names - EXPORTED)
+        assert 'namespace="tenant-a",service="vc-metrics"' in expr, name
+
+
+def test_the_dashboard_config_map_carries_the_dashboard_for_the_sidecar() -> None:
+    """The ConfigMap has Grafana's sidecar label and the JSON file unchanged."""
+    objects = render(ON)
+    config = one(objects, "ConfigMap", "vc-vsyncer-dashboard")
+    assert config["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert json.loads(config["data"]["vsyncer.json"])["uid"] == "vsyncer"

@@ -9,7 +9,7 @@ with a Warning event and never reaches the host.
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import pytest
 
 from syncer.kube import KubeClient
 from syncer.resources import INGRESSES, SECRETS, SERVICES
+from tests.e2e.test_sync_networkpolicies import edit
 from tests.e2e.test_sync_support import (
     exists,
     get_or_none,
@@ -86,6 +87,15 @@ def ingress(name: str, *, service: str, secret: str) -> Json:
     }
 
 
+def repoint(service: str) -> Callable[[Json], None]:
+    """An edit that sends the first path of an ingress to ``service``."""
+
+    def change(obj: Json) -> None:
+        obj["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] = service
+
+    return change
+
+
 def backend_of(p_ingress: Json) -> str:
     return str(p_ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"])
 
@@ -144,6 +154,16 @@ async def test_an_ingress_routes_to_the_tenants_service_with_its_tls_secret(
             namespace=v_ns,
             name="shop",
             predicate=where(lambda o: o.get("status", {}).get("loadBalancer") == ADDRESS),
+        )
+
+        # Someone points the host copy at another service: put back.
+        await edit(host, INGRESSES, namespace=ns, name=p_name, change=repoint("kubernetes"))
+        await wait_for_object(
+            host,
+            INGRESSES,
+            namespace=ns,
+            name=p_name,
+            predicate=where(lambda o: backend_of(o) == t.host_name(v_ns, "web")),
         )
 
         # Virtual update: another service and certificate; the first certificate goes.

@@ -36,6 +36,7 @@ Guarantees:
   (``missing``, ``content``) and ``vsyncer_drift_repaired_total{kind}``, with
   the kind's plural; reconciles as ``vsyncer_reconcile_total{kind="isolation"}``.
 * No write while ``may_write()`` says no; the key is looked at again after ``resync``.
+  A dry run (``VSYNCER_DRY_RUN``) sends none: each is logged and counted instead.
 * :attr:`IsolationController.settled` is set once every key has been
   reconciled successfully once (the objects are in place, or a name is held by
   an object that is not ours and was reported): the daemon starts
@@ -52,6 +53,7 @@ from typing import Any, Protocol
 import structlog
 
 from syncer.controller import Controller, ReconcileMetrics
+from syncer.dryrun import DryRunApi
 from syncer.errors import AlreadyExists
 from syncer.informer import Informer
 from syncer.isolation_objects import (
@@ -67,6 +69,7 @@ from syncer.isolation_objects import (
     updated,
 )
 from syncer.keys import ObjectKey
+from syncer.kube import KubeClient
 from syncer.listwatch import ListerWatcher
 from syncer.owneranchor import AnchorMissing, OwnerAnchor
 from syncer.reconcile import DONE, Result
@@ -100,10 +103,8 @@ def spec_from(settings: Settings) -> IsolationSpec:
     )
 
 
-class IsolationClient(ListerWatcher, Protocol):
-    """What the controller needs of the host API server (:class:`~syncer.kube.KubeClient`)."""
-
-    async def get(self, resource: Resource, *, namespace: str | None, name: str) -> Json: ...
+class IsolationWrites(Protocol):
+    """The writes the controller sends (:class:`~syncer.kube.KubeClient`'s, or a dry run's)."""
 
     async def create(self, resource: Resource, *, namespace: str | None, body: Any) -> Json: ...
 
@@ -123,6 +124,12 @@ class IsolationClient(ListerWatcher, Protocol):
     ) -> Json: ...
 
 
+class IsolationClient(IsolationWrites, ListerWatcher, Protocol):
+    """What the controller needs of the host API server (:class:`~syncer.kube.KubeClient`)."""
+
+    async def get(self, resource: Resource, *, namespace: str | None, name: str) -> Json: ...
+
+
 class IsolationMetrics(ReconcileMetrics, Protocol):
     """The counters the controller moves (:class:`~syncer.metrics.Metrics` has them all)."""
 
@@ -130,6 +137,7 @@ class IsolationMetrics(ReconcileMetrics, Protocol):
     def drift_detected(self, *, kind: str, reason: str) -> None: ...
     def drift_repaired(self, *, kind: str) -> None: ...
     def reflector_metrics(self, *, cluster: str, kind: str) -> ReflectorMetrics: ...
+    def dry_run_write(self, *, cluster: str, kind: str, verb: str) -> None: ...
 
 
 def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -171,9 +179,12 @@ class IsolationController:
         may_write: Callable[[], bool] = lambda: True,
         anchor: OwnerAnchor | None = None,
         resync: float = 60.0,
+        writes: IsolationWrites | None = None,
     ) -> None:
+        """``writes``: where writes go (default: ``client``; a dry run's API leaves them out)."""
         self.spec = spec
         self._client = client
+        self._writes: IsolationWrites = writes if writes is not None else client
         self._metrics = metrics
         self._may_write = may_write
         self._anchor = anchor
@@ -282,7 +293,7 @@ class IsolationController:
         body = updated(current, desired)
         if not _meta(body).get("ownerReferences"):
             body = await self._owned(body, wait=False)
-        written = await self._client.update(
+        written = await self._writes.update(
             resource, namespace=key.namespace, name=key.name, body=body
         )
         self._written[key] = str(_meta(written).get("resourceVersion") or "")
@@ -294,7 +305,7 @@ class IsolationController:
     async def _create(self, key: ObjectKey, resource: Resource, desired: Json, log: Any) -> Result:
         body = await self._owned(desired, wait=True)
         try:
-            created = await self._client.create(resource, namespace=key.namespace, body=body)
+            created = await self._writes.create(resource, namespace=key.namespace, body=body)
         except AlreadyExists:
             return Result(requeue=True)  # the cache is behind: its event brings the key back
         self._written[key] = str(_meta(created).get("resourceVersion") or "")
@@ -329,7 +340,7 @@ class IsolationController:
         patch = namespace_label_patch(current, level)
         if patch is None:
             return DONE
-        await self._client.patch(NAMESPACES, namespace=None, name=name, body=patch)
+        await self._writes.patch(NAMESPACES, namespace=None, name=name, body=patch)
         self._log.info("host namespace labelled", label=patch["metadata"]["labels"])
         return DONE
 
@@ -337,14 +348,15 @@ class IsolationController:
 def isolation_for(
     *,
     settings: Settings,
-    host: IsolationClient,
+    host: KubeClient,
     may_write: Callable[[], bool],
     metrics: IsolationMetrics,
 ) -> IsolationController | None:
     """The daemon's isolation controller when ``VSYNCER_ISOLATION`` is on, else ``None``.
 
     Its objects are owned by the same anchor as every other host object
-    (``VSYNCER_SET_OWNER`` / ``VSYNCER_OWNER_ANCHOR``).
+    (``VSYNCER_SET_OWNER`` / ``VSYNCER_OWNER_ANCHOR``); with ``VSYNCER_DRY_RUN`` its
+    writes are logged and counted, never sent (:mod:`syncer.dryrun`).
     """
     s = settings
     if not s.isolation:
@@ -366,4 +378,5 @@ def isolation_for(
         may_write=may_write,
         anchor=anchor,
         resync=s.isolation_resync,
+        writes=DryRunApi(client=host, cluster="host", metrics=metrics) if s.dry_run else host,
     )

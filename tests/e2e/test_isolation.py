@@ -237,3 +237,44 @@ async def test_the_policy_selects_exactly_this_vclusters_pods(
         }
         assert as_control_plane == {"control-plane"}
         assert spec["egress"][0]["to"][1]["podSelector"] == peer
+
+
+async def test_a_dry_run_writes_no_isolation_object(
+    namespace_with_sa: str,
+    host: KubeClient,
+    host_kubeconfig: Path,
+    virtual_kubeconfig: Path,
+) -> None:
+    """With VSYNCER_DRY_RUN each create is counted and left out: nothing appears on the host."""
+    ns = namespace_with_sa
+    async with run_syncer(
+        host_namespace=ns,
+        host_kubeconfig=host_kubeconfig,
+        virtual_kubeconfig=virtual_kubeconfig,
+        kinds=KINDS,
+        isolation=True,
+        isolation_label_namespace=True,
+        dry_run=True,
+    ) as daemon:
+        isolation = daemon.isolation
+        assert isolation is not None
+        await asyncio.wait_for(isolation.settled.wait(), 30)
+        for kind in ("resourcequotas", "limitranges", "networkpolicies"):
+            counted = _sample(
+                daemon, "vsyncer_dry_run_writes_total", cluster="host", kind=kind, verb="create"
+            )
+            assert counted >= 1, kind
+        assert (
+            _sample(
+                daemon,
+                "vsyncer_dry_run_writes_total",
+                cluster="host",
+                kind="namespaces",
+                verb="patch",
+            )
+            >= 1
+        )
+        for resource in (RESOURCEQUOTAS, LIMITRANGES, NETWORKPOLICIES):
+            assert (await host.list(resource, namespace=ns))["items"] == []
+        namespace = await host.get(NAMESPACES, namespace=None, name=ns)
+        assert PSA_ENFORCE_LABEL not in namespace["metadata"].get("labels", {})

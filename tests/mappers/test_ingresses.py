@@ -171,14 +171,15 @@ async def test_an_ambiguous_reference_waits_for_its_own_copy() -> None:
     mapper = IngressMapper(translator=T)
     v_obj = v_ingress(namespace="b-x-shop", defaultBackend=backend("a"))
     partner = host_copy(SERVICES, namespace="shop", name="a-x-b")
-    fake = Fake(host={"services": [partner]}, enabled=[INGRESSES, SERVICES])
+    reads = [INGRESSES, *mapper.may_read]  # what it declares is enough
+    fake = Fake(host={"services": [partner]}, enabled=[INGRESSES, SERVICES], reads=reads)
     with pytest.raises(Refused) as refused:
         await mapper.sync_to_host(fake.ctx, v_obj)
     assert refused.value.reason == "reference_collision"
     assert refused.value.retry_after is not None
     assert fake.calls == []
     own = host_copy(SERVICES, namespace="b-x-shop", name="a")
-    fake = Fake(host={"services": [own]}, enabled=[INGRESSES, SERVICES])
+    fake = Fake(host={"services": [own]}, enabled=[INGRESSES, SERVICES], reads=reads)
     assert await mapper.sync_to_host(fake.ctx, v_obj) == DONE
 
 

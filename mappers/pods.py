@@ -10,7 +10,9 @@ Guarantees (vcluster's pod rules; the translation itself is :mod:`mappers.podspe
   requeues, one Warning event).  Then the host workload service account is
   made sure of (:mod:`mappers.workloadsa`; refused while it cannot exist), the
   host pod is created running as it — keeping a tenant-set ``nodeName`` — and
-  its token Secret (:mod:`mappers.podtokens`, whichever kinds are enabled);
+  its token Secret (:mod:`mappers.podtokens`, whichever kinds are enabled); a
+  reference to a kind that is not enabled gets a Warning event
+  (:mod:`mappers.unsyncedrefs`);
   a pod the host rejects (422/403) gets a Warning event and is dropped until
   it changes;
 * both → in this order: a host pod made for an older virtual pod of the same
@@ -79,6 +81,7 @@ from mappers.references import (
     index_node,
 )
 from mappers.tokens import token_sources
+from mappers.unsyncedrefs import warn_unsynced
 from mappers.workloadsa import WorkloadAccount, workload_account_name
 from syncer.api import (
     CONFIGMAPS,
@@ -273,6 +276,7 @@ class PodMapper(PodDrift, CopySyncer):
         created = await create_on_host(ctx, PODS, v_obj=v_obj, body=body, recent=self.recent)
         if created is None:
             return CACHE_LAG_RETRY
+        await warn_unsynced(ctx, v_obj)
         try:
             return await self.ensure_token(ctx, v_obj, created)
         except NotFound:

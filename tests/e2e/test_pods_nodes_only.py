@@ -1,6 +1,7 @@
 """With only pods and nodes enabled, the kinds pods may read (secrets, configmaps, PVCs) are off:
 the syncer starts, a pod still runs on the host and reports back, and it still gets a token
-that authenticates to the virtual API server and the virtual CA."""
+that authenticates to the virtual API server and the virtual CA; a pod referencing a configmap
+gets a Warning event saying that configmaps are not synced."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from tests.e2e.test_sync_support import (
     run_syncer,
     tenant_namespace,
     translator,
+    wait_for_event,
     where,
 )
 from tests.kubehelpers import wait_for_object
@@ -111,6 +113,16 @@ async def test_pods_sync_with_only_pods_and_nodes_enabled(
         assert ca == virtual_cluster.ca_file.read_text()
         assert ca != host_cluster.ca_file.read_text()
         await virtual.delete(PODS, namespace=v_ns, name="web", grace_period_seconds=0)
+
+        # A reference to a kind that is off is said, not silent: a Warning event.
+        env = [{"name": "A", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "k"}}}]
+        containers = [{"name": "main", "image": "registry.example/app:1", "env": env}]
+        await virtual.create(PODS, namespace=v_ns, body=pod("cfg-user", containers=containers))
+        event = await wait_for_event(
+            virtual, namespace=v_ns, reason="ReferencesNotSynced", name="cfg-user"
+        )
+        assert event["type"] == "Warning"
+        assert "configmap 'cfg' is not synced" in event["message"]
 
 
 async def _mounted_token(host: KubeClient, *, namespace: str, p_pod: Json) -> tuple[str, str]:

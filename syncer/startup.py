@@ -31,7 +31,7 @@ from syncer.errors import ConfigError
 from syncer.settingerrors import misspelt
 from syncer.settings import CONFIG_ENV, ENV_PREFIX, Settings, env_name
 
-__all__ = ["OTHER_VARIABLES", "effective_settings", "preflight", "warn_misspelt"]
+__all__ = ["OTHER_VARIABLES", "REDACTED", "effective_settings", "preflight", "warn_misspelt"]
 
 #: ``VSYNCER_*`` variables that are read but are no setting: the settings file, and the
 #: local control plane's binary cache (:mod:`syncer.localcluster`).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from syncer.binds import BindAddress, parse_bind, unavailable
 from syncer.errors import ConfigError
 from syncer.settingerrors import Misspelt, misspelt
 from syncer.settings import CONFIG_ENV, ENV_PREFIX, Settings, env_name, load_settings
+from syncer.startup import REDACTED, effective_settings
 
 FIELDS = list(Settings.model_fields)
 REQUIRED = {"VSYNCER_VCLUSTER_NAME": "vc", "VSYNCER_HOST_NAMESPACE": "ns"}
@@ -76,3 +78,17 @@ def test_a_port_in_use_is_unavailable_and_a_free_one_is_not() -> None:
         assert "in use" in reason.lower()
     assert unavailable(parse_bind("127.0.0.1:0")) is None
     assert unavailable(BindAddress("127.0.0.1", port)) is None
+
+
+def test_effective_settings_show_every_field_and_redact_secrets() -> None:
+    """Every field, JSON-ready (paths and tuples as strings and lists); a secret-named field
+    that is set is shown as <redacted>, an unset one as it is."""
+    settings = load_settings(env={**REQUIRED, "VSYNCER_KINDS": "pods,services"})
+    shown = effective_settings(settings)
+    assert set(shown) == set(FIELDS)
+    assert shown["kinds"] == ["pods", "services"]
+    assert json.loads(json.dumps(shown)) == shown
+    secret = effective_settings(
+        settings, secret=lambda name: name in {"host_namespace", "owner_anchor"}
+    )
+    assert (secret["host_namespace"], secret["owner_anchor"]) == (REDACTED, None)

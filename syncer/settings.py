@@ -142,9 +142,10 @@ class Settings(IsolationFields, KubeletFields, BaseSettings):
     kinds: Annotated[tuple[str, ...], NoDecode] = DEFAULT_KINDS
     # Kinds whose failure to sync leaves /readyz ready; each must be in kinds (declared above).
     optional_kinds: Annotated[tuple[str, ...], NoDecode] = ()
-    workers: int = Field(default=10, ge=1)  # max_concurrent_reconciles per kind
-    host_qps: float = Field(default=40, gt=0)
-    host_burst: int = Field(default=80, ge=1)
+    # max_concurrent_reconciles per kind; host writes in flight adapt below it (syncer/inflight.py)
+    workers: int = Field(default=32, ge=1)
+    host_qps: float = Field(default=1000, gt=0)
+    host_burst: int = Field(default=2000, ge=1)
     virtual_qps: float = Field(default=1000, gt=0)
     virtual_burst: int = Field(default=2000, ge=1)
     metrics_bind: str = ":8080"

@@ -35,8 +35,8 @@ def test_defaults() -> None:
     assert settings.vcluster_name == "vc1"
     assert settings.host_namespace == "vc1-host"
     assert settings.kinds == DEFAULT_KINDS
-    assert settings.workers == 10
-    assert (settings.host_qps, settings.host_burst) == (40, 80)
+    assert settings.workers == 32
+    assert (settings.host_qps, settings.host_burst) == (1000, 2000)
     assert (settings.virtual_qps, settings.virtual_burst) == (1000, 2000)
     assert (settings.metrics_bind, settings.probes_bind) == (":8080", ":8081")
     assert settings.leader_elect is False
@@ -78,14 +78,14 @@ def test_environment_overrides_defaults() -> None:
 def test_empty_variable_counts_as_unset() -> None:
     """An empty VSYNCER_* variable leaves the default in place."""
     settings = load_settings(env=env(workers="", virtual_kubeconfig=""))
-    assert settings.workers == 10
+    assert settings.workers == 32
     assert settings.virtual_kubeconfig is None
 
 
 def test_unrelated_variables_are_ignored() -> None:
     """Variables outside the prefix, and unknown VSYNCER_* ones, do not matter."""
     settings = load_settings(env={**REQUIRED, "WORKERS": "0", "VSYNCER_NOPE": "x"})
-    assert settings.workers == 10
+    assert settings.workers == 32
 
 
 def test_kinds_from_a_comma_separated_variable() -> None:
@@ -137,7 +137,7 @@ def test_injected_environment_hides_the_process_environment(
     monkeypatch.setenv("VSYNCER_WORKERS", "0")
     monkeypatch.setenv("VSYNCER_VCLUSTER_NAME", "from-process")
     monkeypatch.setenv("VSYNCER_HOST_NAMESPACE", "ns")
-    assert load_settings(env=REQUIRED).workers == 10
+    assert load_settings(env=REQUIRED).workers == 32
     assert config_error_from_process().setting == "VSYNCER_WORKERS"
     monkeypatch.setenv("VSYNCER_WORKERS", "3")
     assert load_settings().vcluster_name == "from-process"
@@ -188,7 +188,7 @@ def test_empty_yaml_file_is_no_settings(tmp_path: Path) -> None:
     """An empty file changes nothing."""
     path = tmp_path / "vsyncer.yaml"
     path.write_text("# nothing yet\n")
-    assert load_settings(env=REQUIRED, config_file=path).workers == 10
+    assert load_settings(env=REQUIRED, config_file=path).workers == 32
 
 
 def test_existing_kubeconfig_is_accepted(tmp_path: Path) -> None:

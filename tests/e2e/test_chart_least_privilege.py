@@ -1,0 +1,221 @@
+"""vsyncer with the chart's service account and Role only: sufficient and minimal.
+
+The chart is installed into the local host cluster; then the daemon runs locally with
+the settings the chart gives its container and, for the host, nothing but a token of
+the chart's vsyncer ServiceAccount (TokenRequest).  Every enabled kind syncs, the host
+API server answered none of its requests with 403, and writes the Role does not grant
+(outside the host namespace, cluster-wide, RBAC itself) are refused with 403.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syncer.daemon import Daemon
+from syncer.errors import Forbidden
+from syncer.kube import KubeClient
+from syncer.localcluster import ClusterInfo
+from syncer.resources import (
+    CONFIGMAPS,
+    ENDPOINTS,
+    LEASES,
+    NAMESPACES,
+    NODES,
+    PODS,
+    PVCS,
+    SECRETS,
+    SERVICES,
+    Resource,
+)
+from syncer.settings import load_settings
+from syncer.translate import Translator
+from tests.e2e.chart_release import (
+    RELEASE,
+    chart_settings_env,
+    installed,
+    service_account_kubeconfig,
+)
+from tests.e2e.test_sync_support import exists, gone, pod, tenant_namespace, wait_for_event, where
+from tests.kubehelpers import wait_for_object
+
+Json = dict[str, Any]
+ROLES = Resource(
+    group="rbac.authorization.k8s.io", version="v1", plural="roles", kind="Role", namespaced=True
+)
+
+
+def _objects(name: str) -> list[tuple[Resource, Json]]:
+    """A pod using a configmap and a secret, its Service, a claim, and a selector-less
+    Service with its Endpoints: one object of every namespaced built-in kind."""
+    secret = base64.b64encode(b"s3cret").decode()
+    return [
+        (CONFIGMAPS, {"metadata": {"name": "cfg"}, "data": {"mode": "chart"}}),
+        (SECRETS, {"metadata": {"name": "creds"}, "data": {"token": secret}}),
+        (
+            PVCS,
+            {
+                "metadata": {"name": "data"},
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "resources": {"requests": {"storage": "1Gi"}},
+                },
+            },
+        ),
+        (
+            PODS,
+            pod(
+                name,
+                containers=[
+                    {
+                        "name": "main",
+                        "image": "registry.example/app:1",
+                        "envFrom": [{"configMapRef": {"name": "cfg"}}],
+                        "volumeMounts": [{"name": "creds", "mountPath": "/creds"}],
+                    }
+                ],
+                volumes=[{"name": "creds", "secret": {"secretName": "creds"}}],
+            ),
+        ),
+        (
+            SERVICES,
+            {
+                "metadata": {"name": name},
+                "spec": {"selector": {"app": name}, "ports": [{"port": 80}]},
+            },
+        ),
+        (SERVICES, {"metadata": {"name": "ext"}, "spec": {"ports": [{"port": 443}]}}),
+        (
+            ENDPOINTS,
+            {
+                "metadata": {"name": "ext"},
+                "subsets": [{"addresses": [{"ip": "192.0.2.10"}], "ports": [{"port": 443}]}],
+            },
+        ),
+    ]
+
+
+def _host_requests(daemon: Daemon) -> dict[str, float]:
+    """Host REST requests the daemon made, by response code."""
+    text = daemon.metrics.render()[0].decode()
+    pattern = re.compile(r"^vsyncer_rest_requests_total\{([^}]*)\} (\S+)$", re.M)
+    counts: dict[str, float] = {}
+    for labels, value in pattern.findall(text):
+        code = re.search(r'code="([^"]*)"', labels)
+        if 'cluster="host"' in labels and code is not None:
+            counts[code.group(1)] = counts.get(code.group(1), 0.0) + float(value)
+    return counts
+
+
+@pytest.fixture
+async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
+    async with tenant_namespace(virtual) as name:
+        yield name
+
+
+async def test_service_account_suffices_and_nothing_more(
+    host_cluster: ClusterInfo,
+    virtual_cluster: ClusterInfo,
+    host: KubeClient,
+    virtual: KubeClient,
+    v_ns: str,
+    tmp_path: Path,
+) -> None:
+    values = {"vsyncer": {"leaderElection": {"enabled": True}}}
+    async with installed(host_cluster, values=values) as release:
+        ns = release.namespace
+        kubeconfig = service_account_kubeconfig(
+            host_cluster, namespace=ns, account=f"vc-{RELEASE}", path=tmp_path / "sa.kubeconfig"
+        )
+        env = chart_settings_env(release, host_kubeconfig=kubeconfig, virtual=virtual_cluster)
+        settings = load_settings(env=env)
+        assert settings.host_kubeconfig == kubeconfig
+        assert settings.leader_elect
+        daemon = Daemon(settings=settings)
+        task = asyncio.create_task(daemon.run(install_signals=False))
+        try:
+            async with asyncio.timeout(90):
+                while not daemon.ready()[0]:
+                    assert not task.done(), f"the daemon exited with {task.result()}"
+                    await asyncio.sleep(0.05)
+            for resource, body in _objects("web"):
+                await virtual.create(resource, namespace=v_ns, body=body)
+            names = Translator(vcluster=RELEASE, host_namespace=ns)
+            for resource, name in (
+                (CONFIGMAPS, "cfg"),
+                (SECRETS, "creds"),
+                (PVCS, "data"),
+                (SERVICES, "web"),
+                (SERVICES, "ext"),
+                (ENDPOINTS, "ext"),
+            ):
+                await wait_for_object(
+                    host, resource, namespace=ns, name=names.host_name(v_ns, name), predicate=exists
+                )
+            p_pod = await wait_for_object(
+                host,
+                PODS,
+                namespace=ns,
+                name=names.host_name(v_ns, "web"),
+                predicate=where(lambda p: bool(p["spec"].get("nodeName"))),
+                within=90,
+            )
+            assert p_pod is not None
+            assert p_pod["spec"]["serviceAccountName"] == f"vc-workload-{RELEASE}"
+            # host -> virtual: status, the node, the host scheduler's event
+            await wait_for_object(
+                virtual,
+                PODS,
+                namespace=v_ns,
+                name="web",
+                predicate=where(lambda p: p.get("status", {}).get("phase") == "Running"),
+                within=90,
+            )
+            await wait_for_object(
+                virtual, NODES, namespace=None, name=p_pod["spec"]["nodeName"], predicate=exists
+            )
+            await wait_for_event(virtual, namespace=v_ns, reason="Scheduled", name="web", within=90)
+            lease = await host.get(LEASES, namespace=ns, name=settings.leader_election_id)
+            assert lease["spec"]["holderIdentity"]
+            # virtual deletes reach the host: the pod (graceful) and a service
+            await virtual.delete(SERVICES, namespace=v_ns, name="ext")
+            await virtual.delete(PODS, namespace=v_ns, name="web", grace_period_seconds=0)
+            for resource, name in ((SERVICES, "ext"), (PODS, "web")):
+                await wait_for_object(
+                    host, resource, namespace=ns, name=names.host_name(v_ns, name), predicate=gone
+                )
+            codes = _host_requests(daemon)
+            assert sum(codes.values()) > 0, "no host request counted: the check is blind"
+            assert codes.get("403", 0) == 0, codes
+            await _writes_beyond_the_role_are_refused(kubeconfig, ns=ns)
+        finally:
+            daemon.request_stop()
+            code = await asyncio.wait_for(task, 60)
+        assert code == 0
+
+
+async def _writes_beyond_the_role_are_refused(kubeconfig: Path, *, ns: str) -> None:
+    """With the same token: another namespace, cluster-scoped writes, RBAC, the namespace."""
+    sa = await KubeClient.connect(cluster="host", kubeconfig=str(kubeconfig))
+    try:
+        elsewhere = {"metadata": {"name": "escape"}, "data": {"a": "b"}}
+        for namespace in ("default", "kube-system"):
+            with pytest.raises(Forbidden):
+                await sa.create(CONFIGMAPS, namespace=namespace, body=elsewhere)
+        node = {"metadata": {"name": "rogue-node"}}
+        with pytest.raises(Forbidden):
+            await sa.create(NODES, namespace=None, body=node)
+        role = {"metadata": {"name": "more"}, "rules": []}
+        with pytest.raises(Forbidden):
+            await sa.create(ROLES, namespace=ns, body=role)
+        label = {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}
+        with pytest.raises(Forbidden):
+            await sa.patch(NAMESPACES, namespace=None, name=ns, body=label)
+    finally:
+        await sa.close()

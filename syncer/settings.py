@@ -60,6 +60,7 @@ from syncer.kubeconfigfile import check_kubeconfig
 from syncer.kubelet.settings import KubeletFields
 from syncer.podsecurity import validate_allow_entry
 from syncer.settingerrors import describe
+from syncer.sleep_settings import SleepFields
 
 __all__ = [
     "CONFIG_ENV",
@@ -118,11 +119,10 @@ def _check_kinds(kinds: tuple[str, ...]) -> tuple[str, ...]:
     return kinds
 
 
-class Settings(IsolationFields, KubeletFields, BaseSettings):
+class Settings(IsolationFields, KubeletFields, SleepFields, BaseSettings):
     """Everything the daemon can be told; see the module docstring for the sources.
 
-    The ``isolation*`` fields are :class:`~syncer.isolation_settings.IsolationFields`',
-    the ``kubelet_*`` fields :class:`~syncer.kubelet.settings.KubeletFields`'.
+    The ``isolation*``, ``kubelet_*`` and ``sleep_*`` fields are the mixins' it inherits.
     """
 
     model_config = SettingsConfigDict(

@@ -4,9 +4,10 @@ A virtual pod is bound (by the pods mapper) to the host node its host pod runs
 on; the virtual cluster then needs a Node of that name, or its pod garbage
 collector would delete pods bound to a missing node.  Fake nodes carry no real
 data about the host beyond what scheduling-aware tenants read: the host node's
-OS/arch/zone/region/instance-type labels, capacity, allocatable and nodeInfo,
-plus a Ready condition of its own.  The host node's addresses and kubelet port
-are never copied: each fake node advertises this syncer as its kubelet (as
+OS/arch/zone/region/instance-type labels, capacity, allocatable and nodeInfo
+(without the machine's identifiers, :data:`HOST_IDENTITY`), plus a Ready
+condition of its own.  The host node's addresses and kubelet port are never
+copied: each fake node advertises this syncer as its kubelet (as
 vcluster's fake nodes do), so the virtual API server sends ``pods/log``,
 ``pods/exec``, ``pods/attach``, ``pods/portforward`` and ``nodes/proxy`` there.
 
@@ -72,6 +73,8 @@ from syncer.kit import (
 )
 
 HEARTBEAT_SECONDS = 20.0
+#: ``nodeInfo`` fields that identify the host machine, never copied to a fake node.
+HOST_IDENTITY = ("machineID", "systemUUID", "bootID")
 COPIED_LABELS = (
     "kubernetes.io/os",
     "kubernetes.io/arch",
@@ -123,7 +126,7 @@ def kubelet_stale(v_node: Obj, *, config: MapperConfig) -> bool:
 def fake_node(name: str, *, p_node: Obj, now: float, config: MapperConfig) -> Json:
     """The fake virtual node for host node ``name`` (``p_node``), advertising
     ``config``'s kubelet; of the host node only labels in :data:`COPIED_LABELS`,
-    capacity, allocatable and nodeInfo are read."""
+    capacity, allocatable and nodeInfo (less :data:`HOST_IDENTITY`) are read."""
     labels = {FAKE_NODE_LABEL: "true", "kubernetes.io/hostname": name}
     status: Json = {"conditions": [ready_condition(now)], **kubelet_status(name, config=config)}
     host_labels = labels_of(p_node)
@@ -132,6 +135,8 @@ def fake_node(name: str, *, p_node: Obj, now: float, config: MapperConfig) -> Js
     for field in ("capacity", "allocatable", "nodeInfo"):
         if field in p_status:
             status[field] = thaw({field: p_status[field]})[field]
+    for field in HOST_IDENTITY:
+        status.get("nodeInfo", {}).pop(field, None)
     return {
         "apiVersion": "v1",
         "kind": "Node",

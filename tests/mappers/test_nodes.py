@@ -43,6 +43,13 @@ HOST_NODE: Json = {
             {"type": "Hostname", "address": "host-machine-7"},
         ],
         "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+        "nodeInfo": {
+            "machineID": "m-1",
+            "systemUUID": "u-1",
+            "bootID": "b-1",
+            "kubeletVersion": "v1.36.3",
+            "architecture": "amd64",
+        },
     },
 }
 ADVERTISED = {
@@ -107,6 +114,7 @@ async def test_fake_node_advertises_the_syncer_as_its_kubelet() -> None:
     assert "192.168.7.7" not in str(status)
     assert "203.0.113.9" not in str(status)
     assert "host-machine-7" not in str(status)
+    assert status["nodeInfo"] == {"kubeletVersion": "v1.36.3", "architecture": "amd64"}
 
 
 async def test_a_fake_node_advertising_another_kubelet_is_corrected() -> None:

@@ -27,7 +27,7 @@ Every write the writer sends holds a slot of its
 :class:`~syncer.inflight.AdaptiveLimit` (when given one) while in flight: the
 daemon shares one among all kinds, so a burst waits in the work queues (fair
 across virtual namespaces), not in the host API server's queues, and the number
-of writes in flight follows the host's latency and 429 answers.
+of writes in flight follows the host's 429 answers.
 
 The writer sends through the client it is given: in the daemon, the host
 client wrapped in a :class:`~syncer.echoes.RecordingApi`, so the versions it
@@ -53,7 +53,6 @@ never carries a virtual object's owners (a pod's are kept as JSON in
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
@@ -131,7 +130,7 @@ class HostWriter:
         limit: AdaptiveLimit | None = None,
     ) -> None:
         """``anchor``: the owner of every namespaced object created; ``None``: no owner.
-        ``limit``: the writes in flight at once (released with each one's latency and 429)."""
+        ``limit``: the writes in flight at once (a 429 answer shrinks it)."""
         self._client = client
         self._anchor = anchor
         self._limit = limit
@@ -170,7 +169,6 @@ class HostWriter:
         if limit is None:
             return await write()
         token = await limit.acquire()
-        started = time.perf_counter()
         overloaded = False
         try:
             return await write()
@@ -178,7 +176,7 @@ class HostWriter:
             overloaded = True
             raise
         finally:
-            limit.release(token, seconds=time.perf_counter() - started, overloaded=overloaded)
+            limit.release(token, overloaded=overloaded)
 
     def _namespace(self, resource: Resource) -> str | None:
         return self.host_namespace if resource.namespaced else None

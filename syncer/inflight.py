@@ -1,29 +1,30 @@
 """An adaptive limit on requests in flight: additive increase, multiplicative decrease.
 
 The host API server protects itself with API Priority and Fairness: when the
-queues of a priority level are full it answers 429, and before that its
-latency grows.  A fixed number of workers either leaves throughput unused (too
-few: each waits a round trip) or piles requests into the server's queues (too
-many: the backlog waits in the server's FIFO instead of in the syncer's fair
-queue).  :class:`AdaptiveLimit` finds the number instead, the way TCP finds a
-congestion window (and Netflix's ``concurrency-limits`` AIMD limiter a
-server's): callers :meth:`~AdaptiveLimit.acquire` a slot before a request and
-:meth:`~AdaptiveLimit.release` it after, saying how long the request took and
-whether the server pushed back.
+queues of a priority level are full it answers 429.  A fixed number of
+workers either leaves throughput unused (too few: each waits a round trip) or
+piles requests into the server's queues (too many: the backlog waits in the
+server's FIFO instead of in the syncer's fair queue).  :class:`AdaptiveLimit`
+finds the number instead, the way TCP finds a congestion window (and Netflix's
+``concurrency-limits`` AIMD limiter a server's): callers
+:meth:`~AdaptiveLimit.acquire` a slot before a request and
+:meth:`~AdaptiveLimit.release` it after, saying whether the server pushed back.
+Only a 429 counts as push-back, not latency: a threshold on latency collapses
+the limit wherever the server is merely slow (a loaded machine, an admission
+webhook), where fewer requests in flight would not make it faster.
 
 Guarantees:
 
 * At most :attr:`AdaptiveLimit.limit` slots are held at once; waiters get
   slots in call order.  A waiter cancelled before it resumes gives its slot
   back, so no slot is ever lost.
-* Increase: a request that was neither slow nor refused, released while every
+* Increase: a request that was not refused, released while every
   slot was in use (the limit was what held the caller back), raises the limit
   by ``1 / limit`` — one slot per round of ``limit`` such requests — up to
   ``maximum``.  While slots go unused the limit does not grow.
-* Decrease: a 429 (``overloaded``) or a request slower than ``slow`` seconds
-  multiplies the limit by ``backoff``, down to ``minimum``, at most once per
-  window: requests that started before a decrease cannot cause another one
-  (they measured the old window).
+* Decrease: a 429 (``overloaded``) multiplies the limit by ``backoff``, down
+  to ``minimum``, at most once per window: requests that started before a
+  decrease cannot cause another one (they saw the old window).
 * Pure bookkeeping on the event loop: no task, no timer, no clock.  Nothing
   retries here; a refused request fails as it did before.
 """
@@ -45,7 +46,6 @@ class AdaptiveLimit:
         "_limit",
         "_maximum",
         "_minimum",
-        "_slow",
         "_waiters",
         "_window",
     )
@@ -57,10 +57,7 @@ class AdaptiveLimit:
         minimum: int = 1,
         maximum: int = 256,
         backoff: float = 0.5,
-        slow: float = 1.0,
     ) -> None:
-        """``slow``: seconds after which a request counts as the server pushing back
-        (Kubernetes' SLO for mutating API calls is p99 ≤ 1 s)."""
         if not 1 <= minimum <= initial <= maximum:
             raise ValueError(
                 f"need 1 <= minimum <= initial <= maximum, got {minimum}/{initial}/{maximum}"
@@ -71,7 +68,6 @@ class AdaptiveLimit:
         self._minimum = minimum
         self._maximum = maximum
         self._backoff = backoff
-        self._slow = slow
         self._in_flight = 0
         self._window = 0  # bumped at each decrease; a slot remembers the window it began in
         self._waiters: deque[asyncio.Future[None]] = deque()
@@ -105,11 +101,11 @@ class AdaptiveLimit:
             raise
         return self._window
 
-    def release(self, token: int, *, seconds: float, overloaded: bool = False) -> None:
-        """Give back the slot of ``token``: the request took ``seconds``; ``overloaded``: 429."""
+    def release(self, token: int, *, overloaded: bool = False) -> None:
+        """Give back the slot of ``token``; ``overloaded``: the server answered 429."""
         was_full = self._in_flight >= self.limit or bool(self._waiters)
         self._in_flight -= 1
-        if overloaded or seconds > self._slow:
+        if overloaded:
             if token == self._window:
                 self._limit = max(float(self._minimum), self._limit * self._backoff)
                 self._window += 1

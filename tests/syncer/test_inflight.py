@@ -26,11 +26,11 @@ async def test_at_most_limit_slots_and_waiters_in_call_order() -> None:
     assert (limit.in_flight, limit.waiting) == (2, 2)
     assert not third.done()
     assert not fourth.done()
-    limit.release(a, seconds=0.01)
+    limit.release(a)
     await asyncio.sleep(0)
     assert third.done()
     assert not fourth.done()
-    limit.release(b, seconds=0.01)
+    limit.release(b)
     await asyncio.sleep(0)
     assert fourth.done()
     assert (limit.in_flight, limit.waiting) == (2, 0)
@@ -41,14 +41,14 @@ async def test_a_cancelled_waiter_loses_no_slot() -> None:
     limit = AdaptiveLimit(initial=1, maximum=1)
     token = await limit.acquire()
     first, second = await _parked(limit, 2)
-    limit.release(token, seconds=0.01)  # hands the slot to ``first`` ...
+    limit.release(token)  # hands the slot to ``first`` ...
     first.cancel()  # ... which is cancelled before it resumes
     await asyncio.gather(first, return_exceptions=True)
     await asyncio.sleep(0)
     assert second.done()
     assert limit.in_flight == 1
     second_token = second.result()
-    limit.release(second_token, seconds=0.01)
+    limit.release(second_token)
     assert limit.in_flight == 0
 
 
@@ -57,15 +57,15 @@ async def test_grows_by_one_per_round_only_while_the_limit_holds_callers_back() 
     limit = AdaptiveLimit(initial=4, maximum=10)
     tokens = [await limit.acquire() for _ in range(4)]
     for token in tokens:  # the first release finds all 4 in use: 4 + 1/4
-        limit.release(token, seconds=0.01)
+        limit.release(token)
     assert limit.limit == 4
     for _ in range(20):
-        limit.release(await limit.acquire(), seconds=0.01)  # one at a time: never full
+        limit.release(await limit.acquire())  # one at a time: never full
     assert limit.limit == 4
     for _ in range(8):  # full rounds: each raises by about one slot
         tokens = [await limit.acquire() for _ in range(limit.limit)]
         for token in tokens:
-            limit.release(token, seconds=0.01)
+            limit.release(token)
     assert 5 <= limit.limit <= 10
 
 
@@ -74,32 +74,23 @@ async def test_a_429_halves_once_per_window() -> None:
     limit = AdaptiveLimit(initial=16, maximum=16)
     tokens = [await limit.acquire() for _ in range(4)]
     for token in tokens:
-        limit.release(token, seconds=0.01, overloaded=True)
+        limit.release(token, overloaded=True)
     assert limit.limit == 8
     token = await limit.acquire()  # started after the decrease: a new window
-    limit.release(token, seconds=0.01, overloaded=True)
+    limit.release(token, overloaded=True)
     assert limit.limit == 4
-
-
-async def test_slow_requests_count_as_pushback() -> None:
-    """A request slower than ``slow`` seconds decreases the limit like a 429."""
-    limit = AdaptiveLimit(initial=10, maximum=10, slow=1.0, backoff=0.5)
-    limit.release(await limit.acquire(), seconds=1.5)
-    assert limit.limit == 5
-    limit.release(await limit.acquire(), seconds=0.9)
-    assert limit.limit == 5
 
 
 async def test_never_below_minimum_nor_above_maximum() -> None:
     """Bounds hold however hard the server pushes back or how long it stays fast."""
     limit = AdaptiveLimit(initial=2, minimum=2, maximum=3)
     for _ in range(5):
-        limit.release(await limit.acquire(), seconds=0.0, overloaded=True)
+        limit.release(await limit.acquire(), overloaded=True)
     assert limit.limit == 2
     for _ in range(50):
         tokens = [await limit.acquire() for _ in range(limit.limit)]
         for token in tokens:
-            limit.release(token, seconds=0.0)
+            limit.release(token)
     assert limit.limit == 3
 
 
@@ -112,24 +103,24 @@ def test_bad_parameters_are_refused() -> None:
 
 @given(
     steps=st.lists(
-        st.tuples(st.booleans(), st.floats(min_value=0, max_value=3), st.booleans()),
+        st.tuples(st.booleans(), st.booleans()),
         max_size=200,
     )
 )
-def test_slots_are_conserved_whatever_the_answers(steps: list[tuple[bool, float, bool]]) -> None:
-    """Acquire (when a slot is free) or release with any latency and answer: the count of
+def test_slots_are_conserved_whatever_the_answers(steps: list[tuple[bool, bool]]) -> None:
+    """Acquire (when a slot is free) or release with either answer: the count of
     slots held is what was acquired minus released, never above the limit at acquire time,
     and the limit stays within its bounds."""
 
     async def run() -> None:
         limit = AdaptiveLimit(initial=4, minimum=1, maximum=8)
         held: list[int] = []
-        for acquire, seconds, overloaded in steps:
+        for acquire, overloaded in steps:
             if acquire and limit.in_flight < limit.limit:
                 held.append(await limit.acquire())
                 assert limit.in_flight <= max(limit.limit, len(held))
             elif held:
-                limit.release(held.pop(0), seconds=seconds, overloaded=overloaded)
+                limit.release(held.pop(0), overloaded=overloaded)
             assert limit.in_flight == len(held)
             assert 1 <= limit.limit <= 8
 

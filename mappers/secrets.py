@@ -1,4 +1,4 @@
-"""Secrets: synced to the host only while a synced virtual pod refers to them.
+"""Secrets: synced to the host only while a synced virtual pod (or ingress) refers to them.
 
 Guarantees: as for configmaps (:mod:`mappers.configmaps`) — ``data``, ``type``
 and ``immutable`` are copied; a change of the immutable ``type``, or of the

@@ -202,6 +202,33 @@ def test_every_setting_comes_from_the_values(values: dict[str, Any] | None, tmp_
     assert loaded.isolation_control_plane_labels == ("release=vc",)
 
 
+#: Settings whose chart default differs from vsyncer's own, and why.
+CHART_CHOICES = {
+    "vcluster_name": "required: the release name",
+    "host_namespace": "required: the release namespace",
+    "virtual_kubeconfig": "required: the control plane's admin kubeconfig",
+    "log_format": "json: a pod's logs go to a collector, not a terminal",
+    "virtual_service_host": "the chart's API Service",
+    "owner_anchor": "the chart's API Service, named explicitly",
+    "workload_service_account": "the chart's workload account, named explicitly",
+    "kubelet_client_ca": "the control plane's kubelet-client CA: the kubelet API is on",
+    "kubelet_address": "the pod's IP, from the downward API",
+    "isolation_control_plane_labels": "release=<release>: the pod's own label",
+}
+
+
+def test_chart_defaults_are_vsyncers_defaults(tmp_path: Path) -> None:
+    """Default values give vsyncer's own defaults, but for the chart's listed choices."""
+    env = env_of(container(render(), "vsyncer"))
+    loaded = load_settings(env=_settings_env(env, tmp_path))
+    differ = {
+        field
+        for field, info in Settings.model_fields.items()
+        if getattr(loaded, field) != info.default
+    }
+    assert differ == set(CHART_CHOICES)
+
+
 def test_non_default_pod() -> None:
     """Image, replicas, PVC class and size, scheduling constraints, ports and probes."""
     objects = render(NON_DEFAULT)

@@ -27,7 +27,7 @@ from benchmarks.baselines import baseline_p1
 from benchmarks.harness import ensure_namespaces, host_observer, wait_for_default_sa
 from benchmarks.kubeletapi import scenario_p8_p9
 from benchmarks.report import table, write_results
-from benchmarks.run import CONCURRENCY, HOST_NS, VCLUSTER, Run, start_syncer
+from benchmarks.run import HOST_NS, VCLUSTER, Run, start_syncer
 from benchmarks.scenarios import scenario_p1_p5, scenario_p2, scenario_p3, scenario_p4, scenario_p6
 from syncer.kube import KubeClient
 from syncer.localcluster import ControlPlane, build
@@ -107,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers",
         type=int,
-        default=CONCURRENCY,
-        help=f"syncer workers per kind (default {CONCURRENCY}: the baselines' concurrency)",
+        default=None,
+        help="syncer workers per kind (default: vsyncer's own default, as users run it)",
     )
     args = parser.parse_args(argv)
     report = asyncio.run(main_async(args))

@@ -42,9 +42,9 @@ class SyncerProcess:
         host_namespace: str,
         vcluster: str,
         log: Path,
-        workers: int = 32,
-        host_qps: float = 2000,
-        host_burst: int = 4000,
+        workers: int | None = None,
+        host_qps: float | None = None,
+        host_burst: int | None = None,
         kinds: str = "pods,nodes",
         extra_env: dict[str, str] | None = None,
     ) -> None:
@@ -57,9 +57,16 @@ class SyncerProcess:
             "VSYNCER_HOST_KUBECONFIG": str(host_kubeconfig),
             "VSYNCER_VIRTUAL_KUBECONFIG": str(virtual_kubeconfig),
             "VSYNCER_KINDS": kinds,
-            "VSYNCER_WORKERS": str(workers),
-            "VSYNCER_HOST_QPS": str(host_qps),
-            "VSYNCER_HOST_BURST": str(host_burst),
+            # Unless a run asks otherwise, vsyncer runs with its own defaults, as users run it.
+            **{
+                name: str(value)
+                for name, value in (
+                    ("VSYNCER_WORKERS", workers),
+                    ("VSYNCER_HOST_QPS", host_qps),
+                    ("VSYNCER_HOST_BURST", host_burst),
+                )
+                if value is not None
+            },
             "VSYNCER_METRICS_BIND": f"127.0.0.1:{self.metrics_port}",
             "VSYNCER_PROBES_BIND": f"127.0.0.1:{self.probes_port}",
             "VSYNCER_LOG_LEVEL": "warning",

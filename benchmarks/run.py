@@ -54,7 +54,7 @@ class Run:
     syncer: SyncerProcess | None = None
     observer: PodObserver | None = None
     rss_empty: int = 0
-    workers: int = CONCURRENCY
+    workers: int | None = None  # None: vsyncer's default
 
     def n(self, full: int) -> int:
         return max(1, full // 10) if self.quick else full

@@ -26,6 +26,8 @@ Guarantees:
   code 1 instead of running on as a zombie.
 * With ``drift_interval`` > 0, a guarded drift check (:mod:`syncer.drift`)
   runs alongside the workers, only while they do.
+* With ``VSYNCER_SLEEP_AFTER`` set, every virtual informer's events feed the
+  activity tracker (:mod:`syncer.activity`) from the pipelines' build on.
 * With ``VSYNCER_ISOLATION=true``, the guarded isolation controller
   (:mod:`syncer.isolation`) starts when the workers would, and the workers
   wait (at most ``cache_sync_timeout``) until its objects are in place.
@@ -52,6 +54,7 @@ from typing import Any
 import structlog
 
 from syncer import pipeline
+from syncer.activity import ActivityTracker, watch_activity
 from syncer.api import Mapper
 from syncer.availability import KindBook, bring_up
 from syncer.blocked import BLOCKED_INITIAL
@@ -108,6 +111,7 @@ class Daemon:
         self.elector: LeaderElector | None = None
         self.drift: DriftChecker | None = None
         self.isolation: IsolationController | None = None
+        self.activity: ActivityTracker | None = None
         self.server: HttpServer | None = None
         self.kubelet: KubeletServer | None = None
         self._main: asyncio.Task[int] | None = None
@@ -264,6 +268,9 @@ class Daemon:
             optional=s.optional_kinds,
             set_ready=self.metrics.set_kind_ready,
         )
+        if s.sleep_after is not None:
+            self.activity = ActivityTracker(registry=self.metrics.registry)
+            watch_activity(tracker=self.activity, informers=self.informers.values())
         self.isolation = isolation_for(
             settings=s,
             host=host,

@@ -50,6 +50,7 @@ NON_DEFAULT: dict[str, Any] = {
         "shutdownGrace": 15,
         "driftInterval": 0,
         "virtualKubeconfigWait": 120,
+        "sleepAfter": "1h30m",
         "logging": {"format": "console", "level": "debug"},
         "leaderElection": {"id": "team-a-leader", "leaseDuration": 30, "renewDeadline": 20},
         "podSecurity": {"level": "restricted", "allow": ["hostNetwork"]},
@@ -185,6 +186,7 @@ def test_every_setting_comes_from_the_values(values: dict[str, Any] | None, tmp_
     assert (loaded.cache_sync_timeout, loaded.reconcile_timeout) == (60, 20)
     assert (loaded.shutdown_grace, loaded.drift_interval) == (15, 0)
     assert loaded.virtual_kubeconfig_wait == 120
+    assert loaded.sleep_after == 5400
     assert (loaded.log_format, loaded.log_level) == ("console", "debug")
     assert (loaded.metrics_bind, loaded.probes_bind, loaded.kubelet_bind) == (
         ":9090",

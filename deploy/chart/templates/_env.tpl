@@ -82,6 +82,8 @@ service account (VSYNCER_HOST_KUBECONFIG unset: in-cluster). An empty value is u
   value: {{ include "vsyncer.workloadServiceAccount" . | quote }}
 - name: VSYNCER_DRY_RUN
   value: {{ $v.dryRun | quote }}
+- name: VSYNCER_SLEEP_AFTER
+  value: {{ $v.sleepAfter | quote }}
 - name: VSYNCER_KUBELET_CLIENT_CA
   value: {{ ternary (include "vsyncer.kubeletClientCA" .) "" $v.kubelet.enabled | quote }}
 - name: VSYNCER_KUBELET_BIND

@@ -15,11 +15,24 @@ field                             on the host
                                   ``{}`` is every pod of that namespace; a
                                   missing selector stays missing (no pod, as in
                                   ``policy/v1``)
-``minAvailable``,                 kept as they are
-``maxUnavailable``,
+``minAvailable`` (a number),      kept as they are
 ``unhealthyPodEvictionPolicy``
+``maxUnavailable``, or a          ``minAvailable: <the virtual status's
+percentage ``minAvailable``       desiredHealthy>`` once the virtual disruption
+                                  controller has counted the budget's pods for
+                                  this generation (:func:`counted_minimum`);
+                                  until then kept as they are
 anything else                     refused (``unknown_field``)
 ================================  ==============================================
+
+Why the rewrite: Kubernetes' disruption controller turns ``maxUnavailable``
+and percentages into pod counts through each pod's controller (its scale).
+Host pods carry no controller reference (the virtual ReplicaSet is not on the
+host), so a host budget of that form counts no pod and allows no eviction at
+all.  The virtual cluster has the controllers; the number it derives is the
+tenant's budget, and a plain ``minAvailable`` needs no controller on the host.
+The tenant can write that status, but only to loosen its own pods' budget,
+which it may do through the spec anyway.
 
 ``status`` does **not** come up, on purpose: the virtual cluster's own
 disruption controller writes it, from the virtual pods (whose readiness the
@@ -29,21 +42,19 @@ the two disagree — ``maxUnavailable`` or a percentage over pods of a
 ReplicaSet, which the host cannot count because host pods carry no controller
 reference — each overwrites the other at once, measured at about 40 writes a
 second on the local control plane.  The host copy's status stays on the host
-(``kubectl get pdb`` there, and host evictions, read it).  For the same reason
-a host budget with ``maxUnavailable`` or a percentage allows no host eviction
-of its pods at all: stricter than in virtual, never looser.  A refused update
+(``kubectl get pdb`` there, and host evictions, read it).  A refused update
 leaves the host copy as it was.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from mappers.policyselectors import pod_selector
 from mappers.servicespec import unknown_field
 from syncer.api import PDBS, Obj, Refused, Resource, SyncContext, Translator, thaw
-from syncer.kit import CopySyncer, Json, mapping, namespace_of
+from syncer.kit import CopySyncer, Json, items, mapping, namespace_of
 
 #: Every field of the v1.36 PodDisruptionBudgetSpec.
 SPEC_FIELDS = frozenset(
@@ -67,6 +78,32 @@ def host_budget_spec(spec: Mapping[str, Any], *, namespace: str, translator: Tra
     return host
 
 
+def counted_minimum(v_obj: Obj) -> int | None:
+    """The virtual budget as a pod count (``desiredHealthy``), if it must and can be one.
+
+    ``None`` when its spec is already a plain ``minAvailable`` number, or when
+    the virtual status is not a count of this generation: not observed yet, no
+    pods expected, or the controller failed to count (reason ``SyncFailed``).
+    """
+    spec, status = mapping(v_obj.get("spec")), mapping(v_obj.get("status"))
+    if "maxUnavailable" not in spec and not isinstance(spec.get("minAvailable"), str):
+        return None
+    generation = mapping(v_obj.get("metadata")).get("generation")
+    if generation is None or status.get("observedGeneration") != generation:
+        return None
+    expected, desired = status.get("expectedPods"), status.get("desiredHealthy")
+    if not _count(expected) or not _count(desired) or expected == 0:
+        return None
+    for condition in items(status.get("conditions")):
+        if mapping(condition).get("reason") == "SyncFailed":
+            return None
+    return desired
+
+
+def _count(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 class PodDisruptionBudgetMapper(CopySyncer):
     """Spec down with a confined selector; the status stays each cluster's (see the module)."""
 
@@ -82,9 +119,14 @@ class PodDisruptionBudgetMapper(CopySyncer):
         body = super().desired_host(ctx, v_obj, p_obj)
         if body is None:
             return None
-        body["spec"] = host_budget_spec(
+        spec = host_budget_spec(
             mapping(v_obj.get("spec")), namespace=namespace_of(v_obj), translator=self.translator
         )
+        minimum = counted_minimum(v_obj)
+        if minimum is not None:
+            spec.pop("maxUnavailable", None)
+            spec["minAvailable"] = minimum
+        body["spec"] = spec
         return body
 
     def drift(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from syncer.kube import KubeClient
-from syncer.resources import PDBS, PODS
+from syncer.resources import PDBS, PODS, Resource
 from syncer.translate import MANAGED_BY_LABEL, NAMESPACE_LABEL
 from tests.e2e.test_sync_networkpolicies import edit, host_pod, picked
 from tests.e2e.test_sync_support import gone, pod, run_syncer, tenant_namespace, translator, where
@@ -24,6 +24,7 @@ from tests.kubehelpers import wait_for_object
 
 Json = dict[str, Any]
 KINDS = ("pods", "poddisruptionbudgets.policy")
+REPLICASETS = Resource("apps", "v1", "replicasets", "ReplicaSet")
 
 
 @pytest.fixture
@@ -123,3 +124,57 @@ async def test_a_budget_counts_only_its_namespaces_pods_and_follows_the_virtual_
 
         await virtual.delete(PDBS, namespace=v_ns, name="web")
         await wait_for_object(host, PDBS, namespace=ns, name=p_name, predicate=gone)
+
+
+async def test_a_max_unavailable_budget_reaches_the_host_as_the_virtual_count(
+    namespace_with_sa: str,
+    v_ns: str,
+    host: KubeClient,
+    virtual: KubeClient,
+    host_kubeconfig: Path,
+    virtual_kubeconfig: Path,
+) -> None:
+    """The host pods have no controller: the host budget is the virtual cluster's count.
+
+    Virtual ReplicaSet of 2, ``maxUnavailable: 1`` → host ``minAvailable: 1``, so the
+    host's disruption controller allows one eviction of the two host pods (with
+    ``maxUnavailable`` as it is it would allow none).
+    """
+    ns, t = namespace_with_sa, translator(namespace_with_sa)
+    template = web_pod("unused")
+    replicas = {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": template["spec"]},
+        },
+    }
+    p_name = t.host_name(v_ns, "web")
+    async with run_syncer(
+        host_namespace=ns,
+        host_kubeconfig=host_kubeconfig,
+        virtual_kubeconfig=virtual_kubeconfig,
+        kinds=KINDS,
+    ):
+        await virtual.create(REPLICASETS, namespace=v_ns, body=replicas)
+        await virtual.create(PDBS, namespace=v_ns, body=budget("web", maxUnavailable=1))
+        p_budget = await wait_for_object(
+            host,
+            PDBS,
+            namespace=ns,
+            name=p_name,
+            predicate=where(
+                lambda o: (
+                    o["spec"].get("minAvailable") == 1
+                    and o.get("status", {}).get("disruptionsAllowed") == 1
+                )
+            ),
+        )
+        assert p_budget is not None
+        assert "maxUnavailable" not in p_budget["spec"]
+        assert p_budget["status"]["expectedPods"] == 2
+        v_budget = await virtual.get(PDBS, namespace=v_ns, name="web")
+        assert v_budget["spec"] == budget("web", maxUnavailable=1)["spec"]  # the tenant's own

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mappers.pdbs import PodDisruptionBudgetMapper, host_budget_spec
+from mappers.pdbs import PodDisruptionBudgetMapper, counted_minimum, host_budget_spec
 from syncer.api import DONE, MANAGED_BY_LABEL, NAMESPACE_LABEL, PDBS, Refused
 from syncer.kit.testing import TRANSLATOR as T
 from syncer.kit.testing import FakeContext
@@ -96,3 +96,62 @@ async def test_spec_down_and_the_virtual_status_left_to_the_virtual_cluster() ->
     assert await mapper.sync(fake.ctx, changed, p_obj) == DONE
     assert fake.host.updated[-1]["spec"]["minAvailable"] == 2
     assert fake.host.updated[-1]["status"] == p_obj["status"]  # the host's own, untouched
+
+
+def counted(spec: Json, **status: Any) -> Json:
+    """A virtual budget of generation 2 whose controller wrote ``status``."""
+    budget = v_budget(**spec)
+    budget["status"] = {
+        "observedGeneration": 2,
+        "expectedPods": 3,
+        "desiredHealthy": 2,
+        "conditions": [{"type": "DisruptionAllowed", "status": "True", "reason": "SufficientPods"}],
+        **status,
+    }
+    return budget
+
+
+@pytest.mark.parametrize(
+    ("v_obj", "minimum"),
+    [
+        (counted({"maxUnavailable": 1}), 2),
+        (counted({"minAvailable": "50%"}), 2),
+        (counted({"maxUnavailable": "100%"}, desiredHealthy=0), 0),
+        (counted({"minAvailable": 2}), None),  # a number already: kept
+        (counted({"maxUnavailable": 1}, observedGeneration=1), None),  # an older generation's
+        (counted({"maxUnavailable": 1}, expectedPods=0), None),  # nothing counted
+        (counted({"maxUnavailable": 1}, desiredHealthy=True), None),
+        (
+            counted(
+                {"maxUnavailable": 1},
+                conditions=[
+                    {"type": "DisruptionAllowed", "status": "False", "reason": "SyncFailed"}
+                ],
+            ),
+            None,
+        ),
+    ],
+    ids=[
+        "maxUnavailable",
+        "percentage",
+        "all-may-go",
+        "number",
+        "stale",
+        "no-pods",
+        "not-a-count",
+        "sync-failed",
+    ],
+)
+def test_counted_minimum(v_obj: Json, minimum: int | None) -> None:
+    assert counted_minimum(v_obj) == minimum
+
+
+async def test_a_counted_budget_reaches_the_host_as_a_minimum() -> None:
+    """maxUnavailable needs the pods' controllers, which the host does not have."""
+    mapper = PodDisruptionBudgetMapper(translator=T)
+    v_obj = counted({"maxUnavailable": 1, "selector": {}})
+    fake = FakeContext(virtual={}, enabled=[PDBS])
+    await mapper.sync_to_host(fake.ctx, v_obj)
+    assert fake.host.created[0]["spec"] == {"minAvailable": 2, "selector": {"matchLabels": MINE}}
+    uncounted = v_budget(maxUnavailable=1, selector={})
+    assert mapper.drift(fake.ctx, uncounted, fake.host.created[0]) == "spec"

@@ -37,13 +37,13 @@ which it may do through the spec anyway.
 ``status`` does **not** come up, on purpose: the virtual cluster's own
 disruption controller writes it, from the virtual pods (whose readiness the
 pods mapper brings up from the host), and the virtual eviction API reads it.
-A copy of the host's status would be a second writer of the same field: where
-the two disagree — ``maxUnavailable`` or a percentage over pods of a
-ReplicaSet, which the host cannot count because host pods carry no controller
-reference — each overwrites the other at once, measured at about 40 writes a
-second on the local control plane.  The host copy's status stays on the host
-(``kubectl get pdb`` there, and host evictions, read it).  A refused update
-leaves the host copy as it was.
+A copy of the host's status would be a second writer of the same field, and
+the two count differently (the virtual one expects the controllers' replicas,
+the host one the pods it sees, which differ while a ReplicaSet scales, or for
+a budget the host could not count): each then overwrites the other at once,
+measured at about 40 writes a second on the local control plane.  The host
+copy's status stays on the host (``kubectl get pdb`` there, and host
+evictions, read it).  A refused update leaves the host copy as it was.
 """
 
 from __future__ import annotations

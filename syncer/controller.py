@@ -21,9 +21,11 @@ Guarantees:
   later retry is one warning line without traceback, with the error and the
   requeue count; a conflict is one debug line (and starts no streak).
   Successful reconciles log nothing here.
-* :meth:`Controller.run` starts ``workers`` coroutines (not a task per key)
-  and returns once the queue is shut down and every worker has finished its
-  current key.
+* :meth:`Controller.run` first awaits its ``start_gate``, if any (the owner
+  anchor must be found before anything is written, :mod:`syncer.owneranchor`),
+  then starts ``workers`` coroutines (not a task per key) and returns once the
+  queue is shut down and every worker has finished its current key.  Keys
+  added meanwhile wait in the queue.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import structlog
@@ -62,8 +65,10 @@ class Controller:
         workers: int = 10,
         reconcile_timeout: float = 30.0,
         metrics: ReconcileMetrics | None = None,
+        start_gate: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.kind = kind
+        self._start_gate = start_gate
         self.queue = queue
         self._reconciler = reconciler
         self._workers = workers
@@ -77,7 +82,9 @@ class Controller:
         self._traced: set[ObjectKey] = set()
 
     async def run(self) -> None:
-        """Work until the queue is shut down."""
+        """Work until the queue is shut down (once the start gate, if any, has opened)."""
+        if self._start_gate is not None:
+            await self._start_gate()
         async with asyncio.TaskGroup() as group:
             for n in range(self._workers):
                 group.create_task(self._worker(), name=f"{self.kind}-worker-{n}")

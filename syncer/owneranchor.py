@@ -13,15 +13,19 @@ Guarantees:
 
 * The anchor is only ever read (one GET of ``services/<name>`` in the host
   namespace); vsyncer never creates, changes or deletes it.
-* It is read lazily, at the first host write that needs it, by one request
-  however many writers wait.  Once found, its reference is kept for the life
-  of the process (vcluster reads it once at start): a Service re-created under
-  the same name is a new uninstall/install, not followed.
-* While it is missing (or unreadable) :meth:`OwnerAnchor.reference` raises
-  :class:`AnchorMissing`, whose one-line message names the Service and the
-  setting; the controller retries the reconcile with backoff.  The Service is
-  looked up again at most once per :data:`RETRY_SECONDS`, so a burst of
-  reconciles does not become a burst of GETs.
+* It is read before the workers start (:meth:`OwnerAnchor.wait`, the
+  controllers' start gate), by one request however many wait.  While it is
+  missing (or unreadable) the workers do not start: a warning naming the
+  Service and the setting is logged, and it is looked for again with a
+  doubling delay (1 s to :data:`MAX_WAIT` s).  Once found, its reference is
+  kept for the life of the process (vcluster reads it once at start): a
+  Service re-created under the same name is a new uninstall/install, not
+  followed.
+* Should a write need it before it was found, :meth:`OwnerAnchor.reference`
+  raises :class:`AnchorMissing` (one line naming the Service and the
+  setting), and the write is not sent.  The Service is looked up again at
+  most once per :data:`RETRY_SECONDS`, so a burst of writes does not become a
+  burst of GETs.
 * The reference has ``controller: false`` and ``blockOwnerDeletion: false``:
   the anchor controls nothing, and deleting it must never wait for its
   dependents (a foreground delete of the anchor is not held up by vsyncer).
@@ -32,6 +36,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
+import structlog
+
 from syncer.clock import Clock, RealClock
 from syncer.errors import ApiError, NotFound, VsyncerError
 from syncer.resources import SERVICES, Resource
@@ -40,6 +46,8 @@ Json = dict[str, Any]
 
 #: Seconds between two looks for a missing anchor.
 RETRY_SECONDS = 1.0
+#: The longest wait between two looks while the workers wait for the anchor.
+MAX_WAIT = 30.0
 
 
 class ReadClient(Protocol):
@@ -77,6 +85,7 @@ class OwnerAnchor:
         self._lock = asyncio.Lock()
         self._missing: AnchorMissing | None = None
         self._missing_until = float("-inf")
+        self._log = structlog.get_logger("vsyncer.owneranchor").bind(anchor=f"{namespace}/{name}")
 
     @property
     def known(self) -> Json | None:
@@ -90,6 +99,19 @@ class OwnerAnchor:
                 await self._resolve()
         assert self._reference is not None
         return dict(self._reference)
+
+    async def wait(self) -> None:
+        """Return once the anchor is found; until then log why and look again, backing off."""
+        delay = RETRY_SECONDS
+        while True:
+            try:
+                await self.reference()
+            except AnchorMissing as exc:
+                self._log.warning("waiting for the owner anchor", error=str(exc), retry_in=delay)
+                await self._clock.sleep(delay)
+                delay = min(MAX_WAIT, delay * 2)
+            else:
+                return
 
     async def _resolve(self) -> None:
         if self._reference is not None:

@@ -381,6 +381,7 @@ def build(
             workers=s.workers,
             reconcile_timeout=s.reconcile_timeout,
             metrics=metrics,
+            start_gate=anchor.wait if anchor is not None else None,
         )
         kinds[kind] = KindPipeline(
             kind=kind,

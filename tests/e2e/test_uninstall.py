@@ -11,9 +11,12 @@ from typing import Any
 
 import pytest
 
+from syncer.daemon import Daemon
 from syncer.errors import NotFound
 from syncer.kube import KubeClient
+from syncer.owneranchor import stand_in
 from syncer.resources import CONFIGMAPS, PODS, SECRETS, SERVICES, Resource
+from syncer.settings import Settings
 from syncer.translate import MANAGED_BY_LABEL
 from tests.e2e.test_sync_support import (
     VCLUSTER,
@@ -156,7 +159,7 @@ async def test_deleting_the_anchor_removes_every_synced_object_and_nothing_else(
     assert kept["data"] == {"kept": "yes"}
 
 
-async def test_creates_wait_for_a_missing_anchor_and_follow_it_once_there(
+async def test_nothing_is_written_until_the_anchor_exists(
     namespace_with_sa: str,
     v_ns: str,
     host: KubeClient,
@@ -164,35 +167,45 @@ async def test_creates_wait_for_a_missing_anchor_and_follow_it_once_there(
     host_kubeconfig: Path,
     virtual_kubeconfig: Path,
 ) -> None:
-    """With the anchor absent nothing is created (the reconciles fail and are retried);
-    once the Service exists the copy is created, owned by it."""
+    """Started without its anchor, vsyncer is ready but reconciles nothing (the pod's key
+    waits in the queue); once the Service exists the copy is created, owned by it."""
     t, ns = translator(namespace_with_sa), namespace_with_sa
-    async with run_syncer(
+    settings = Settings(
+        vcluster_name=VCLUSTER,
         host_namespace=ns,
         host_kubeconfig=host_kubeconfig,
         virtual_kubeconfig=virtual_kubeconfig,
         kinds=("pods", "configmaps"),
-    ) as daemon:
-        await host.delete(SERVICES, namespace=ns, name=VCLUSTER)
+        metrics_bind="127.0.0.1:0",
+        probes_bind="127.0.0.1:0",
+        shutdown_grace=10,
+        owner_anchor="late",
+    )
+    daemon = Daemon(settings=settings)
+    task = asyncio.create_task(daemon.run(install_signals=False))
+    try:
+
+        async def ready() -> bool:
+            assert not task.done(), "the daemon exited"
+            return daemon.ready()[0]
+
+        await _until(ready, within=60, what="the daemon is ready")
         await virtual.create(PODS, namespace=v_ns, body=pod("web"))
+        queue = daemon.controllers["pods"].queue
 
-        async def failed() -> bool:
-            value = daemon.metrics.registry.get_sample_value(
-                "vsyncer_reconcile_total", {"kind": "pods", "result": "error"}
-            )
-            return bool(value)
+        async def queued() -> bool:
+            return len(queue) > 0
 
-        await _until(failed, within=60, what="a pod reconcile fails for the missing anchor")
+        await _until(queued, within=60, what="the pod's key is queued")
+        reconciles = daemon.metrics.registry.get_sample_value(
+            "vsyncer_reconcile_total", {"kind": "pods", "result": "success"}
+        )
+        assert not reconciles
         with pytest.raises(NotFound):
             await host.get(PODS, namespace=ns, name=t.host_name(v_ns, "web"))
 
         created = await host.create(
-            SERVICES,
-            namespace=ns,
-            body={
-                "metadata": {"name": VCLUSTER},
-                "spec": {"ports": [{"port": 443, "protocol": "TCP"}]},
-            },
+            SERVICES, namespace=ns, body=stand_in(namespace=ns, name="late")
         )
         copy = await wait_for_object(
             host,
@@ -204,3 +217,6 @@ async def test_creates_wait_for_a_missing_anchor_and_follow_it_once_there(
         assert copy is not None
         owners = [o["uid"] for o in copy["metadata"]["ownerReferences"]]
         assert owners == [created["metadata"]["uid"]]
+    finally:
+        daemon.request_stop()
+        assert await asyncio.wait_for(task, 60) == 0

@@ -274,3 +274,24 @@ async def test_the_traceback_comes_at_the_first_failure_after_a_conflict_and_aft
     failures = [line for line in _lines(log_lines) if line["level"] == "warning"]
     assert [line["requeues"] for line in failures] == [1, 2, 0]
     assert ["exception" in line for line in failures] == [True, False, True]
+
+
+async def test_workers_start_once_the_start_gate_opens() -> None:
+    """Keys queued before the gate opens wait in the queue; none is reconciled before."""
+    gate = asyncio.Event()
+    queue: WorkQueue[ObjectKey] = WorkQueue(clock=FakeClock())
+    script = Script({})
+    controller = Controller(
+        kind="configmaps", reconciler=script, queue=queue, workers=4, start_gate=gate.wait
+    )
+    queue.add(_key("a"))
+    script.expected = 1
+    task = asyncio.create_task(controller.run())
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert script.calls == Counter()
+    gate.set()
+    await asyncio.wait_for(script.finished.wait(), 10)
+    assert script.calls == Counter({"a": 1})
+    await queue.shut_down(drain=True)
+    await asyncio.wait_for(task, 10)

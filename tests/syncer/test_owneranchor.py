@@ -232,3 +232,21 @@ def test_virtual_owners_never_reach_host_metadata(
         "metadata": {"name": "web", "namespace": "shop", "uid": "v-1", "ownerReferences": owners}
     }
     assert "ownerReferences" not in host_metadata(translator=T, resource=resource, v_obj=v_obj)
+
+
+async def test_wait_looks_again_with_a_doubling_delay_until_the_anchor_exists() -> None:
+    """Missing: looked for after 1 s, then 2 s; once there, wait returns with it known."""
+    clock = FakeClock()
+    services = Services(uid=None)
+    anchor = _anchor(services, clock)
+    waiting = asyncio.ensure_future(anchor.wait())
+    await clock.wait_for_sleepers()
+    assert (len(services.gets), clock.next_deadline()) == (1, 1.0)
+    clock.advance(1.0)
+    await clock.wait_for_sleepers()
+    assert (len(services.gets), clock.next_deadline()) == (2, 3.0)
+    services.uid = "late-uid"
+    clock.advance(2.0)
+    await asyncio.wait_for(waiting, 5)
+    assert anchor.known is not None
+    assert anchor.known["uid"] == "late-uid"

@@ -10,6 +10,8 @@ Guarantees:
   requires it and replaces every ``k8s.io/*`` staging module that the tag's own
   ``go.mod`` requires at ``v0.0.0`` with its published ``v0.<minor>.<patch>``.
   The list is read from the tag's ``go.mod``, not guessed.
+* kwok is built from a copy of its module with two fixes to its kubelet server
+  (exec exit codes, stdin end; see :mod:`syncer.localcluster.kwokpatch`).
 * ``etcd``, ``kwok`` and ``helm`` (which installs the chart in ``deploy/chart``
   in the tests) get a generated module each, so their dependency graphs never
   constrain Kubernetes'.
@@ -24,10 +26,10 @@ Guarantees:
 
 from __future__ import annotations
 
+import dataclasses
+import fcntl
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -35,6 +37,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from syncer.localcluster import kwokpatch
+from syncer.localcluster.gotool import BuildError as BuildError
+from syncer.localcluster.gotool import find_go, go_env, module_dir, staging_replaces
 
 KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.16"
@@ -67,10 +73,6 @@ KWOK_CONFIG = "kwok-stages.yaml"
 Progress = Callable[[str], None]
 
 
-class BuildError(RuntimeError):
-    """The control plane could not be built; the message is one line and names the log."""
-
-
 @dataclass(frozen=True, slots=True)
 class Component:
     """One generated Go module and the binaries built from it."""
@@ -81,6 +83,15 @@ class Component:
     #: binary name → package path
     packages: dict[str, str]
     replaces: dict[str, str] = field(default_factory=dict)
+    #: module → local directory it is built from instead (a patched copy)
+    local: dict[str, Path] = field(default_factory=dict)
+    #: changes when what is built from ``version`` changes (e.g. its patches)
+    revision: str = ""
+
+    @property
+    def recorded(self) -> str:
+        """What the cache manifest records for this component."""
+        return f"{self.version}+{self.revision}" if self.revision else self.version
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,52 +129,6 @@ def _print_progress(message: str) -> None:
     print(f"[controlplane] {message}", file=sys.stderr, flush=True)
 
 
-def _go_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["CGO_ENABLED"] = "0"
-    env["GOTOOLCHAIN"] = "local"
-    env["GOFLAGS"] = "-mod=mod -buildvcs=false"
-    env.setdefault("GOCACHE", str(Path.home() / ".cache" / "go-build"))
-    env.pop("GOWORK", None)
-    return env
-
-
-def find_go() -> str:
-    go = shutil.which("go")
-    if go is None:
-        raise BuildError(
-            "the Go toolchain (go >= 1.26) is not on PATH; it is needed once to build the "
-            "local Kubernetes control plane"
-        )
-    return go
-
-
-def staging_replaces(*, go: str, version: str, workdir: Path, log: Path) -> dict[str, str]:
-    """``k8s.io/*`` modules the tag's go.mod requires at v0.0.0 → their published version."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(
-        [go, "mod", "download", "-json", f"k8s.io/kubernetes@{version}"],
-        cwd=workdir,
-        env=_go_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    log.write_text(proc.stdout + proc.stderr)
-    if proc.returncode != 0:
-        raise BuildError(
-            f"could not fetch k8s.io/kubernetes@{version} (exit {proc.returncode}); log: {log}"
-        )
-    gomod = Path(json.loads(proc.stdout)["GoMod"]).read_text()
-    published = "v0." + version.removeprefix("v1.")
-    staged = sorted(set(re.findall(r"^\s*(k8s\.io/[A-Za-z0-9._/-]+) v0\.0\.0\s*$", gomod, re.M)))
-    if not staged:
-        raise BuildError(
-            f"no v0.0.0 staging requirements found in k8s.io/kubernetes@{version}'s go.mod"
-        )
-    return dict.fromkeys(staged, published)
-
-
 def components(*, replaces: dict[str, str]) -> list[Component]:
     return [
         Component(
@@ -190,6 +155,7 @@ def components(*, replaces: dict[str, str]) -> list[Component]:
             module="sigs.k8s.io/kwok",
             version=KWOK_VERSION,
             packages={"kwok": "sigs.k8s.io/kwok/cmd/kwok"},
+            revision=kwokpatch.REVISION,
         ),
         Component(
             name="helm",
@@ -213,6 +179,7 @@ def _write_module(src: Path, component: Component) -> None:
         lines += ["", "replace ("]
         lines += [f"\t{mod} => {mod} {ver}" for mod, ver in sorted(component.replaces.items())]
         lines.append(")")
+    lines += [f"replace {mod} => {path}" for mod, path in sorted(component.local.items())]
     (src / "go.mod").write_text("\n".join(lines) + "\n")
     imports = "\n".join(f'\t_ "{pkg}"' for pkg in component.packages.values())
     (src / "tools.go").write_text(
@@ -240,7 +207,7 @@ def _run_go(argv: Sequence[str], cwd: Path, log: Path, progress: Progress, label
         out.write(f"$ {' '.join(argv)}\n")
         out.flush()
         proc = subprocess.Popen(
-            list(argv), cwd=cwd, env=_go_env(), stdout=out, stderr=subprocess.PIPE, text=True
+            list(argv), cwd=cwd, env=go_env(), stdout=out, stderr=subprocess.PIPE, text=True
         )
         ticker.start()
         assert proc.stderr is not None
@@ -267,7 +234,7 @@ def _read_manifest(root: Path) -> dict[str, str]:
 
 def _up_to_date(root: Path, manifest: dict[str, str], component: Component) -> bool:
     extras = (KWOK_CONFIG,) if component.name == "kwok" else ()
-    return manifest.get(component.name) == component.version and all(
+    return manifest.get(component.name) == component.recorded and all(
         (root / "bin" / binary).is_file() for binary in (*component.packages, *extras)
     )
 
@@ -276,7 +243,7 @@ def _write_kwok_config(*, go: str, src: Path, target: Path, log: Path) -> None:
     proc = subprocess.run(
         [go, "list", "-m", "-json", "sigs.k8s.io/kwok"],
         cwd=src,
-        env=_go_env(),
+        env=go_env(),
         capture_output=True,
         text=True,
         check=False,
@@ -290,6 +257,23 @@ def _write_kwok_config(*, go: str, src: Path, target: Path, log: Path) -> None:
     target.write_text("\n---\n".join(docs) + "\n")
 
 
+def _patched_kwok(component: Component, *, go: str, root: Path, log: Path) -> Component:
+    """``component`` built from a fixed copy of the kwok module (:mod:`.kwokpatch`)."""
+    source = module_dir(
+        go=go,
+        module=component.module,
+        version=component.version,
+        workdir=root / "src" / "probe",
+        log=log,
+    )
+    target = root / "src" / "kwok-module"
+    try:
+        kwokpatch.patched_copy(source=source, target=target)
+    except kwokpatch.PatchError as exc:
+        raise BuildError(f"{exc}; log: {log}") from exc
+    return dataclasses.replace(component, local={component.module: target})
+
+
 def cached(version: str = KUBERNETES_VERSION) -> Binaries | None:
     """The cached binaries if every one of them is present and current, else ``None``."""
     root = cache_dir(version)
@@ -301,9 +285,33 @@ def cached(version: str = KUBERNETES_VERSION) -> Binaries | None:
 
 
 def build(*, progress: Progress = _print_progress, runner: Runner = _run_go) -> BuildResult:
-    """Build what is missing from the cache and return the binaries' location."""
+    """Build what is missing from the cache and return the binaries' location.
+
+    One build at a time per cache: a process that finds work to do takes an
+    exclusive lock on ``<cache>/.build.lock`` (waiting for another build to
+    finish, then finding its result in the manifest), so concurrent test
+    sessions never write the same files.
+    """
     started = time.monotonic()
     root = cache_dir(KUBERNETES_VERSION)
+    manifest = _read_manifest(root)
+    if all(_up_to_date(root, manifest, c) for c in components(replaces={})):
+        return BuildResult(
+            binaries=Binaries(directory=root / "bin", version=KUBERNETES_VERSION),
+            built=(),
+            seconds=0.0,
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / ".build.lock").open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress("another build of the control plane is running; waiting for it")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build(root=root, progress=progress, runner=runner, started=started)
+
+
+def _build(*, root: Path, progress: Progress, runner: Runner, started: float) -> BuildResult:
     bindir = root / "bin"
     logs = root / "logs"
     manifest = _read_manifest(root)
@@ -328,6 +336,8 @@ def build(*, progress: Progress = _print_progress, runner: Runner = _run_go) -> 
                     go=go, version=KUBERNETES_VERSION, workdir=root / "src" / "probe", log=log
                 )
             )[0]
+        if component.name == "kwok":
+            component = _patched_kwok(component, go=go, root=root, log=log)
         src = root / "src" / component.name
         _write_module(src, component)
         progress(f"resolving {component.module}@{component.version} (log: {log})")
@@ -349,7 +359,7 @@ def build(*, progress: Progress = _print_progress, runner: Runner = _run_go) -> 
             out.replace(bindir / binary)
         if component.name == "kwok":
             _write_kwok_config(go=go, src=src, target=bindir / KWOK_CONFIG, log=log)
-        manifest[component.name] = component.version
+        manifest[component.name] = component.recorded
         _manifest_path(root).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         built.append(component.name)
         progress(f"{component.name} built")

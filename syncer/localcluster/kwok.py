@@ -22,7 +22,9 @@ Guarantees:
   (``ClusterLogs``, ``ClusterAttach``, ``ClusterExec``, ``ClusterPortForward``):
   logs and attach read :attr:`HostKubelet.default_log` (one constant line);
   exec runs the command on this machine in :attr:`HostKubelet.exec_dir` (so
-  ``echo``, ``sh``, ``cat``, ``tar`` are the machine's own); a port-forward to
+  ``echo``, ``sh``, ``cat``, ``tar`` are the machine's own), its exit code
+  reaches kubectl and its stdin ends when the client's does (kwok is built
+  with those fixes: :mod:`syncer.localcluster.kwokpatch`); a port-forward to
   any pod port dials ``127.0.0.1:`` :attr:`HostKubelet.forward_port`, where a
   test runs its TCP server.
 * Per pod, :meth:`HostKubelet.pod_log` gives each container its own log file

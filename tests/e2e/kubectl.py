@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from syncer.localcluster import build
+from syncer.localcluster.build import cache_dir
 
 
 class KubectlTimeout(AssertionError):
@@ -35,8 +36,9 @@ class Result:
 
 
 def kubectl_binary() -> Path:
-    """The kubectl built with the control plane (built first if the cache is cold)."""
-    return build().binaries.path("kubectl")
+    """The kubectl built with the control plane (built first if the cache has none)."""
+    cached = cache_dir() / "bin" / "kubectl"
+    return cached if cached.is_file() else build().binaries.path("kubectl")
 
 
 def _argv(args: tuple[str, ...], kubeconfig: Path) -> list[str]:

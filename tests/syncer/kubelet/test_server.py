@@ -1,0 +1,201 @@
+"""Tests for syncer.kubelet.server: client certificates, routing, 404 before any host request.
+
+The server runs for real (TLS on loopback, a kubelet-client CA and client
+certificate from the local control plane's PKI); the host side is a dialer
+that records whether it was asked, or points at a closed port.  The relay to
+a real host API server is tested end to end in tests/e2e/test_kubelet_*.py.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from prometheus_client import CollectorRegistry
+
+from syncer.binds import BindAddress
+from syncer.kube import Dial
+from syncer.kubelet.metrics import KubeletMetrics
+from syncer.kubelet.resolve import PodResolver
+from syncer.kubelet.server import KubeletServer
+from syncer.kubelet.tls import server_context
+from syncer.kubelet.upstream import HostPods
+from syncer.localcluster.pki import KubeletClientPKI, kubelet_client
+from tests.syncer.kubelet.test_resolve import DictCache
+from tests.syncer.translate_support import TRANSLATOR, host_object
+
+
+class ClosedPortDialer:
+    """A host API server address nothing listens on; counts how often it was asked."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+
+    async def dial(self) -> Dial:
+        self.calls += 1
+        return Dial(
+            server=f"http://127.0.0.1:{self.port}", ssl=None, server_hostname=None, headers={}
+        )
+
+
+class Running:
+    def __init__(
+        self, *, server: KubeletServer, dialer: ClosedPortDialer, registry: CollectorRegistry
+    ):
+        self.server, self.dialer, self.registry = server, dialer, registry
+
+    def url(self, path: str) -> str:
+        return f"https://127.0.0.1:{self.server.port}{path}"
+
+    def count(self, verb: str, code: int) -> float:
+        labels = {"verb": verb, "code": str(code)}
+        return self.registry.get_sample_value("vsyncer_kubelet_requests_total", labels) or 0.0
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> KubeletClientPKI:
+    return kubelet_client(tmp_path_factory.mktemp("kubelet-pki"), cluster="virtual")
+
+
+@pytest.fixture
+async def running(pki: KubeletClientPKI) -> AsyncIterator[Running]:
+    registry = CollectorRegistry()
+    dialer = ClosedPortDialer()
+    server = KubeletServer(
+        bind=BindAddress("127.0.0.1", 0),
+        ssl_context=server_context(
+            client_ca=pki.ca.cert, cert=None, key=None, hosts=("127.0.0.1",)
+        ),
+        resolver=PodResolver(
+            translator=TRANSLATOR, host_pods=DictCache(host_object(TRANSLATOR, "shop", "web"))
+        ),
+        host=HostPods(client=dialer),
+        metrics=KubeletMetrics(registry=registry),
+    )
+    await server.start()
+    yield Running(server=server, dialer=dialer, registry=registry)
+    await server.stop()
+
+
+def _client_ssl(cert: Path | None = None, key: Path | None = None) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # the server's certificate is self-signed
+    if cert is not None:
+        ctx.load_cert_chain(cert, keyfile=key)
+    return ctx
+
+
+async def _call(
+    url: str, ctx: ssl.SSLContext, *, method: str = "GET", headers: dict[str, str] | None = None
+) -> tuple[int, str]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, url, ssl=ctx, headers=headers) as resp,
+    ):
+        return resp.status, await resp.text()
+
+
+PATHS = [
+    "/containerLogs/shop/web/app",
+    "/exec/shop/web/app?command=id&output=1",
+    "/attach/shop/web/app",
+    "/portForward/shop/web",
+    "/pods",
+    "/stats/summary",
+]
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_without_a_client_certificate_every_path_is_401(running: Running, path: str) -> None:
+    """No certificate → 401 before routing, and the host is never asked."""
+    status, body = await _call(running.url(path), _client_ssl())
+    assert (status, body) == (401, "Unauthorized\n")
+    assert running.dialer.calls == 0
+
+
+async def test_a_certificate_of_another_ca_fails_the_handshake(
+    running: Running, tmp_path: Path
+) -> None:
+    """A client certificate the kubelet-client CA did not sign is refused by TLS itself."""
+    other = kubelet_client(tmp_path, cluster="other")
+    with pytest.raises(aiohttp.ClientError):
+        await _call(running.url(PATHS[0]), _client_ssl(other.client.cert, other.client.key))
+    assert running.dialer.calls == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/pods", 404),
+        ("GET", "/containerLogs/shop/web", 404),
+        ("GET", "/exec/shop/web", 404),
+        ("GET", "/run/shop/web/app", 404),
+        ("POST", "/containerLogs/shop/web/app", 405),
+        ("DELETE", "/exec/shop/web/app", 405),
+    ],
+)
+async def test_other_paths_are_refused(
+    running: Running, pki: KubeletClientPKI, method: str, path: str, status: int
+) -> None:
+    """Only the four kubelet endpoints exist."""
+    ctx = _client_ssl(pki.client.cert, pki.client.key)
+    got, _ = await _call(running.url(path), ctx, method=method)
+    assert got == status
+    assert running.dialer.calls == 0
+    assert running.count("other", status) == 1
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/containerLogs/shop/ghost/app",
+        "/containerLogs/other/web/app",
+        "/portForward/shop/ghost",
+        "/exec/Shop/web/app",
+    ],
+)
+async def test_a_pod_without_a_host_twin_is_404_without_a_host_request(
+    running: Running, pki: KubeletClientPKI, path: str
+) -> None:
+    """Unknown pods are answered here; the host API server is never dialled."""
+    headers = {"Connection": "Upgrade", "Upgrade": "SPDY/3.1"}
+    status, body = await _call(
+        running.url(path), _client_ssl(pki.client.cert, pki.client.key), headers=headers
+    )
+    assert status == 404
+    assert "has no copy on the host cluster" in body
+    assert running.dialer.calls == 0
+
+
+async def test_exec_without_an_upgrade_is_400(running: Running, pki: KubeletClientPKI) -> None:
+    """exec, attach and portForward are upgraded connections only."""
+    status, body = await _call(
+        running.url("/exec/shop/web/app?command=id"), _client_ssl(pki.client.cert, pki.client.key)
+    )
+    assert status == 400
+    assert "upgrade" in body
+    assert running.count("exec", 400) == 1
+
+
+@pytest.mark.parametrize(
+    "path", ["/containerLogs/shop/web/app?follow=true", "/exec/shop/web/app?command=id"]
+)
+async def test_an_unreachable_host_is_503_with_the_reason(
+    running: Running, pki: KubeletClientPKI, path: str
+) -> None:
+    """A synced pod whose host API server cannot be reached: 503 naming the host, no hang."""
+    headers = {"Connection": "Upgrade", "Upgrade": "SPDY/3.1"}
+    status, body = await _call(
+        running.url(path), _client_ssl(pki.client.cert, pki.client.key), headers=headers
+    )
+    assert status == 503
+    assert "cannot reach the host API server" in body
+    assert running.dialer.calls == 1

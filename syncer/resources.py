@@ -69,6 +69,15 @@ LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 INGRESSES = Resource("networking.k8s.io", "v1", "ingresses", "Ingress")
 NETWORKPOLICIES = Resource("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy")
 PDBS = Resource("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget")
+#: Optional fromHost kinds: cluster-scoped classes copied up read-only.
+STORAGECLASSES = Resource("storage.k8s.io", "v1", "storageclasses", "StorageClass", False)
+INGRESSCLASSES = Resource("networking.k8s.io", "v1", "ingressclasses", "IngressClass", False)
+RUNTIMECLASSES = Resource("node.k8s.io", "v1", "runtimeclasses", "RuntimeClass", False)
+PRIORITYCLASSES = Resource("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", False)
+#: The definitions of the custom resources vsyncer syncs (copied from host to virtual).
+CRDS = Resource(
+    "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False
+)
 
 CORE: dict[str, Resource] = {
     r.plural: r

@@ -12,7 +12,8 @@ Guarantees:
   (:func:`mappers.tokens.token_secret_host_name`, a name no tenant object's
   host name can be);
 * a Secret that is fresh (not due, owned by this host pod, holding every
-  token the pod projects) is left alone and revisited when due;
+  token the pod projects and the current virtual CA) is left alone and
+  revisited when due;
 * a Secret under that name that is not a token Secret of ours is never
   written: the create answers "already exists" and the pod is refused
   (``host_name_taken``, a Warning event) and looked at again after

@@ -9,7 +9,9 @@ from typing import Any
 from syncer.metrics import Metrics
 from syncer.translate import Translator
 from tests.deploy.chart_support import one, render
+from tests.deploy.promql_parser import parse
 from tests.promql import exported, metric_names
+from tests.test_dashboard import load, queries
 
 ON = {
     "monitoring": {
@@ -88,3 +90,22 @@ def test_the_dashboard_config_map_carries_the_dashboard_for_the_sidecar() -> Non
     config = one(objects, "ConfigMap", "vc-vsyncer-dashboard")
     assert config["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert json.loads(config["data"]["vsyncer.json"])["uid"] == "vsyncer"
+
+
+def test_every_alert_and_dashboard_query_parses_with_prometheus_own_parser() -> None:
+    """Prometheus' parser accepts every expression (Grafana's $__rate_interval as 5m) and
+    finds exactly the metric names the unit test's reading finds, all of them exported."""
+    dashboard = [q.replace("$__rate_interval", "5m") for q in queries(load())]
+    exprs = [*alerts(render({**ON, "replicas": 2})).values(), *dashboard]
+    for expr, parsed in zip(exprs, parse(exprs), strict=True):
+        assert parsed.error is None, (expr, parsed.error)
+        assert parsed.metrics, expr
+        assert set(parsed.metrics) <= EXPORTED, expr
+        assert set(parsed.metrics) == metric_names(expr), expr
+
+
+def test_the_parser_rejects_what_prometheus_would() -> None:
+    """An unclosed parenthesis and an unknown function are errors, not metric names."""
+    unclosed, unknown = parse(["rate(vsyncer_leader[5m]", "rat(vsyncer_leader[5m])"])
+    assert unclosed.error is not None
+    assert unknown.error is not None

@@ -54,6 +54,7 @@ from pydantic_settings import (
 )
 
 from syncer.binds import BindAddress, is_host, parse_bind
+from syncer.customresource_settings import ResourceModelFields
 from syncer.errors import ConfigError
 from syncer.isolation_settings import IsolationFields
 from syncer.kubeconfigfile import check_kubeconfig
@@ -119,11 +120,9 @@ def _check_kinds(kinds: tuple[str, ...]) -> tuple[str, ...]:
     return kinds
 
 
-class Settings(IsolationFields, KubeletFields, SleepFields, BaseSettings):
-    """Everything the daemon can be told; see the module docstring for the sources.
-
-    The ``isolation*``, ``kubelet_*`` and ``sleep_*`` fields are the mixins' it inherits.
-    """
+class Settings(IsolationFields, KubeletFields, SleepFields, ResourceModelFields, BaseSettings):
+    """Everything the daemon can be told (the module docstring: the sources); the ``isolation*``,
+    ``kubelet_*``, ``sleep_*``, ``from_host_*`` and ``custom_*`` fields are the mixins'."""
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,

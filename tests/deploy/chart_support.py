@@ -9,6 +9,9 @@ parsed into the list of rendered objects.
 
 from __future__ import annotations
 
+import copy
+import functools
+import json
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -24,7 +27,9 @@ KUBE_VERSION = "1.36.3"
 Json = dict[str, Any]
 
 
+@functools.cache
 def helm_binary() -> Path:
+    """The cached Helm, built first (with the control plane) if the cache is cold."""
     return build().binaries.path("helm")
 
 
@@ -55,7 +60,14 @@ def helm(
 def render(
     values: Mapping[str, Any] | None = None, *, release: str = "vc", namespace: str = "tenant-a"
 ) -> list[Json]:
-    """The objects ``helm template`` renders for ``values``."""
+    """The objects ``helm template`` renders for ``values`` (a fresh copy each call)."""
+    key = json.dumps(values, sort_keys=True)
+    return copy.deepcopy(_rendered(key, release=release, namespace=namespace))
+
+
+@functools.cache
+def _rendered(values: str, *, release: str, namespace: str) -> list[Json]:
+    """One ``helm template`` per distinct input in a session (the chart does not change)."""
     out = helm(
         "template",
         release,
@@ -64,7 +76,7 @@ def render(
         namespace,
         "--kube-version",
         KUBE_VERSION,
-        values=values,
+        values=json.loads(values),
     )
     return [doc for doc in yaml.safe_load_all(out) if doc]
 

@@ -40,7 +40,8 @@ someone else in between is never deleted.
 Owner references (:mod:`syncer.owneranchor`, vcluster's global owner): with an
 anchor, every namespaced object the writer creates that the mapper gave no
 ``ownerReferences`` (a pod's token Secret names its host pod: the garbage
-collector then removes it with the pod) gets exactly one, to the anchor; the
+collector then removes it with the pod) gets exactly one, to the anchor
+(``controller`` when the virtual object had a controlling owner); the
 create waits (:class:`~syncer.owneranchor.AnchorMissing`, retried) while the
 anchor cannot be read.  An update whose body has no ``ownerReferences`` keeps
 the current object's, and an object that has none yet (made before the anchor
@@ -53,6 +54,7 @@ never carries a virtual object's owners (a pod's are kept as JSON in
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
@@ -60,7 +62,7 @@ from syncer.errors import HostWriteRefused, TooManyRequests
 from syncer.inflight import AdaptiveLimit
 from syncer.owneranchor import AnchorMissing, OwnerAnchor
 from syncer.resources import Resource
-from syncer.translate import Translator
+from syncer.translate import OWNER_REFERENCES_ANNOTATION, Translator
 
 Json = dict[str, Any]
 
@@ -114,6 +116,27 @@ def _owned_by(body: Json, *owners: Any) -> Json:
     metadata = dict(_meta(body))
     metadata["ownerReferences"] = [dict(owner) for owner in owners]
     return {**body, "metadata": metadata}
+
+
+def _controlling(reference: Json, body: Mapping[str, Any]) -> Json:
+    """``reference`` marked ``controller`` when the virtual object had a controller.
+
+    vcluster's rule: a host pod whose virtual pod has a controlling owner (a
+    ReplicaSet, a Job …) is "controlled" by the anchor, so host tooling that
+    spares unmanaged pods (``kubectl drain`` without ``--force``) treats it as
+    managed.  The virtual owners are the JSON of ``OWNER_REFERENCES_ANNOTATION``
+    (only a boolean of them reaches the host reference).
+    """
+    annotations = _meta(body).get("annotations")
+    raw = annotations.get(OWNER_REFERENCES_ANNOTATION) if isinstance(annotations, Mapping) else None
+    try:
+        owners = json.loads(raw) if isinstance(raw, str) else []
+    except ValueError:
+        owners = []
+    controlled = isinstance(owners, list) and any(
+        isinstance(owner, dict) and owner.get("controller") is True for owner in owners
+    )
+    return {**reference, "controller": controlled}
 
 
 class HostWriter:
@@ -185,7 +208,7 @@ class HostWriter:
         """Create ``body``, which must be fully translated (marker label, provenance)."""
         self._check(resource, body, what="new object")
         if self._anchor is not None and resource.namespaced and not _owners(body):
-            body = _owned_by(body, await self._anchor.reference())
+            body = _owned_by(body, _controlling(await self._anchor.reference(), body))
         namespace = self._namespace(resource)
         return await self._send(
             lambda: self._client.create(resource, namespace=namespace, body=body)
@@ -202,7 +225,7 @@ class HostWriter:
             owners = _owners(current)
             if not owners:
                 try:
-                    owners = [await self._anchor.reference()]
+                    owners = [_controlling(await self._anchor.reference(), body)]
                 except AnchorMissing:
                     owners = []  # adopted by a later update; this one does not wait
             if owners:

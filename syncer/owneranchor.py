@@ -26,9 +26,10 @@ Guarantees:
   setting), and the write is not sent.  The Service is looked up again at
   most once per :data:`RETRY_SECONDS`, so a burst of writes does not become a
   burst of GETs.
-* The reference has ``controller: false`` and ``blockOwnerDeletion: false``:
-  the anchor controls nothing, and deleting it must never wait for its
-  dependents (a foreground delete of the anchor is not held up by vsyncer).
+* The reference has ``blockOwnerDeletion: false`` (deleting the anchor never
+  waits for its dependents) and ``controller: false``; the host writer sets
+  ``controller`` as vcluster does, true exactly when the virtual object has a
+  controlling owner (:mod:`syncer.hostwriter`).
 """
 
 from __future__ import annotations

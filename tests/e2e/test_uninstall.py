@@ -70,6 +70,7 @@ def _tenant_objects(owner: Json) -> list[tuple[Resource, Json]]:
     objects = [(CONFIGMAPS, conf), (SECRETS, creds), (PODS, web), (SERVICES, service)]
     for _, body in objects:
         body["metadata"]["ownerReferences"] = [stranger]
+    web["metadata"]["ownerReferences"] = [{**stranger, "controller": True}]
     return objects
 
 
@@ -102,7 +103,8 @@ async def test_deleting_the_anchor_removes_every_synced_object_and_nothing_else(
     virtual_kubeconfig: Path,
 ) -> None:
     """Synced pod, service, configmap, secret (and the pod's token Secret) are owned by the
-    anchor or by their host pod; with vsyncer stopped and the anchor deleted, the host's
+    anchor (the pod, whose virtual pod has a controller, as its controller) or by their
+    host pod; with vsyncer stopped and the anchor deleted, the host's
     garbage collector removes all of them, the anchor was never written, a foreign object
     in the namespace stays."""
     t, ns = translator(namespace_with_sa), namespace_with_sa
@@ -136,7 +138,7 @@ async def test_deleting_the_anchor_removes_every_synced_object_and_nothing_else(
                     "kind": "Service",
                     "name": VCLUSTER,
                     "uid": anchor_uid,
-                    "controller": False,
+                    "controller": resource == PODS,  # vcluster's rule: its virtual pod has one
                     "blockOwnerDeletion": False,
                 }
             ], resource.plural

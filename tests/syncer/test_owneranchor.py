@@ -16,7 +16,7 @@ from syncer.hostwriter import HostWriter
 from syncer.kit.metadata import host_metadata
 from syncer.owneranchor import AnchorMissing, OwnerAnchor, owner_reference
 from syncer.resources import CONFIGMAPS, NODES, SERVICES, Resource
-from syncer.translate import Translator
+from syncer.translate import OWNER_REFERENCES_ANNOTATION, Translator
 
 T = Translator(vcluster="dev", host_namespace="vcluster-dev")
 SETTING = "VSYNCER_OWNER_ANCHOR"
@@ -250,3 +250,26 @@ async def test_wait_looks_again_with_a_doubling_delay_until_the_anchor_exists() 
     await asyncio.wait_for(waiting, 5)
     assert anchor.known is not None
     assert anchor.known["uid"] == "late-uid"
+
+
+@pytest.mark.parametrize(
+    ("virtual_owners", "controller"),
+    [
+        (None, False),
+        ('[{"kind":"ReplicaSet","name":"web-1","controller":true}]', True),
+        ('[{"kind":"ConfigMap","name":"x"}]', False),
+        ('[{"kind":"ReplicaSet","controller":"yes"}]', False),
+        ("not json", False),
+    ],
+)
+async def test_controller_follows_the_virtual_objects_controller(
+    virtual_owners: str | None, controller: bool
+) -> None:
+    """vcluster's rule: the anchor reference is ``controller`` exactly when the virtual
+    object (its owners kept in the owner-references annotation) had a controlling owner."""
+    writer, writes = _writer(Services())
+    body = _copy()
+    if virtual_owners is not None:
+        body["metadata"]["annotations"][OWNER_REFERENCES_ANNOTATION] = virtual_owners
+    await writer.create(CONFIGMAPS, body=body)
+    assert _owners(writes.bodies[0][1]) == [{**ANCHOR, "controller": controller}]

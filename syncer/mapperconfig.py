@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from syncer.customresources import CustomResource
+
 
 @dataclass(frozen=True, slots=True)
 class MapperConfig:
@@ -43,3 +45,7 @@ class MapperConfig:
     #: The host service account synced pods run as (``VSYNCER_WORKLOAD_SERVICE_ACCOUNT``);
     #: ``None``: ``vc-workload-<vcluster>``, as vcluster's chart names it.
     workload_service_account: str | None = None
+    #: Which host objects the fromHost class kinds copy (``VSYNCER_FROM_HOST_LABEL_SELECTOR``).
+    from_host_label_selector: str | None = None
+    #: The custom resources synced without a plugin (``VSYNCER_CUSTOM_RESOURCES``).
+    custom_resources: tuple[CustomResource, ...] = ()

@@ -253,6 +253,8 @@ def mapper_config(settings: Settings) -> MapperConfig:
         kubelet_port=parse_bind(s.kubelet_bind).port,
         kinds=s.kinds,
         workload_service_account=s.workload_service_account,
+        from_host_label_selector=s.from_host_label_selector,
+        custom_resources=s.custom_resource_list(),
     )
 
 

@@ -20,9 +20,11 @@ Guarantees:
   deleted when the last such pod goes; without the pods mapper no node is
   needed;
 * this mapper watches virtual pods, so a binding or a pod deletion is noticed;
-* while needed, the fake node's Ready heartbeat is renewed every
-  :data:`HEARTBEAT_SECONDS`, as a kubelet's would be (the virtual cluster runs
-  no node lifecycle controller, but tenants' tools read the heartbeat);
+* while needed, the fake node's Ready condition follows its host node's
+  (:func:`host_ready`: ``Unknown`` once the host node is gone) and its
+  heartbeat is renewed every :data:`HEARTBEAT_SECONDS`, as a kubelet's would
+  be (the virtual cluster runs no node lifecycle controller, but tenants'
+  tools read them);
 * the taints Kubernetes' node lifecycle controller keeps (``not-ready`` /
   ``unreachable`` NoSchedule and NoExecute, the pressure and ``unschedulable``
   taints) follow the fake node's conditions and spec, as that controller
@@ -88,13 +90,40 @@ def is_fake(v_node: Obj) -> bool:
     return labels_of(v_node).get(FAKE_NODE_LABEL) == "true"
 
 
-def ready_condition(now: float) -> Json:
+#: Ready status → (reason, message) of a fake node's Ready condition.
+_READY: Mapping[str, tuple[str, str]] = {
+    "True": ("KubeletReady", "fake node of a virtual cluster"),
+    "False": ("KubeletNotReady", "the host node is not ready"),
+    "Unknown": ("NodeStatusUnknown", "the host node stopped reporting or is gone"),
+}
+
+
+def host_ready(p_node: Obj | None) -> str:
+    """The Ready status a fake node takes from its host node ``p_node``.
+
+    The host node's own Ready status (``True``, ``False``, anything else
+    ``Unknown``); ``Unknown`` when the host node is gone, as the node lifecycle
+    controller marks a node that stopped reporting; ``True`` while the host node
+    reports no Ready condition at all.
+    """
+    if p_node is None:
+        return "Unknown"
+    for condition in mapping(p_node.get("status")).get("conditions") or []:
+        if mapping(condition).get("type") == "Ready":
+            status = mapping(condition).get("status")
+            return status if status in ("True", "False") else "Unknown"
+    return "True"
+
+
+def ready_condition(now: float, *, status: str = "True") -> Json:
+    """A fresh Ready condition of ``status`` (``True``, ``False`` or ``Unknown``) at ``now``."""
     stamp = format_time(now)
+    reason, message = _READY.get(status, _READY["Unknown"])
     return {
         "type": "Ready",
-        "status": "True",
-        "reason": "KubeletReady",
-        "message": "fake node of a virtual cluster",
+        "status": status,
+        "reason": reason,
+        "message": message,
         "lastHeartbeatTime": stamp,
         "lastTransitionTime": stamp,
     }
@@ -128,7 +157,8 @@ def fake_node(name: str, *, p_node: Obj, now: float, config: MapperConfig) -> Js
     ``config``'s kubelet; of the host node only labels in :data:`COPIED_LABELS`,
     capacity, allocatable and nodeInfo (less :data:`HOST_IDENTITY`) are read."""
     labels = {FAKE_NODE_LABEL: "true", "kubernetes.io/hostname": name}
-    status: Json = {"conditions": [ready_condition(now)], **kubelet_status(name, config=config)}
+    ready = ready_condition(now, status=host_ready(p_node))
+    status: Json = {"conditions": [ready], **kubelet_status(name, config=config)}
     host_labels = labels_of(p_node)
     labels.update({k: host_labels[k] for k in COPIED_LABELS if k in host_labels})
     p_status = mapping(p_node.get("status"))
@@ -146,10 +176,11 @@ def fake_node(name: str, *, p_node: Obj, now: float, config: MapperConfig) -> Js
     }
 
 
-def heartbeat_due(v_node: Obj, *, now: float) -> bool:
+def heartbeat_due(v_node: Obj, *, now: float, ready: str = "True") -> bool:
+    """Whether ``v_node``'s Ready condition is not ``ready`` or its heartbeat is stale."""
     for condition in mapping(v_node.get("status")).get("conditions") or []:
         if mapping(condition).get("type") == "Ready":
-            if mapping(condition).get("status") != "True":
+            if mapping(condition).get("status") != ready:
                 return True
             beat = parse_time(mapping(condition).get("lastHeartbeatTime"))
             return beat is None or now - beat >= HEARTBEAT_SECONDS
@@ -207,17 +238,17 @@ class NodeMapper:
             )
         except AlreadyExists:
             return Result(requeue=True)  # the cache lags
-        # Admission gave it the not-ready taint; it is Ready, so that goes at once.
+        # Admission gave it the not-ready taint; once it is Ready that goes at once.
         await self._keep_taints(ctx, created, now=now)
         return Result(requeue_after=HEARTBEAT_SECONDS)
 
     async def sync(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj) -> Result:
-        return await self._keep_or_remove(ctx, v_obj)
+        return await self._keep_or_remove(ctx, v_obj, p_obj)
 
     async def sync_to_host(self, ctx: SyncContext, v_obj: Obj) -> Result:
-        return await self._keep_or_remove(ctx, v_obj)
+        return await self._keep_or_remove(ctx, v_obj, None)  # the host node is gone
 
-    async def _keep_or_remove(self, ctx: SyncContext, v_obj: Obj) -> Result:
+    async def _keep_or_remove(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> Result:
         if not is_fake(v_obj):
             return DONE
         name = name_of(v_obj)
@@ -225,14 +256,15 @@ class NodeMapper:
             await delete_virtual(ctx, NODES, v_obj)
             return DONE
         now = time.time()
-        if heartbeat_due(v_obj, now=now) or kubelet_stale(v_obj, config=self.config):
+        want = host_ready(p_obj)
+        if heartbeat_due(v_obj, now=now, ready=want) or kubelet_stale(v_obj, config=self.config):
             body = thaw(v_obj)
             status = body.setdefault("status", {})
             status.update(kubelet_status(name, config=self.config))
             conditions = status.get("conditions") or []
-            ready = ready_condition(now)
+            ready = ready_condition(now, status=want)
             for old in conditions:
-                if old.get("type") == "Ready" and old.get("status") == "True":
+                if old.get("type") == "Ready" and old.get("status") == want:
                     ready["lastTransitionTime"] = old.get(
                         "lastTransitionTime", ready["lastTransitionTime"]
                     )

@@ -10,6 +10,7 @@ from mappers.nodes import (
     NodeMapper,
     fake_node,
     heartbeat_due,
+    host_ready,
     is_fake,
     kubelet_stale,
     make,
@@ -98,7 +99,7 @@ async def test_heartbeat_is_renewed_while_needed() -> None:
     assert heartbeat_due(stale, now=now)
     assert not heartbeat_due(fake_node("n1", p_node=HOST_NODE, now=now, config=CONFIG), now=now)
     fake = _node_fake(pods=[_bound_pod("n1")], nodes=[stale])
-    await NodeMapper(translator=T, config=CONFIG).sync_to_host(fake.ctx, stale)
+    await NodeMapper(translator=T, config=CONFIG).sync(fake.ctx, stale, HOST_NODE)
     assert fake.calls == [("virtual", "update_status", "n1")]
     ready = fake.virtual.bodies[0]["status"]["conditions"][0]
     assert ready["lastTransitionTime"] == stale["status"]["conditions"][0]["lastTransitionTime"]
@@ -175,3 +176,43 @@ async def test_a_fake_node_turned_not_ready_is_made_ready_then_untainted() -> No
     await NodeMapper(translator=T, config=CONFIG).sync(fake.ctx, down, HOST_NODE)
     assert fake.calls == [("virtual", "update_status", "n1"), ("virtual", "update", "n1")]
     assert fake.virtual.bodies[1]["spec"]["taints"] == []
+
+
+def _host_node(ready: str) -> Json:
+    status = {**HOST_NODE["status"], "conditions": [{"type": "Ready", "status": ready}]}
+    return {**HOST_NODE, "status": status}
+
+
+def test_host_ready_table() -> None:
+    """The host node's Ready, Unknown when gone, True while it reports none."""
+    assert host_ready(_host_node("True")) == "True"
+    assert host_ready(_host_node("False")) == "False"
+    assert host_ready(_host_node("Weird")) == "Unknown"
+    assert host_ready(None) == "Unknown"
+    assert host_ready(HOST_NODE) == "True"
+
+
+async def test_a_fake_node_follows_its_host_node_out_of_ready_and_back() -> None:
+    """Host NotReady: Ready False and the not-ready taints; host gone: Unknown and the
+    unreachable taints; host Ready again: both go, the tenant's taint stays throughout."""
+    mapper = NodeMapper(translator=T, config=CONFIG)
+    node = fake_node("n1", p_node=HOST_NODE, now=time.time(), config=CONFIG)
+    node["metadata"]["uid"] = "n-uid"
+    node["spec"]["taints"] = [TENANT_TAINT]
+    expected = {
+        "False": {"node.kubernetes.io/not-ready"},
+        "Unknown": {"node.kubernetes.io/unreachable"},
+        "True": set(),
+    }
+    for ready, p_node in (("False", _host_node("False")), ("Unknown", None), ("True", HOST_NODE)):
+        fake = _node_fake(pods=[_bound_pod("n1")], nodes=[node])
+        if p_node is None:
+            await mapper.sync_to_host(fake.ctx, node)
+        else:
+            await mapper.sync(fake.ctx, node, p_node)
+        assert fake.calls == [("virtual", "update_status", "n1"), ("virtual", "update", "n1")]
+        node = fake.virtual.bodies[-1]
+        assert node["status"]["conditions"][0]["status"] == ready
+        taints = node["spec"]["taints"]
+        assert taints[0] == TENANT_TAINT
+        assert {t["key"] for t in taints[1:]} == expected[ready]

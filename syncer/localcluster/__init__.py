@@ -3,8 +3,10 @@
 :mod:`~syncer.localcluster.build` builds kube-apiserver, kube-controller-manager,
 kube-scheduler, etcd and kwok from the Go module proxy into a per-user cache;
 :mod:`~syncer.localcluster.cluster` runs a *host* and a *virtual* cluster from
-them on loopback; :mod:`~syncer.localcluster.processes` makes sure nothing it
-started outlives it.  ``vsyncer dev`` and the test suite both use this package.
+them on loopback; :mod:`~syncer.localcluster.kwok` makes kwok serve the host
+pods' kubelet API (logs, exec, attach, port-forward);
+:mod:`~syncer.localcluster.processes` makes sure nothing it started outlives it.
+``vsyncer dev`` and the test suite both use this package.
 """
 
 from syncer.localcluster.build import Binaries, BuildError, BuildResult, build, cached

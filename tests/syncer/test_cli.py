@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from syncer import __version__
+from syncer.settings import Settings
 
 KUBECONFIG = """apiVersion: v1
 kind: Config
@@ -151,6 +152,8 @@ async def test_start_up_line_and_misspelt_variable(kubeconfig: Path) -> None:
     start = lines[-1]
     assert start["version"] == __version__
     shown = start["settings"]
-    assert (shown["dry_run"], shown["leader_elect"], shown["workers"]) == (True, False, 10)
+    default_workers = Settings.model_fields["workers"].default
+    assert (shown["dry_run"], shown["leader_elect"]) == (True, False)
+    assert shown["workers"] == default_workers  # VSYNCER_WORKER is not VSYNCER_WORKERS
     assert shown["virtual_kubeconfig"] == str(kubeconfig)
     assert "not-a-secret" not in json.dumps(lines)

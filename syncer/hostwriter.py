@@ -41,9 +41,10 @@ Owner references (:mod:`syncer.owneranchor`, vcluster's global owner): with an
 anchor, every namespaced object the writer creates that the mapper gave no
 ``ownerReferences`` (a pod's token Secret names its host pod: the garbage
 collector then removes it with the pod) gets exactly one, to the anchor
-(``controller`` when the virtual object had a controlling owner); the
-create waits (:class:`~syncer.owneranchor.AnchorMissing`, retried) while the
-anchor cannot be read.  An update whose body has no ``ownerReferences`` keeps
+(``controller`` when the virtual object had a controlling owner); a create
+is not sent while the anchor cannot be read
+(:class:`~syncer.owneranchor.AnchorMissing`; the workers start only once it
+was found).  An update whose body has no ``ownerReferences`` keeps
 the current object's, and an object that has none yet (made before the anchor
 was set) gets the anchor's when the anchor is known — an update never waits
 for it.  Only the host side decides ``ownerReferences``: mappers build host

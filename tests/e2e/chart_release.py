@@ -37,6 +37,20 @@ RELEASE = "vc"
 class Release:
     namespace: str
     objects: list[Json]
+    values: Json
+
+    async def upgrade(self, host: ClusterInfo) -> None:
+        """``helm upgrade`` with the same values."""
+        await asyncio.to_thread(
+            helm,
+            "upgrade",
+            RELEASE,
+            str(CHART),
+            "--namespace",
+            self.namespace,
+            kubeconfig=host.kubeconfig,
+            values=self.values,
+        )
 
     def vsyncer_env(self) -> list[Json]:
         (sts,) = [o for o in self.objects if o["kind"] == "StatefulSet"]
@@ -108,7 +122,7 @@ async def installed(host: ClusterInfo, *, values: Json | None = None) -> AsyncIt
                     helm, "get", "manifest", RELEASE, *common, kubeconfig=host.kubeconfig
                 )
                 objects = [doc for doc in yaml.safe_load_all(manifest) if doc]
-                yield Release(namespace=namespace, objects=objects)
+                yield Release(namespace=namespace, objects=objects, values=chosen)
             finally:
                 await asyncio.to_thread(
                     helm, "uninstall", RELEASE, *common, kubeconfig=host.kubeconfig

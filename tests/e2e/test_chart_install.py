@@ -4,11 +4,14 @@ StatefulSet's pod is created and scheduled (kwok plays the kubelet; no container
 from __future__ import annotations
 
 import asyncio
+import base64
+
+from cryptography import x509
 
 from syncer.kube import KubeClient
 from syncer.localcluster import ClusterInfo, ControlPlane
 from syncer.localcluster.cluster import Api
-from syncer.resources import PODS
+from syncer.resources import PODS, SECRETS, SERVICES
 from tests.e2e.chart_release import RELEASE, api_path, installed
 from tests.kubehelpers import wait_for_object
 
@@ -56,6 +59,34 @@ async def test_every_object_is_accepted_and_the_pod_scheduled(
         while api.request("GET", claim)[1]["status"].get("phase") != "Bound":
             assert asyncio.get_running_loop().time() < deadline, "the claim never bound"
             await asyncio.sleep(0.2)
+
+
+async def test_upgrade_keeps_credentials_and_certifies_the_service_ip(
+    host_cluster: ClusterInfo, host: KubeClient
+) -> None:
+    """``helm upgrade`` keeps the CA, keys and tokens made at install (Helm's lookup against
+    the real API server) and issues the serving certificate again, now naming the API
+    Service's cluster IP, signed by the same CA."""
+    async with installed(host_cluster) as release:
+        before = await host.get(SECRETS, namespace=release.namespace, name=f"{RELEASE}-certs")
+        await release.upgrade(host_cluster)
+        after = await host.get(SECRETS, namespace=release.namespace, name=f"{RELEASE}-certs")
+        service = await host.get(SERVICES, namespace=release.namespace, name=RELEASE)
+    assert set(after["data"]) == set(before["data"])
+    kept = set(before["data"]) - {"apiserver.crt", "apiserver.key"}
+    assert {k: after["data"][k] for k in kept} == {k: before["data"][k] for k in kept}
+    ca = x509.load_pem_x509_certificate(base64.b64decode(after["data"]["ca.crt"]))
+    serving = x509.load_pem_x509_certificate(base64.b64decode(after["data"]["apiserver.crt"]))
+    serving.verify_directly_issued_by(ca)
+    names = serving.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    ips = {str(ip) for ip in names.get_values_for_type(x509.IPAddress)}
+    first = x509.load_pem_x509_certificate(base64.b64decode(before["data"]["apiserver.crt"]))
+    first_names = first.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert service["spec"]["clusterIP"] not in {
+        str(ip) for ip in first_names.get_values_for_type(x509.IPAddress)
+    }
+    assert ips == {"127.0.0.1", service["spec"]["clusterIP"]}
+    assert f"{RELEASE}.{release.namespace}.svc" in names.get_values_for_type(x509.DNSName)
 
 
 async def test_k3s_release_is_accepted(host_cluster: ClusterInfo, host: KubeClient) -> None:

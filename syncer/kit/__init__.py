@@ -11,6 +11,8 @@ and nothing else of the engine:
   kind (``synced_fields`` down, ``status_fields`` up) and its I/O steps;
 * :mod:`syncer.kit.referenced` — :class:`ReferencedCopySyncer`, a copy kept
   only while another kind refers to it;
+* :mod:`syncer.kit.fromhost` — :class:`FromHostCopier`, read-only virtual copies
+  of a cluster-scoped host kind;
 * :mod:`syncer.kit.testing` — an in-memory :class:`~syncer.api.SyncContext`
   for unit tests without a cluster.
 """
@@ -29,6 +31,7 @@ from syncer.kit.copysync import (
     own_copy_on_host,
     virtual_is_gone,
 )
+from syncer.kit.fromhost import FROM_HOST_LABEL, FromHostCopier, is_copy
 from syncer.kit.metadata import (
     RESERVED_ANNOTATIONS,
     SYNCED_METADATA_ANNOTATION,
@@ -57,11 +60,13 @@ from syncer.kit.referenced import ReferencedCopySyncer, index_value
 
 __all__ = [
     "CACHE_LAG_RETRY",
+    "FROM_HOST_LABEL",
     "HOST_REJECTED_RETRY",
     "RECENT_SECONDS",
     "RESERVED_ANNOTATIONS",
     "SYNCED_METADATA_ANNOTATION",
     "CopySyncer",
+    "FromHostCopier",
     "Json",
     "NamespacedMapper",
     "RecentCreates",
@@ -72,6 +77,7 @@ __all__ = [
     "delete_virtual",
     "host_metadata",
     "index_value",
+    "is_copy",
     "is_terminating",
     "items",
     "key_of_virtual",

@@ -8,11 +8,13 @@ Activity is:
 * a change a tenant makes in the virtual cluster: a create, a delete, or an
   update that changes more than what controllers and vsyncer write
   (:func:`is_activity`): not ``status``, not the bookkeeping metadata
-  (``resourceVersion``, ``generation``, ``managedFields``), not labels or
+  (``resourceVersion``, ``generation``, ``managedFields``, ``kind`` and
+  ``apiVersion``, which list items lack), not labels or
   annotations under ``vcluster.loft.sh/`` or ``vsyncer.dev/``, not a pod's
   ``spec.nodeName`` (vsyncer binds pods).  Objects a controller owns (an
   ownerReference with ``controller: true``: a Deployment's ReplicaSets and
-  their pods, a CronJob's Jobs), Endpoints the endpoints controller keeps, and
+  their pods, a CronJob's Jobs), Endpoints the endpoints controller keeps, sleep
+  mode's own record-and-scale patches (:func:`syncer.sleep_plan.is_sleep_write`), and
   the kinds only controllers and vsyncer write (:data:`IGNORED_KINDS`) never
   count, so a CronJob firing on its schedule does not keep the cluster awake;
 * anything a caller reports with :meth:`ActivityTracker.touch` (the kubelet
@@ -24,6 +26,8 @@ Guarantees:
 
 * Only the virtual informers' events after their first complete list count:
   the initial list (and so a restart of vsyncer) is no activity.
+* :attr:`ActivityTracker.last_touch` is the monotonic time of the last
+  activity actually seen (``None`` before any), for waking a sleeping cluster.
 * :meth:`ActivityTracker.idle_seconds` is 0 while a namespace keeps the
   cluster awake, else the monotonic seconds since the last activity (or since
   the tracker was made, which counts as activity: a restart never makes the
@@ -43,6 +47,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from syncer.clock import Clock, RealClock
 from syncer.informer import Informer
 from syncer.reflector import EventHandler
+from syncer.sleep_plan import is_sleep_write
 from syncer.store import Obj
 from syncer.translate import is_reserved_key
 
@@ -67,7 +72,8 @@ def _controlled(obj: Mapping[str, Any]) -> bool:
 
 def _tenant_view(plural: str, obj: Mapping[str, Any]) -> dict[str, Any]:
     """What of ``obj`` only a tenant changes: no status, bookkeeping or reserved keys."""
-    view = {key: value for key, value in obj.items() if key != "status"}
+    # A list's items carry no kind and apiVersion, a watch event's objects do.
+    view = {k: v for k, v in obj.items() if k not in ("status", "kind", "apiVersion")}
     meta = {k: v for k, v in _meta(obj).items() if k not in _BOOKKEEPING}
     for field in ("labels", "annotations"):
         values = meta.get(field)
@@ -95,6 +101,8 @@ def is_activity(
         return False
     if old is None or new is None:
         return True
+    if is_sleep_write(plural, old, new):
+        return False
     return _tenant_view(plural, old) != _tenant_view(plural, new)
 
 
@@ -115,21 +123,22 @@ class ActivityTracker:
         wall: Callable[[], float] = time.time,
         registry: CollectorRegistry | None = None,
     ) -> None:
-        self._clock: Clock = clock if clock is not None else RealClock()
+        self.clock: Clock = clock if clock is not None else RealClock()
         self._wall = wall
         self._gauge = Gauge(
             "vsyncer_last_activity_timestamp_seconds",
             "Unix time of the last tenant activity in the virtual cluster.",
             registry=registry,
         )
-        self._last = self._clock.now()
+        self._last = self.clock.now()
         self._gauge.set(self._wall())
+        self.last_touch: float | None = None  # monotonic time of the last activity seen
         self._awake: set[str] = set()
         self.sources: dict[str, int] = {}  # activity counted per source, for logs and tests
 
     def touch(self, *, source: str) -> None:
         """Record activity now; ``source`` names it (``pods``, ``kubelet``…)."""
-        self._last = self._clock.now()
+        self._last = self.last_touch = self.clock.now()
         self._gauge.set(self._wall())
         self.sources[source] = self.sources.get(source, 0) + 1
 
@@ -146,7 +155,7 @@ class ActivityTracker:
 
     def idle_seconds(self) -> float:
         """0 while a namespace keeps the cluster awake, else seconds since the last activity."""
-        return 0.0 if self._awake else max(0.0, self._clock.now() - self._last)
+        return 0.0 if self._awake else max(0.0, self.clock.now() - self._last)
 
     def handler(self, *, plural: str, synced: Callable[[], bool]) -> EventHandler:
         """An informer handler counting the events of kind ``plural`` once ``synced()``."""

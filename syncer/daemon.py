@@ -27,7 +27,8 @@ Guarantees:
 * With ``drift_interval`` > 0, a guarded drift check (:mod:`syncer.drift`)
   runs alongside the workers, only while they do.
 * With ``VSYNCER_SLEEP_AFTER`` set, every virtual informer's events feed the
-  activity tracker (:mod:`syncer.activity`) from the pipelines' build on.
+  activity tracker (:mod:`syncer.activity`) from the pipelines' build on, and
+  the guarded sleep controller (:mod:`syncer.sleep`) starts with the workers.
 * With ``VSYNCER_ISOLATION=true``, the guarded isolation controller
   (:mod:`syncer.isolation`) starts when the workers would, and the workers
   wait (at most ``cache_sync_timeout``) until its objects are in place.
@@ -54,7 +55,7 @@ from typing import Any
 import structlog
 
 from syncer import pipeline
-from syncer.activity import ActivityTracker, watch_activity
+from syncer.activity import ActivityTracker
 from syncer.api import Mapper
 from syncer.availability import KindBook, bring_up
 from syncer.blocked import BLOCKED_INITIAL
@@ -71,6 +72,7 @@ from syncer.pipeline import KindPipeline
 from syncer.plugins import discover
 from syncer.probes import HttpServer
 from syncer.settings import Settings
+from syncer.sleep import SleepController, sleep_for
 from syncer.sync import KindSync
 
 
@@ -112,6 +114,7 @@ class Daemon:
         self.drift: DriftChecker | None = None
         self.isolation: IsolationController | None = None
         self.activity: ActivityTracker | None = None
+        self.sleep: SleepController | None = None
         self.server: HttpServer | None = None
         self.kubelet: KubeletServer | None = None
         self._main: asyncio.Task[int] | None = None
@@ -250,12 +253,13 @@ class Daemon:
                 on_change=self.metrics.set_leader,
             )
         elector = self.elector
+        may_write = elector.may_write if elector is not None else (lambda: True)
         wiring = pipeline.build(
             settings=s,
             factories=self._factories if self._factories is not None else discover(),
             virtual=virtual,
             host=host,
-            may_write=elector.may_write if elector is not None else (lambda: True),
+            may_write=may_write,
             metrics=self.metrics,
             blocked_initial=self._blocked_initial,
         )
@@ -268,14 +272,12 @@ class Daemon:
             optional=s.optional_kinds,
             set_ready=self.metrics.set_kind_ready,
         )
-        if s.sleep_after is not None:
-            self.activity = ActivityTracker(registry=self.metrics.registry)
-            watch_activity(tracker=self.activity, informers=self.informers.values())
+        self.sleep = sleep_for(
+            settings=s, virtual=virtual, informers=self.informers.values(), metrics=self.metrics
+        )
+        self.activity = self.sleep.tracker if self.sleep is not None else None
         self.isolation = isolation_for(
-            settings=s,
-            host=host,
-            may_write=elector.may_write if elector is not None else (lambda: True),
-            metrics=self.metrics,
+            settings=s, host=host, may_write=may_write, metrics=self.metrics
         )
 
     # -- per-kind bring-up ----------------------------------------------------------------
@@ -353,6 +355,8 @@ class Daemon:
             if self._stop.is_set():
                 return
         self._working = True
+        if self.sleep is not None:
+            self._guard(self.sleep.run(), name="sleep")
         for kind in self.controllers:
             if self.kinds.is_ready(kind):
                 self._start_controller(kind)

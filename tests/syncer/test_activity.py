@@ -73,6 +73,7 @@ json_values = st.recursive(
         ),
         ("endpoints", None, obj(), True),
         ("pods", None, None, False),
+        ("configmaps", obj(), {**obj(), "kind": "ConfigMap", "apiVersion": "v1"}, False),
     ],
 )
 def test_what_counts(plural: str, old: Json | None, new: Json | None, counts: bool) -> None:

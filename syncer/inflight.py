@@ -97,7 +97,9 @@ class AdaptiveLimit:
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():  # handed a slot, then cancelled
                 self._in_flight -= 1
-                self._wake()
+            else:
+                self._waiters.remove(waiter)
+            self._wake()
             raise
         return self._window
 

@@ -125,3 +125,18 @@ def test_slots_are_conserved_whatever_the_answers(steps: list[tuple[bool, bool]]
             assert 1 <= limit.limit <= 8
 
     asyncio.run(run())
+
+
+async def test_a_waiter_cancelled_while_waiting_leaves_no_trace() -> None:
+    """Cancelled before a slot came: it leaves the queue, so a later caller finding a free
+    slot takes it at once."""
+    limit = AdaptiveLimit(initial=1, maximum=1)
+    token = await limit.acquire()
+    (waiter,) = await _parked(limit, 1)
+    waiter.cancel()
+    await asyncio.gather(waiter, return_exceptions=True)
+    assert limit.waiting == 0
+    limit.release(token)
+    assert limit.in_flight == 0
+    await asyncio.wait_for(limit.acquire(), 1)
+    assert limit.in_flight == 1

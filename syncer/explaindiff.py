@@ -12,9 +12,13 @@ ownership rules, as the guarded writer applies them (:mod:`syncer.hostwriter`,
   name, or name another kind), or it is ours for another virtual object than
   the one asked about (two virtual keys share a host name only through ``-x-``
   in their names: see :mod:`syncer.translate`);
-* ``ours`` — the mapper manages it and it maps back to the virtual key asked about.
+* ``ours`` — the mapper manages it and it maps back to the virtual key asked
+  about; for a kind whose host objects vsyncer only reads (the host nodes fake
+  nodes mirror), the object the virtual one mirrors.
 
-Only ``ours`` may be written by vsyncer; the others are never touched.
+The mapper is asked first (``is_managed``, ``host_to_virtual``); the label
+only says why an object the mapper refuses is not ours.  Only ``ours`` may be
+written by vsyncer (where the kind writes at all); the others are never touched.
 
 :func:`field_diff` compares the host object the mapper wants (its
 ``desired_host``, the translation of the virtual object) with the live one,
@@ -110,22 +114,24 @@ def ownership(
         return Verdict(Ownership.MISSING, "no host object by that name")
     labels = _mapping(_mapping(p_obj.get("metadata")).get("labels"))
     marker = labels.get(MANAGED_BY_LABEL)
+    if is_managed(p_obj):
+        found = host_to_virtual(p_obj)
+        if key is not None and found != key:
+            return Verdict(
+                Ownership.SPOOFED, f"ours, but the copy of {found}, not of {key}: a name collision"
+            )
+        if marker is None:  # a kind whose host objects are only read (fake nodes' host nodes)
+            return Verdict(Ownership.OURS, "the host object this kind's virtual object mirrors")
+        return Verdict(Ownership.OURS, "this vcluster's marker label and provenance")
     if marker is None:
         return Verdict(Ownership.FOREIGN, f"no {MANAGED_BY_LABEL} label: not made by a syncer")
     if marker != vcluster:
         return Verdict(Ownership.OTHER_VCLUSTER, f"{MANAGED_BY_LABEL}={marker!r}")
-    if not is_managed(p_obj):
-        return Verdict(
-            Ownership.SPOOFED,
-            "carries this vcluster's label, but its provenance annotations do not "
-            "re-translate to its own name and kind",
-        )
-    found = host_to_virtual(p_obj)
-    if key is not None and found != key:
-        return Verdict(
-            Ownership.SPOOFED, f"ours, but the copy of {found}, not of {key}: a name collision"
-        )
-    return Verdict(Ownership.OURS, "this vcluster's marker label and provenance")
+    return Verdict(
+        Ownership.SPOOFED,
+        "carries this vcluster's label, but its provenance annotations do not "
+        "re-translate to its own name and kind",
+    )
 
 
 def _segment(key: str) -> str:

@@ -20,7 +20,7 @@ from syncer.translate import MANAGED_BY_LABEL, OBJECT_KIND_ANNOTATION, OBJECT_NA
 from tests.e2e.test_sync_support import VCLUSTER, exists, pod, run_syncer, tenant_namespace
 from tests.kubehelpers import wait_for_object
 
-KINDS = ("pods", "services", "configmaps", "secrets")
+KINDS = ("pods", "services", "configmaps", "secrets", "nodes")
 Json = dict[str, Any]
 
 
@@ -91,7 +91,8 @@ async def test_in_sync_then_drifted_service_and_pod(
     host_kubeconfig: Path,
     virtual_kubeconfig: Path,
 ) -> None:
-    """A synced service and pod are in sync (no field differs); a changed host port is drift."""
+    """A synced service and pod are in sync (no field differs), and so is the pod's fake node;
+    a changed host port is drift."""
     ns = namespace_with_sa
     settings = settings_for(ns, host_kubeconfig, virtual_kubeconfig)
     p_web = f"web-x-{v_ns}-x-{VCLUSTER}"
@@ -125,6 +126,11 @@ async def test_in_sync_then_drifted_service_and_pod(
             assert report.code == EXIT_IN_SYNC, report.lines()
             assert report.host_name == p_web
             assert report.host_key == (kind, v_ns, "web")
+        # The pod's fake node mirrors its host node: cluster-scoped, only read on the host.
+        node = (await virtual.get(PODS, namespace=v_ns, name="web"))["spec"]["nodeName"]
+        report = await explain(settings=settings, target=Target("nodes", "", node))
+        assert report.verdict.ownership is Ownership.OURS, report.lines()
+        assert (report.code, report.host_key) == (EXIT_IN_SYNC, ("nodes", "", node))
     # The syncer is stopped: the host copy's port is changed behind its back.
     p_svc = await host.get(SERVICES, namespace=ns, name=p_web)
     p_svc["spec"]["ports"][0]["port"] = 81

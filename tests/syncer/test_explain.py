@@ -185,3 +185,17 @@ def test_exit_codes() -> None:
     for owner in (Ownership.FOREIGN, Ownership.OTHER_VCLUSTER, Ownership.SPOOFED):
         assert report(owner).code == EXIT_NOT_OURS
     assert report(Ownership.SPOOFED).lines()[-1] == "verdict: not ours"
+
+
+def test_a_host_object_a_mapper_only_reads_is_ours_without_a_marker() -> None:
+    """A host node (no marker label) is ours to a mapper that takes every node as its own."""
+    node = {"metadata": {"name": "n1", "labels": {"kubernetes.io/hostname": "n1"}}}
+    found = ownership(
+        node,
+        vcluster="vc",
+        is_managed=lambda _: True,
+        host_to_virtual=lambda obj: ObjectKey("nodes", "", obj["metadata"]["name"]),
+        key=ObjectKey("nodes", "", "n1"),
+    )
+    assert found.ownership is Ownership.OURS
+    assert verdict(node) is Ownership.FOREIGN

@@ -273,7 +273,13 @@ class PodMapper(PodDrift, CopySyncer):
         self.waits.forget(key)
         await self.workload.ensure(ctx)  # refused (retried) while it cannot exist
         body = self.host_pod(ctx, v_obj, None)
-        created = await create_on_host(ctx, PODS, v_obj=v_obj, body=body, recent=self.recent)
+        try:
+            created = await create_on_host(ctx, PODS, v_obj=v_obj, body=body, recent=self.recent)
+        except Refused as rejected:
+            replaced = self.workload.after_rejection(rejected, host_namespace=ctx.host_namespace)
+            if replaced is rejected:
+                raise
+            raise replaced from rejected  # its account went: made again at the retry
         if created is None:
             return CACHE_LAG_RETRY
         await warn_unsynced(ctx, v_obj)

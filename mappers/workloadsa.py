@@ -19,7 +19,9 @@ if it is missing, vsyncer creates it.  Guarantees of :class:`WorkloadAccount`:
 * an account someone else made is used as it is: vsyncer never updates or
   deletes a workload service account, its own included;
 * once found or made it is not looked at again for :data:`CHECK_SECONDS`
-  (concurrent reconciles share one check);
+  (concurrent reconciles share one check), unless the host rejects a pod
+  because the account is gone (:meth:`WorkloadAccount.after_rejection`): then
+  the next attempt, after :data:`RETRY_SECONDS`, makes it again;
 * missing and not creatable (RBAC, quota, admission): the pod is refused
   (:class:`~syncer.api.Refused`, reason ``workload_service_account``: a
   Warning event on the virtual pod, ``vsyncer_refused_objects_total``) and
@@ -95,6 +97,26 @@ class WorkloadAccount:
             if not await self._exists(ctx):
                 await self._create(ctx)
             self._known_at = self._clock()
+
+    def after_rejection(self, refusal: Refused, *, host_namespace: str) -> Refused:
+        """The refusal to raise for a host pod the host rejected with ``refusal``.
+
+        The ServiceAccount admission plugin rejects a pod whose account is missing
+        ("error looking up service account <ns>/<name>"): the account went since
+        it was last seen, so it is forgotten and the pod looked at again soon
+        (reason ``workload_service_account``).  Any other refusal is returned as is.
+        """
+        missing = f"service account {host_namespace}/{self.name}"
+        if refusal.reason != "host_rejected" or missing not in refusal.message:
+            return refusal
+        self._known_at = None
+        return Refused(
+            reason="workload_service_account",
+            message=refusal.message,
+            retry_after=RETRY_SECONDS,
+            retry_max=RETRY_MAX_SECONDS,
+            event_reason="SyncError",
+        )
 
     async def _exists(self, ctx: SyncContext) -> bool:
         if ctx.host_read is None:

@@ -49,7 +49,8 @@ async def test_host_pods_run_as_vc_workload_made_by_vsyncer(
     virtual_kubeconfig: Path,
 ) -> None:
     """By default: vc-workload-<vcluster>, created with the marker label and automount off;
-    the host pod names it and mounts no host token; the virtual pod keeps its own account."""
+    the host pod names it and mounts no host token; the virtual pod keeps its own account.
+    Deleted later, it is made again for the next pod."""
     t = translator(namespace_with_sa)
     name = f"vc-workload-{VCLUSTER}"
     async with run_syncer(
@@ -77,6 +78,21 @@ async def test_host_pods_run_as_vc_workload_made_by_vsyncer(
         assert account["automountServiceAccountToken"] is False
         v_pod = await virtual.get(PODS, namespace=v_ns, name="web")
         assert v_pod["spec"]["serviceAccountName"] == "default"
+
+        # Deleted behind the syncer's back: the host rejects the next pod, the syncer
+        # makes the account again at the retry and the pod runs.
+        await host.delete(SERVICEACCOUNTS, namespace=namespace_with_sa, name=name)
+        await virtual.create(PODS, namespace=v_ns, body=pod("web2"))
+        again = await wait_for_object(
+            host,
+            PODS,
+            namespace=namespace_with_sa,
+            name=t.host_name(v_ns, "web2"),
+            predicate=where(_running),
+        )
+        assert again is not None
+        assert again["spec"]["serviceAccountName"] == name
+        await host.get(SERVICEACCOUNTS, namespace=namespace_with_sa, name=name)
 
 
 async def test_an_existing_account_is_used_and_never_modified(

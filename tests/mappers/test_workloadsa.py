@@ -125,3 +125,33 @@ async def test_a_server_error_is_left_to_the_engine_s_backoff() -> None:
     fake.recorder.fail[("host", "create")] = ServerError(status=500, reason="InternalError")
     with pytest.raises(ServerError):
         await WorkloadAccount(name=WORKLOAD).ensure(fake.ctx)
+
+
+async def test_a_pod_rejected_because_the_account_went_makes_it_again_at_the_retry() -> None:
+    """The ServiceAccount admission's rejection: the account is forgotten, the pod refused
+    with a short retry; the next attempt GETs and makes the account, then the pod."""
+    fake = Fake(host={"pods": []})
+    mapper = make(translator=T)
+    await mapper.sync_to_host(fake.ctx, POD)  # account made, pod made
+    gone = f"error looking up service account {T.host_namespace}/{WORKLOAD}: not found"
+    fake.recorder.fail[("host", "create")] = Forbidden(status=403, reason="Forbidden", message=gone)
+    with pytest.raises(Refused) as caught:
+        await mapper.sync_to_host(fake.ctx, POD)
+    assert caught.value.reason == "workload_service_account"
+    assert caught.value.retry_after == RETRY_SECONDS
+    del fake.recorder.fail[("host", "create")]
+    before = len(fake.calls)
+    await mapper.sync_to_host(fake.ctx, POD)
+    assert [c[:2] for c in fake.calls[before:]][:2] == [("host", "get"), ("host", "create")]
+    assert fake.calls[before + 1][2] == WORKLOAD
+
+
+async def test_other_rejections_are_left_as_they_are() -> None:
+    """An admission policy's 403 about something else stays host_rejected."""
+    fake = Fake(host={"pods": []})
+    fake.recorder.fail[("host", "create", T.host_name("shop", "web"))] = Forbidden(
+        status=403, reason="Forbidden", message="denied by policy"
+    )
+    with pytest.raises(Refused) as caught:
+        await make(translator=T).sync_to_host(fake.ctx, POD)
+    assert caught.value.reason == "host_rejected"

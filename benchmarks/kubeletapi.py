@@ -123,6 +123,11 @@ async def scenario_p8_p9(run: Run) -> None:
         run.results["P9"] = await _p9(run, sides, n=repeats, execs=20 if run.quick else 50)
 
 
+def _syncer_cpu(run: Run) -> float:
+    """CPU seconds the syncer process has used so far (0 without one)."""
+    return run.syncer.cpu_seconds() if run.syncer is not None else 0.0
+
+
 def _write_log(path: Path, count: int) -> None:
     line = cri_line(_LINE)
     with path.open("w") as out:
@@ -136,11 +141,14 @@ Sides = dict[str, tuple[Path, str, str]]
 
 async def _p8(run: Run, sides: Sides, *, expected: int, n: int) -> dict[str, Any]:
     rates: dict[str, list[float]] = {side: [] for side in sides}
+    cpu = 0.0
     for _ in range(n):
         for side, (kubeconfig, ns, pod) in sides.items():
-            started = time.monotonic()
+            started, cpu_before = time.monotonic(), _syncer_cpu(run)
             code, out, err = await _kubectl(run, kubeconfig, "-n", ns, "logs", pod, "-c", CONTAINER)
             seconds = time.monotonic() - started
+            if side == "vsyncer":
+                cpu += _syncer_cpu(run) - cpu_before
             if code != 0 or len(out) != expected:
                 return {"not_run": f"{side} kubectl logs: exit {code}, {len(out)} bytes: {err!r}"}
             rates[side].append(expected / seconds / 1e6)
@@ -150,6 +158,7 @@ async def _p8(run: Run, sides: Sides, *, expected: int, n: int) -> dict[str, Any
         "direct_mb_s": direct,
         "vsyncer_mb_s": via,
         "ratio": via["median"] / direct["median"],
+        "vsyncer_cpu_s_per_read": cpu / n,
     }
 
 
@@ -160,10 +169,13 @@ async def _p9(run: Run, sides: Sides, *, n: int, execs: int) -> dict[str, Any]:
     async with _source(run.plane.kubelet.forward_port):
         for side, (kubeconfig, ns, pod) in sides.items():
             log = run.workdir / f"port-forward-{side}.log"
+            cpu_before = _syncer_cpu(run)
             try:
                 async with _forward(run, kubeconfig, ns, pod, log=log) as port:
                     for _ in range(n):
                         rates[side].append(await _download(port))
+                if side == "vsyncer":
+                    result["vsyncer_cpu_s_per_transfer"] = (_syncer_cpu(run) - cpu_before) / n
             except RuntimeError as exc:
                 errors.append(f"{side} port-forward: {exc}; kubectl: {log.read_text()!r}")
                 break

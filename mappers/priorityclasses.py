@@ -6,7 +6,7 @@ vcluster's ``sync.fromHost.priorityClasses``: a synced pod's
 :class:`syncer.kit.fromhost.FromHostCopier`'s (``VSYNCER_FROM_HOST_LABEL_SELECTOR``
 narrows the classes copied), with one difference:
 
-* ``globalDefault`` is always ``false`` on the copy.  Kubernetes allows one
+* ``globalDefault`` is always ``false`` (left out) on the copy.  Kubernetes allows one
   global default per cluster, so a host default copied as such would make the
   virtual API server refuse a tenant's own default (or the copy, when the
   tenant's came first); and the host's admission still gives its default to
@@ -28,7 +28,7 @@ class PriorityClassCopier(FromHostCopier):
 
     def virtual_copy(self, p_obj: Obj) -> Json:
         body = super().virtual_copy(p_obj)
-        body["globalDefault"] = False
+        body.pop("globalDefault", None)  # false, as the API server writes it (omitted)
         return body
 
 

@@ -18,8 +18,8 @@ Rules = dict[tuple[str, str], frozenset[str]]
 READ = frozenset({"get", "list", "watch"})
 WRITE = READ | {"create", "update", "delete"}
 
-#: The built-in kinds, in VSYNCER_KINDS order.
-BUILTIN = (
+#: The built-in kinds on by default, in VSYNCER_KINDS order.
+DEFAULT = (
     "pods",
     "services",
     "endpoints",
@@ -29,6 +29,22 @@ BUILTIN = (
     "events",
     "nodes",
 )
+#: Every built-in kind (the optional ones off by default); the chart's values key is the plural.
+BUILTIN = (
+    *DEFAULT,
+    "networkpolicies.networking.k8s.io",
+    "ingresses.networking.k8s.io",
+    "poddisruptionbudgets.policy",
+    "storageclasses.storage.k8s.io",
+    "ingressclasses.networking.k8s.io",
+    "runtimeclasses.node.k8s.io",
+    "priorityclasses.scheduling.k8s.io",
+)
+
+
+def values_key(kind: str) -> str:
+    return kind.split(".")[0]
+
 
 #: Namespaced, per kind (syncer/hostwriter.py: create, update, delete; no patch, no status).
 KIND_RULES: dict[str, Rules] = {
@@ -47,11 +63,27 @@ KIND_RULES: dict[str, Rules] = {
     "persistentvolumeclaims": {("", "persistentvolumeclaims"): WRITE},  # mappers/pvcs.py
     "events": {("", "events"): READ},  # mappers/events.py: host events flow up only
     "nodes": {},
+    # toHost through the kit: mappers/networkpolicies.py, ingresses.py, pdbs.py
+    "networkpolicies.networking.k8s.io": {("networking.k8s.io", "networkpolicies"): WRITE},
+    "ingresses.networking.k8s.io": {("networking.k8s.io", "ingresses"): WRITE},
+    "poddisruptionbudgets.policy": {("policy", "poddisruptionbudgets"): WRITE},
+    # fromHost: read cluster-wide only (below)
+    "storageclasses.storage.k8s.io": {},
+    "ingressclasses.networking.k8s.io": {},
+    "runtimeclasses.node.k8s.io": {},
+    "priorityclasses.scheduling.k8s.io": {},
 }
 #: Host writes the code can make that the chart makes unneeded: it creates the object itself.
 MADE_BY_THE_CHART = {("create", "SERVICEACCOUNTS")}  # the workload service account
 #: Cluster-wide, per kind: fake nodes read the host nodes (mappers/nodes.py).
-KIND_CLUSTER_RULES: dict[str, Rules] = {"nodes": {("", "nodes"): READ}}
+KIND_CLUSTER_RULES: dict[str, Rules] = {
+    "nodes": {("", "nodes"): READ},
+    # the fromHost class copies (mappers/storageclasses.py, ingressclasses.py, ...)
+    "storageclasses.storage.k8s.io": {("storage.k8s.io", "storageclasses"): READ},
+    "ingressclasses.networking.k8s.io": {("networking.k8s.io", "ingressclasses"): READ},
+    "runtimeclasses.node.k8s.io": {("node.k8s.io", "runtimeclasses"): READ},
+    "priorityclasses.scheduling.k8s.io": {("scheduling.k8s.io", "priorityclasses"): READ},
+}
 #: The owner anchor Service is read (syncer/owneranchor.py).
 OWNER_ANCHOR: Rules = {("", "services"): frozenset({"get"})}
 #: The kubelet API of the fake nodes, with pods (syncer/kubelet/).

@@ -13,19 +13,23 @@ from syncer import resources
 from tests.deploy.chart_support import render, role_rules
 from tests.deploy.hostaccess import (
     BUILTIN,
+    DEFAULT,
+    KIND_CLUSTER_RULES,
     KIND_RULES,
     LEASE_VERBS,
     MADE_BY_THE_CHART,
+    READ,
     WRITE,
     expected_cluster_role,
     expected_role,
+    values_key,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _sync(kinds: tuple[str, ...]) -> dict[str, Any]:
-    return {kind: {"enabled": kind in kinds} for kind in BUILTIN}
+    return {values_key(kind): {"enabled": kind in kinds} for kind in BUILTIN}
 
 
 def _as_sets(rules: dict[tuple[str, str], frozenset[str]]) -> dict[tuple[str, str], set[str]]:
@@ -35,17 +39,41 @@ def _as_sets(rules: dict[tuple[str, str], frozenset[str]]) -> dict[tuple[str, st
 def test_default_role_is_the_table_for_every_builtin_kind() -> None:
     """Default values: every built-in kind, the anchor, the kubelet API; nodes cluster-wide."""
     objects = render()
-    assert role_rules(objects) == _as_sets(expected_role(BUILTIN))
-    assert role_rules(objects, "ClusterRole") == _as_sets(expected_cluster_role(BUILTIN))
+    assert role_rules(objects) == _as_sets(expected_role(DEFAULT))
+    assert role_rules(objects, "ClusterRole") == _as_sets(expected_cluster_role(DEFAULT))
+
+
+def test_every_builtin_kind_and_custom_resources() -> None:
+    """All fifteen built-in kinds, a toHost and a fromHost custom resource."""
+    custom = [
+        {
+            "resource": "widgets.example.com",
+            "version": "v1",
+            "kind": "Widget",
+            "direction": "toHost",
+        },
+        {
+            "resource": "gadgets.example.com",
+            "version": "v1",
+            "kind": "Gadget",
+            "scope": "Cluster",
+            "direction": "fromHost",
+        },
+    ]
+    objects = render({"sync": {**_sync(BUILTIN), "customResources": custom}})
+    want = expected_role(BUILTIN) | {("example.com", "widgets"): WRITE}
+    assert role_rules(objects) == _as_sets(want)
+    cluster = expected_cluster_role(BUILTIN) | {("example.com", "gadgets"): READ}
+    assert role_rules(objects, "ClusterRole") == _as_sets(cluster)
 
 
 @pytest.mark.parametrize("kind", BUILTIN)
 def test_one_kind_grants_only_what_its_mapper_uses(kind: str) -> None:
-    """A single kind: its rows only; the ClusterRole exists only with nodes."""
+    """A single kind: its rows only; a ClusterRole only for a kind read cluster-wide."""
     objects = render({"sync": _sync((kind,))})
     assert role_rules(objects) == _as_sets(expected_role((kind,)))
     cluster = [o for o in objects if o["kind"] in {"ClusterRole", "ClusterRoleBinding"}]
-    assert bool(cluster) == (kind == "nodes")
+    assert bool(cluster) == bool(KIND_CLUSTER_RULES.get(kind))
 
 
 def test_leader_election_isolation_and_no_kubelet() -> None:

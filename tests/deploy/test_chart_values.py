@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from syncer.localcluster.build import ETCD_VERSION, KUBERNETES_VERSION
 from syncer.localcluster.cluster import VIRTUAL_DISABLED
 from syncer.settings import Settings, env_name, load_settings
 from tests.deploy.chart_support import (
@@ -19,7 +20,7 @@ from tests.deploy.chart_support import (
     render,
     render_failure,
 )
-from tests.deploy.hostaccess import BUILTIN
+from tests.deploy.hostaccess import BUILTIN, values_key
 
 NON_DEFAULT: dict[str, Any] = {
     "vclusterName": "team-a",
@@ -278,6 +279,20 @@ def test_least_privilege_pod() -> None:
             assert (token == "host-token") == (c["name"] == "vsyncer"), c["name"]
 
 
+def test_control_plane_versions_are_the_local_planes() -> None:
+    """The images run the Kubernetes and etcd versions the tests build and run."""
+    objects = render()
+    images = {c: container(objects, c)["image"] for c in ("kube-apiserver", "etcd")}
+    images["kube-controller-manager"] = container(objects, "kube-controller-manager")["image"]
+    assert images == {
+        "kube-apiserver": f"registry.k8s.io/kube-apiserver:{KUBERNETES_VERSION}",
+        "kube-controller-manager": f"registry.k8s.io/kube-controller-manager:{KUBERNETES_VERSION}",
+        "etcd": f"registry.k8s.io/etcd:{ETCD_VERSION.removeprefix('v')}-0",
+    }
+    k3s = container(render({"controlPlane": {"distro": "k3s"}}), "k3s")["image"]
+    assert k3s.startswith(f"rancher/k3s:{KUBERNETES_VERSION}-k3s")
+
+
 def test_controller_manager_disables_what_the_local_plane_does() -> None:
     """--controllers is the local virtual plane's list (syncer/localcluster/cluster.py)."""
     command = container(render(), "kube-controller-manager")["command"]
@@ -310,7 +325,7 @@ def test_k3s_control_plane() -> None:
         ({"controlPlane": {"distro": "k3s"}, "replicas": 2}, "k3s runs one replica"),
         ({"controlPlane": {"distro": "k0s"}}, "must be kubernetes or k3s"),
         ({"vclusterName": "Team_A"}, "must be a DNS-1123 label"),
-        ({"sync": {k: {"enabled": False} for k in BUILTIN}}, "enable at least one kind"),
+        ({"sync": {values_key(k): {"enabled": False} for k in BUILTIN}}, "at least one kind"),
     ],
 )
 def test_bad_values_fail_with_a_message(values: dict[str, Any], message: str) -> None:

@@ -24,6 +24,10 @@ service account (VSYNCER_HOST_KUBECONFIG unset: in-cluster). An empty value is u
   value: {{ include "vsyncer.kinds" . | quote }}
 - name: VSYNCER_OPTIONAL_KINDS
   value: {{ join "," .Values.sync.optionalKinds | quote }}
+- name: VSYNCER_FROM_HOST_LABEL_SELECTOR
+  value: {{ .Values.sync.fromHostLabelSelector | quote }}
+- name: VSYNCER_CUSTOM_RESOURCES
+  value: {{ ternary (toJson .Values.sync.customResources) "" (gt (len .Values.sync.customResources) 0) | quote }}
 - name: VSYNCER_WORKERS
   value: {{ $v.workers | quote }}
 - name: VSYNCER_HOST_QPS

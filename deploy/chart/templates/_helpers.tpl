@@ -48,11 +48,14 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- if or .Values.vsyncer.leaderElection.enabled (gt (int .Values.replicas) 1) -}}true{{- else -}}false{{- end -}}
 {{- end -}}
 
-{{/* The built-in kinds switched on, in VSYNCER_KINDS order, then the plugin kinds. */}}
+{{/*
+The built-in kinds switched on (values key: the plural), in VSYNCER_KINDS order, then the
+plugin kinds.
+*/}}
 {{- define "vsyncer.kinds" -}}
 {{- $kinds := list -}}
-{{- range $kind := list "pods" "services" "endpoints" "configmaps" "secrets" "persistentvolumeclaims" "events" "nodes" -}}
-{{- if (index $.Values.sync $kind).enabled -}}{{- $kinds = append $kinds $kind -}}{{- end -}}
+{{- range $kind := list "pods" "services" "endpoints" "configmaps" "secrets" "persistentvolumeclaims" "events" "nodes" "networkpolicies.networking.k8s.io" "ingresses.networking.k8s.io" "poddisruptionbudgets.policy" "storageclasses.storage.k8s.io" "ingressclasses.networking.k8s.io" "runtimeclasses.node.k8s.io" "priorityclasses.scheduling.k8s.io" -}}
+{{- if dig (regexReplaceAll "\\..*$" $kind "") "enabled" false $.Values.sync -}}{{- $kinds = append $kinds $kind -}}{{- end -}}
 {{- end -}}
 {{- $kinds = concat $kinds $.Values.sync.extraKinds -}}
 {{- if not $kinds -}}{{- fail "sync: enable at least one kind" -}}{{- end -}}

@@ -18,7 +18,9 @@ Guarantees:
   observation in :class:`~syncer.kubelet.metrics.KubeletMetrics`.
 * A client that goes away cancels its handler (and so its host request).
 * :meth:`KubeletServer.stop` stops listening, then gives open streams
-  ``shutdown_timeout`` seconds before cancelling them.
+  ``shutdown_timeout`` seconds before cancelling them, and aborts every
+  connection still open or closing (a TLS close waits for the peer's
+  ``close_notify``; a stopping process does not).
 """
 
 from __future__ import annotations
@@ -155,5 +157,10 @@ class KubeletServer:
         """Stop listening and end open streams; safe to call more than once."""
         runner, self._runner = self._runner, None
         if runner is not None:
+            handlers = runner.server.connections if runner.server is not None else []
+            open_ = [h.transport for h in handlers if h.transport is not None]
             await runner.cleanup()
+            # A closed TLS connection waits for the peer's close_notify; at stop nobody waits.
+            for transport in open_:
+                transport.abort()
         await self._host.close()

@@ -10,16 +10,21 @@ reader slows the writer down instead of filling memory (at most about
 
 When either side reaches end of stream or fails, both are closed and the
 other direction is cancelled: a TLS stream cannot be half-closed, and the
-kubelet protocols end the whole connection when one peer goes away.
+kubelet protocols end the whole connection when one peer goes away.  Closing
+(:func:`close_all`) waits at most :data:`CLOSE_WAIT` seconds for each TLS
+goodbye (the peer's ``close_notify``), then aborts the connection, so none
+is left half-closed behind the splice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 CHUNK = 2**16
+CLOSE_WAIT = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,19 @@ async def splice(a: Side, b: Side) -> Spliced:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, ConnectionError, OSError):
                 await task
-        for side in (a, b):
-            side.writer.close()
+        await close_all((a, b))
     return Spliced(a_to_b=forward[0], b_to_a=backward[0])
+
+
+async def close_all(sides: Sequence[Side], *, within: float = CLOSE_WAIT) -> None:
+    """Close every side; abort those whose close has not completed ``within`` seconds."""
+    for side in sides:
+        side.writer.close()
+    waits = [asyncio.ensure_future(side.writer.wait_closed()) for side in sides]
+    _, pending = await asyncio.wait(waits, timeout=within)
+    for side, wait in zip(sides, waits, strict=True):
+        if wait in pending:
+            wait.cancel()
+            side.writer.transport.abort()
+        elif not wait.cancelled():
+            wait.exception()  # retrieved: a reset while closing is no news

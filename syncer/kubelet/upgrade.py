@@ -52,10 +52,13 @@ class _Relay(asyncio.StreamReaderProtocol):
         super().__init__(reader)
         self.lost = False
         self.error: Exception | None = None
+        self.forward_loss_to: Any = None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost, self.error = True, exc
         super().connection_lost(exc)
+        if self.forward_loss_to is not None:
+            self.forward_loss_to.connection_lost(exc)
 
 
 @dataclass(slots=True)
@@ -66,15 +69,22 @@ class _Taken:
     side: Side
 
     def give_back(self) -> None:
-        """Return the transport to aiohttp's protocol (which then closes it)."""
-        self.transport.set_protocol(self.original)
+        """Hand the connection back to aiohttp's protocol, which closes it.
+
+        If the transport is closing, it no longer takes a protocol: aiohttp's is
+        told of the loss instead, now or when it happens.
+        """
         if self.relay.lost:
             asyncio.get_running_loop().call_soon(self.original.connection_lost, self.relay.error)
+        elif self.transport.is_closing():
+            self.relay.forward_loss_to = self.original
+        else:
+            self.transport.set_protocol(self.original)
 
 
 def _take_over(request: web.Request) -> _Taken:
     transport = request.transport
-    if not isinstance(transport, asyncio.Transport):
+    if transport is None or transport.is_closing():
         raise ConnectionResetError("the client connection is gone")
     reader = asyncio.StreamReader(limit=_READ_LIMIT)
     relay = _Relay(reader)
@@ -82,7 +92,7 @@ def _take_over(request: web.Request) -> _Taken:
     transport.set_protocol(relay)
     relay.connection_made(transport)
     writer = asyncio.StreamWriter(transport, relay, reader, asyncio.get_running_loop())
-    return _Taken(transport, original, relay, Side(reader=reader, writer=writer))
+    return _Taken(transport, original, relay, Side(reader, writer))
 
 
 def _wants_upgrade(request: web.Request) -> bool:

@@ -35,7 +35,7 @@ import aiohttp
 
 from syncer.kube import Dial
 from syncer.kubelet.resolve import HostPod
-from syncer.kubelet.splice import Side
+from syncer.kubelet.splice import Side, close_all
 
 #: Upgrade headers (lower case) passed on to the host, and back to the client on a 101;
 #: a header may repeat (one ``X-Stream-Protocol-Version`` per protocol offered).
@@ -97,6 +97,7 @@ class HostPods:
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
+        """Close the log streams' session (upgraded connections belong to their splice)."""
         if self._session is not None:
             await self._session.close()
 
@@ -162,9 +163,9 @@ class HostPods:
                 return Upgraded(status, answer, side=Side(reader=reader, writer=writer))
             body = await _read_body(reader, answer)
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
-            writer.close()
+            await close_all([Side(reader=reader, writer=writer)])
             raise HostUnreachable(f"host API server {dial.server}: {exc!r}") from exc
-        writer.close()
+        await close_all([Side(reader=reader, writer=writer)])
         return Upgraded(status, answer, body=body)
 
 

@@ -22,10 +22,13 @@ to hand an upgraded connection to the application except as a WebSocket.
 Before the 101 is written, the handler gives the connection's transport a
 protocol of its own (``transport.set_protocol``, a plain asyncio
 ``StreamReaderProtocol``), so every byte after the 101 reaches the splice and
-writes get asyncio's flow control; when the splice ends the transport goes
-back to aiohttp's protocol (told of the lost connection if it was), which
-closes it.  The client speaks only after it has read the 101, so no byte
-can reach aiohttp's parser in between.
+writes get asyncio's flow control.  The splice closes the connection when
+it ends; aiohttp's protocol is then told of the loss (a transport that is
+still open would go back to it, and it would close it), so aiohttp's own
+bookkeeping of the connection ends too.  The client speaks only after it
+has read the 101, so no byte can reach aiohttp's parser in between.  The
+same holds on uvloop, whose transports are not ``asyncio.Transport``
+subclasses but offer the same ``set_protocol``.
 """
 
 from __future__ import annotations

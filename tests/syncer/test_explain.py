@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,10 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syncer.errors import ConfigError
-from syncer.explain import EXIT_DRIFTED, EXIT_IN_SYNC, EXIT_NOT_OURS, Report, Target
+from syncer.explain import EXIT_DRIFTED, EXIT_IN_SYNC, EXIT_NOT_OURS, Report, Target, explain
 from syncer.explaindiff import Difference, Ownership, Verdict, field_diff, ownership
 from syncer.keys import ObjectKey
 from syncer.resources import CONFIGMAPS
+from syncer.settings import Settings
 from syncer.translate import MANAGED_BY_LABEL, Translator
 
 T = Translator(vcluster="vc", host_namespace="host-ns")
@@ -199,3 +201,21 @@ def test_a_host_object_a_mapper_only_reads_is_ours_without_a_marker() -> None:
     )
     assert found.ownership is Ownership.OURS
     assert verdict(node) is Ownership.FOREIGN
+
+
+async def test_a_kind_that_is_not_enabled_is_refused_before_any_connection(tmp_path: Path) -> None:
+    """explain of a kind not in VSYNCER_KINDS is a ConfigError naming the target; the
+    kubeconfig's server (nothing listens there) is never dialled."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n")
+    settings = Settings(
+        vcluster_name="vc",
+        host_namespace="host-ns",
+        virtual_kubeconfig=kubeconfig,
+        host_kubeconfig=kubeconfig,
+        kinds=("pods",),
+    )
+    with pytest.raises(ConfigError) as caught:
+        await explain(settings=settings, target=Target("services", "shop", "web"))
+    assert caught.value.setting == "TARGET"
+    assert "VSYNCER_KINDS" in caught.value.message

@@ -22,13 +22,12 @@ from prometheus_client import CollectorRegistry
 
 from syncer.binds import parse_bind
 from syncer.errors import ConfigError
-from syncer.kube import KubeClient
 from syncer.kubelet.address import advertised_address
 from syncer.kubelet.metrics import KubeletMetrics
 from syncer.kubelet.resolve import PodCache, PodResolver
 from syncer.kubelet.server import KubeletServer
 from syncer.kubelet.tls import server_context
-from syncer.kubelet.upstream import HostPods
+from syncer.kubelet.upstream import Dialer, HostPods
 from syncer.settings import Settings, env_name
 from syncer.translate import Translator
 
@@ -36,7 +35,7 @@ from syncer.translate import Translator
 async def start_kubelet(
     *,
     settings: Settings,
-    host: KubeClient,
+    host: Dialer,
     host_pods: PodCache | None,
     registry: CollectorRegistry,
 ) -> KubeletServer | None:

@@ -35,6 +35,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from syncer.caches import Cache, CacheHandles, Caches, CacheUser
 from syncer.capabilities import Capabilities, NotServed, UndeclaredRead
+from syncer.customresources import CustomResource
 from syncer.errors import (
     AlreadyExists,
     ApiError,
@@ -145,6 +146,7 @@ __all__ = [
     "Caches",
     "Capabilities",
     "Conflict",
+    "CustomResource",
     "DriftDetector",
     "Forbidden",
     "HostReader",

@@ -71,6 +71,18 @@ class CustomResourceEntry(BaseModel):
     direction: Literal["toHost", "fromHost"]
     label_selector: str | None = Field(default=None, alias="labelSelector")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            known = {"resource", "version", "kind", "scope", "direction", "labelSelector"}
+            unknown = sorted(str(key) for key in value if key not in known)
+            if unknown:
+                raise ValueError(
+                    f"unknown key {unknown[0]!r} in an entry (known: {', '.join(sorted(known))})"
+                )
+        return value
+
     @field_validator("resource")
     @classmethod
     def _crd_name(cls, value: str) -> str:

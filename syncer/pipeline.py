@@ -93,7 +93,7 @@ from syncer.kube import KubeClient
 from syncer.kubelet.address import advertised_address
 from syncer.metrics import Metrics
 from syncer.owneranchor import OwnerAnchor
-from syncer.plugins import PluginError, build_mappers
+from syncer.plugins import PluginError, build_mappers, with_custom_resources
 from syncer.ratelimit import Throttle
 from syncer.reconcilelog import ReconcileLogger
 from syncer.resources import Resource
@@ -298,8 +298,11 @@ def build(
         anchor=anchor,
         limit=AdaptiveLimit(),
     )
+    names, factories = with_custom_resources(
+        kinds=s.kinds, factories=factories, custom_resources=s.custom_resource_list()
+    )
     mappers = build_mappers(
-        kinds=s.kinds, factories=factories, translator=translator, config=mapper_config(s)
+        kinds=names, factories=factories, translator=translator, config=mapper_config(s)
     )
     informers = _Informers(metrics=metrics)
     recorder = EventRecorder(client=v_out)

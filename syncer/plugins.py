@@ -11,19 +11,28 @@ its signature, so plugins written for the first form keep working.  The
 built-in mappers register the same way as third-party ones.  Two entry points
 claiming one kind is a start-up error naming both; so is a factory whose
 mapper's resource is not the one its name says.
+
+Custom resources of ``VSYNCER_CUSTOM_RESOURCES`` need no plugin:
+:func:`with_custom_resources` adds a kind per entry (named like its CRD), each
+served by the one factory registered in the :data:`CUSTOM_GROUP` entry-point
+group (``generic``) with the entry bound, and the kind that copies their
+definitions (``customresourcedefinitions.apiextensions.k8s.io``).
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
 from typing import Any, Protocol
 
-from syncer.api import Mapper, MapperConfig, Translator
+from syncer.api import CRDS, CustomResource, Mapper, MapperConfig, Translator
 from syncer.errors import VsyncerError
 
 GROUP = "vsyncer.mappers"
+#: The entry-point group of the generic custom-resource factory (one entry, ``generic``).
+CUSTOM_GROUP = "vsyncer.custom_resources"
 
 
 class PluginError(VsyncerError):
@@ -101,3 +110,35 @@ def build_mappers(
             )
         mappers[kind] = mapper
     return mappers
+
+
+def with_custom_resources(
+    *,
+    kinds: Iterable[str],
+    factories: Mapping[str, Callable[..., Mapper]],
+    custom_resources: Iterable[CustomResource],
+    entry_points: Iterable[metadata.EntryPoint] | None = None,
+) -> tuple[tuple[str, ...], dict[str, Callable[..., Mapper]]]:
+    """``kinds`` and ``factories`` with a kind per custom resource and the CRD kind.
+
+    Raises :class:`PluginError` for an entry whose kind is also in ``kinds``, or
+    when the generic factory is not registered.
+    """
+    kinds, out, customs = tuple(kinds), dict(factories), tuple(custom_resources)
+    if not customs:
+        return kinds, out
+    for custom in customs:
+        if custom.name in kinds or custom.resource.plural in kinds:
+            raise PluginError(
+                f"VSYNCER_CUSTOM_RESOURCES: {custom.name} is in VSYNCER_KINDS too (a plugin's)"
+            )
+    eps = list(metadata.entry_points(group=CUSTOM_GROUP) if entry_points is None else entry_points)
+    found = [ep for ep in eps if ep.group == CUSTOM_GROUP and ep.name == "generic"]
+    if not found:
+        raise PluginError(f"no {CUSTOM_GROUP!r} entry point 'generic' for custom resources")
+    generic = found[0].load()
+    for custom in customs:
+        out[custom.name] = functools.partial(generic, custom=custom)
+    if CRDS.qualified not in kinds:
+        kinds += (CRDS.qualified,)
+    return kinds + tuple(custom.name for custom in customs), out

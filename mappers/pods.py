@@ -38,9 +38,11 @@ It also registers the pod → configmaps / secrets / PVCs / node indexes the
 other mappers rely on (:mod:`mappers.references`).
 
 A change of a virtual namespace revisits every pod in it (its labels are copied
-onto the host pods).  The cluster IPs of ``default/kubernetes`` and
-``kube-system/kube-dns`` and the virtual CA reach a pod at its next reconcile;
-a change there does not by itself revisit every pod.  Nameserver precedence: the ``nameserver``
+onto the host pods).  The virtual API server's address is :mod:`mappers.podapi`'s
+(the configured host Service, read by this mapper itself; unconfigured, the
+virtual ``default/kubernetes``).  It, the ``kube-system/kube-dns`` cluster IP
+and the virtual CA reach a pod at its next reconcile; a change there does not
+by itself revisit every pod.  Nameserver precedence: the ``nameserver``
 given to :class:`PodMapper`, else the virtual ``kube-system/kube-dns`` cluster
 IP (the host's, once the services mapper aligned it), else
 :data:`~mappers.podspec.DEFAULT_NAMESERVER`.
@@ -48,10 +50,10 @@ IP (the host's, once the services mapper aligned it), else
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 
 from mappers.metamerge import merge_pod_metadata
+from mappers.podapi import PodApiAddress, cluster_ip
 from mappers.poddrift import PodDrift
 from mappers.podguard import (
     PodSecurity,
@@ -115,7 +117,6 @@ from syncer.kit import (
     delete_on_host,
     delete_virtual,
     is_terminating,
-    items,
     key_of_virtual,
     labels_of,
     mapping,
@@ -130,23 +131,6 @@ from syncer.kit import (
 #: The virtual services whose cluster IPs the pods use (they carry the host IPs).
 KUBERNETES_SERVICE = ("default", "kubernetes")
 DNS_SERVICE = ("kube-system", "kube-dns")
-
-
-def _cluster_ip(service: Obj | None) -> str | None:
-    ip = mapping(service.get("spec") if service else None).get("clusterIP")
-    try:
-        ipaddress.ip_address(str(ip))
-    except ValueError:
-        return None
-    return str(ip)
-
-
-def _https_port(service: Obj | None) -> int:
-    ports = items(mapping(service.get("spec") if service else None).get("ports"))
-    for port in ports:
-        if mapping(port).get("name") == "https":
-            return int(port["port"])
-    return int(mapping(ports[0]).get("port", 443)) if ports else 443
 
 
 class PodMapper(PodDrift, CopySyncer):
@@ -172,11 +156,13 @@ class PodMapper(PodDrift, CopySyncer):
         cluster_domain: str = DEFAULT_CLUSTER_DOMAIN,
         security: PodSecurity | None = None,
         workload: WorkloadAccount | None = None,
+        api: PodApiAddress | None = None,
     ) -> None:
         super().__init__(resource=PODS, translator=translator)
         self.nameserver = nameserver
         self.cluster_domain = cluster_domain
         self.security = security
+        self.api = api or PodApiAddress(config=None)
         self.workload = workload or WorkloadAccount(
             name=workload_account_name(configured=None, vcluster=translator.vcluster)
         )
@@ -206,19 +192,17 @@ class PodMapper(PodDrift, CopySyncer):
     def environment(self, ctx: SyncContext, v_pod: Obj) -> PodEnvironment:
         """What the translation of a *new* host pod needs from the caches, for this pod."""
         services = ctx.virtual_cache(SERVICES)
-        kubernetes = services.get(*KUBERNETES_SERVICE)
+        api_host, api_port = self.api.for_pods(services.get(*KUBERNETES_SERVICE))
         namespace = ctx.virtual_cache(NAMESPACES).get("", namespace_of(v_pod))
         token = None
         if token_sources(v_pod):
             token = new_token_secret_name(self.translator, v_pod)
-        nameserver = (
-            self.nameserver or _cluster_ip(services.get(*DNS_SERVICE)) or DEFAULT_NAMESERVER
-        )
+        nameserver = self.nameserver or cluster_ip(services.get(*DNS_SERVICE)) or DEFAULT_NAMESERVER
         return PodEnvironment(
             nameserver=nameserver,
             cluster_domain=self.cluster_domain,
-            api_host=_cluster_ip(kubernetes),
-            api_port=_https_port(kubernetes),
+            api_host=api_host,
+            api_port=api_port,
             namespace_labels=dict(labels_of(namespace)) if namespace else {},
             token_secret=token,
             service_account=self.workload.name,
@@ -272,6 +256,7 @@ class PodMapper(PodDrift, CopySyncer):
             return Result(requeue_after=delay)
         self.waits.forget(key)
         await self.workload.ensure(ctx)  # refused (retried) while it cannot exist
+        await self.api.refresh(ctx)  # likewise the configured virtual API address
         body = self.host_pod(ctx, v_obj, None)
         try:
             created = await create_on_host(ctx, PODS, v_obj=v_obj, body=body, recent=self.recent)
@@ -392,4 +377,5 @@ def make(*, translator: Translator, config: MapperConfig | None = None) -> PodMa
     name = workload_account_name(
         configured=config.workload_service_account, vcluster=translator.vcluster
     )
-    return PodMapper(translator=translator, security=security, workload=WorkloadAccount(name=name))
+    workload, api = WorkloadAccount(name=name), PodApiAddress(config=config)
+    return PodMapper(translator=translator, security=security, workload=workload, api=api)

@@ -1,7 +1,8 @@
 """With only pods and nodes enabled, the kinds pods may read (secrets, configmaps, PVCs) are off:
 the syncer starts, a pod still runs on the host and reports back, and it still gets a token
-that authenticates to the virtual API server and the virtual CA; a pod referencing a configmap
-gets a Warning event saying that configmaps are not synced."""
+that authenticates to the virtual API server and the virtual CA, and the configured virtual API
+address; a pod referencing a configmap gets a Warning event saying that configmaps are not
+synced."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from syncer.kit import Json
 from syncer.kube import KubeClient
 from syncer.localcluster import ClusterInfo
 from syncer.pipeline import mapper_config
-from syncer.resources import NODES, PODS, SECRETS, Resource
+from syncer.resources import NODES, PODS, SECRETS, SERVICES, Resource
 from tests.e2e.test_sync_support import (
     exists,
     pod,
@@ -149,3 +150,50 @@ async def _mounted_token(host: KubeClient, *, namespace: str, p_pod: Json) -> tu
     assert secret is not None
     data = secret["data"]
     return base64.b64decode(data[token_key]).decode(), base64.b64decode(data[ca_key]).decode()
+
+
+async def test_pods_reach_the_configured_virtual_api_service_without_the_services_kind(
+    namespace_with_sa: str,
+    v_ns: str,
+    host: KubeClient,
+    virtual: KubeClient,
+    host_kubeconfig: Path,
+    virtual_kubeconfig: Path,
+) -> None:
+    """VSYNCER_VIRTUAL_SERVICE_HOST with only pods and nodes: the host pod's
+    KUBERNETES_SERVICE_HOST/PORT are that host Service's, though no services mapper aligns
+    the virtual default/kubernetes (which keeps a virtual cluster IP)."""
+    t = translator(namespace_with_sa)
+    api = await host.create(
+        SERVICES,
+        namespace=namespace_with_sa,
+        body={
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "vc-api"},
+            "spec": {"ports": [{"name": "https", "port": 443, "targetPort": 8443}]},
+        },
+    )
+    ip = api["spec"]["clusterIP"]
+    v_api = await virtual.get(SERVICES, namespace="default", name="kubernetes")
+    assert v_api["spec"]["clusterIP"] != ip  # the virtual one, not aligned
+    async with run_syncer(
+        host_namespace=namespace_with_sa,
+        host_kubeconfig=host_kubeconfig,
+        virtual_kubeconfig=virtual_kubeconfig,
+        kinds=("pods", "nodes"),
+        virtual_service_host="vc-api",
+    ):
+        await virtual.create(PODS, namespace=v_ns, body=pod("client"))
+        p_pod = await wait_for_object(
+            host,
+            PODS,
+            namespace=namespace_with_sa,
+            name=t.host_name(v_ns, "client"),
+            predicate=exists,
+        )
+        assert p_pod is not None
+        env = {e["name"]: e.get("value") for e in p_pod["spec"]["containers"][0]["env"]}
+        assert (env["KUBERNETES_SERVICE_HOST"], env["KUBERNETES_SERVICE_PORT"]) == (ip, "443")
+        aliases = {a["ip"] for a in p_pod["spec"].get("hostAliases", [])}
+        assert aliases == {ip}

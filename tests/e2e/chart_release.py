@@ -9,13 +9,16 @@ removing the namespace and the volume, afterwards.
 :func:`service_account_kubeconfig` asks the host API server for a token of the
 chart's vsyncer ServiceAccount (TokenRequest) and writes a kubeconfig with it
 alone: no client certificate, nothing of the admin's.  :func:`chart_settings_env`
-turns the vsyncer container's env into the environment of a local run.
+turns the vsyncer container's env into the environment of a local run, and
+:func:`running_as_chart` runs the daemon so, yielding once it is ready and
+asserting a clean stop (exit 0) afterwards.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -24,9 +27,11 @@ from typing import Any
 
 import yaml
 
+from syncer.daemon import Daemon
 from syncer.localcluster import ClusterInfo
 from syncer.localcluster.cluster import Api
 from syncer.localcluster.processes import free_port
+from syncer.settings import Settings, load_settings
 from tests.deploy.chart_support import CHART, helm
 
 Json = dict[str, Any]
@@ -193,3 +198,42 @@ def chart_settings_env(
         VSYNCER_SHUTDOWN_GRACE="10",
     )
     return env
+
+
+@contextlib.asynccontextmanager
+async def running_as_chart(
+    release: Release, *, host: ClusterInfo, virtual: ClusterInfo, workdir: Path
+) -> AsyncIterator[tuple[Daemon, Settings, Path]]:
+    """The daemon with the chart's settings and its service account's token (the kubeconfig
+    path is yielded too), once ready; stopped gracefully afterwards."""
+    kubeconfig = service_account_kubeconfig(
+        host, namespace=release.namespace, account=f"vc-{RELEASE}", path=workdir / "sa.kubeconfig"
+    )
+    settings = load_settings(
+        env=chart_settings_env(release, host_kubeconfig=kubeconfig, virtual=virtual)
+    )
+    assert settings.host_kubeconfig == kubeconfig
+    daemon = Daemon(settings=settings)
+    task = asyncio.create_task(daemon.run(install_signals=False))
+    try:
+        async with asyncio.timeout(90):
+            while not daemon.ready()[0]:
+                assert not task.done(), f"the daemon exited with {task.result()}"
+                await asyncio.sleep(0.05)  # a bounded readiness poll
+        yield daemon, settings, kubeconfig
+    finally:
+        daemon.request_stop()
+        code = await asyncio.wait_for(task, 60)
+    assert code == 0
+
+
+def host_requests(daemon: Daemon) -> dict[str, float]:
+    """Host REST requests the daemon made, by response code."""
+    text = daemon.metrics.render()[0].decode()
+    pattern = re.compile(r"^vsyncer_rest_requests_total\{([^}]*)\} (\S+)$", re.M)
+    counts: dict[str, float] = {}
+    for labels, value in pattern.findall(text):
+        code = re.search(r'code="([^"]*)"', labels)
+        if 'cluster="host"' in labels and code is not None:
+            counts[code.group(1)] = counts.get(code.group(1), 0.0) + float(value)
+    return counts

@@ -9,16 +9,13 @@ API server answered none of its requests with 403, and writes the Role does not 
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from syncer.daemon import Daemon
 from syncer.errors import Forbidden
 from syncer.kube import KubeClient
 from syncer.localcluster import ClusterInfo
@@ -34,14 +31,8 @@ from syncer.resources import (
     SERVICES,
     Resource,
 )
-from syncer.settings import load_settings
 from syncer.translate import Translator
-from tests.e2e.chart_release import (
-    RELEASE,
-    chart_settings_env,
-    installed,
-    service_account_kubeconfig,
-)
+from tests.e2e.chart_release import RELEASE, host_requests, installed, running_as_chart
 from tests.e2e.test_sync_support import exists, gone, pod, tenant_namespace, wait_for_event, where
 from tests.kubehelpers import wait_for_object
 
@@ -101,18 +92,6 @@ def _objects(name: str) -> list[tuple[Resource, Json]]:
     ]
 
 
-def _host_requests(daemon: Daemon) -> dict[str, float]:
-    """Host REST requests the daemon made, by response code."""
-    text = daemon.metrics.render()[0].decode()
-    pattern = re.compile(r"^vsyncer_rest_requests_total\{([^}]*)\} (\S+)$", re.M)
-    counts: dict[str, float] = {}
-    for labels, value in pattern.findall(text):
-        code = re.search(r'code="([^"]*)"', labels)
-        if 'cluster="host"' in labels and code is not None:
-            counts[code.group(1)] = counts.get(code.group(1), 0.0) + float(value)
-    return counts
-
-
 @pytest.fixture
 async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
     async with tenant_namespace(virtual) as name:
@@ -128,76 +107,66 @@ async def test_service_account_suffices_and_nothing_more(
     tmp_path: Path,
 ) -> None:
     values = {"vsyncer": {"leaderElection": {"enabled": True}}}
-    async with installed(host_cluster, values=values) as release:
+    async with (
+        installed(host_cluster, values=values) as release,
+        running_as_chart(release, host=host_cluster, virtual=virtual_cluster, workdir=tmp_path) as (
+            daemon,
+            settings,
+            kubeconfig,
+        ),
+    ):
         ns = release.namespace
-        kubeconfig = service_account_kubeconfig(
-            host_cluster, namespace=ns, account=f"vc-{RELEASE}", path=tmp_path / "sa.kubeconfig"
-        )
-        env = chart_settings_env(release, host_kubeconfig=kubeconfig, virtual=virtual_cluster)
-        settings = load_settings(env=env)
-        assert settings.host_kubeconfig == kubeconfig
         assert settings.leader_elect
-        daemon = Daemon(settings=settings)
-        task = asyncio.create_task(daemon.run(install_signals=False))
-        try:
-            async with asyncio.timeout(90):
-                while not daemon.ready()[0]:
-                    assert not task.done(), f"the daemon exited with {task.result()}"
-                    await asyncio.sleep(0.05)
-            for resource, body in _objects("web"):
-                await virtual.create(resource, namespace=v_ns, body=body)
-            names = Translator(vcluster=RELEASE, host_namespace=ns)
-            for resource, name in (
-                (CONFIGMAPS, "cfg"),
-                (SECRETS, "creds"),
-                (PVCS, "data"),
-                (SERVICES, "web"),
-                (SERVICES, "ext"),
-                (ENDPOINTS, "ext"),
-            ):
-                await wait_for_object(
-                    host, resource, namespace=ns, name=names.host_name(v_ns, name), predicate=exists
-                )
-            p_pod = await wait_for_object(
-                host,
-                PODS,
-                namespace=ns,
-                name=names.host_name(v_ns, "web"),
-                predicate=where(lambda p: bool(p["spec"].get("nodeName"))),
-                within=90,
-            )
-            assert p_pod is not None
-            assert p_pod["spec"]["serviceAccountName"] == f"vc-workload-{RELEASE}"
-            # host -> virtual: status, the node, the host scheduler's event
+        for resource, body in _objects("web"):
+            await virtual.create(resource, namespace=v_ns, body=body)
+        names = Translator(vcluster=RELEASE, host_namespace=ns)
+        for resource, name in (
+            (CONFIGMAPS, "cfg"),
+            (SECRETS, "creds"),
+            (PVCS, "data"),
+            (SERVICES, "web"),
+            (SERVICES, "ext"),
+            (ENDPOINTS, "ext"),
+        ):
             await wait_for_object(
-                virtual,
-                PODS,
-                namespace=v_ns,
-                name="web",
-                predicate=where(lambda p: p.get("status", {}).get("phase") == "Running"),
-                within=90,
+                host, resource, namespace=ns, name=names.host_name(v_ns, name), predicate=exists
             )
+        p_pod = await wait_for_object(
+            host,
+            PODS,
+            namespace=ns,
+            name=names.host_name(v_ns, "web"),
+            predicate=where(lambda p: bool(p["spec"].get("nodeName"))),
+            within=90,
+        )
+        assert p_pod is not None
+        assert p_pod["spec"]["serviceAccountName"] == f"vc-workload-{RELEASE}"
+        # host -> virtual: status, the node, the host scheduler's event
+        await wait_for_object(
+            virtual,
+            PODS,
+            namespace=v_ns,
+            name="web",
+            predicate=where(lambda p: p.get("status", {}).get("phase") == "Running"),
+            within=90,
+        )
+        await wait_for_object(
+            virtual, NODES, namespace=None, name=p_pod["spec"]["nodeName"], predicate=exists
+        )
+        await wait_for_event(virtual, namespace=v_ns, reason="Scheduled", name="web", within=90)
+        lease = await host.get(LEASES, namespace=ns, name=settings.leader_election_id)
+        assert lease["spec"]["holderIdentity"]
+        # virtual deletes reach the host: the pod (graceful) and a service
+        await virtual.delete(SERVICES, namespace=v_ns, name="ext")
+        await virtual.delete(PODS, namespace=v_ns, name="web", grace_period_seconds=0)
+        for resource, name in ((SERVICES, "ext"), (PODS, "web")):
             await wait_for_object(
-                virtual, NODES, namespace=None, name=p_pod["spec"]["nodeName"], predicate=exists
+                host, resource, namespace=ns, name=names.host_name(v_ns, name), predicate=gone
             )
-            await wait_for_event(virtual, namespace=v_ns, reason="Scheduled", name="web", within=90)
-            lease = await host.get(LEASES, namespace=ns, name=settings.leader_election_id)
-            assert lease["spec"]["holderIdentity"]
-            # virtual deletes reach the host: the pod (graceful) and a service
-            await virtual.delete(SERVICES, namespace=v_ns, name="ext")
-            await virtual.delete(PODS, namespace=v_ns, name="web", grace_period_seconds=0)
-            for resource, name in ((SERVICES, "ext"), (PODS, "web")):
-                await wait_for_object(
-                    host, resource, namespace=ns, name=names.host_name(v_ns, name), predicate=gone
-                )
-            codes = _host_requests(daemon)
-            assert sum(codes.values()) > 0, "no host request counted: the check is blind"
-            assert codes.get("403", 0) == 0, codes
-            await _writes_beyond_the_role_are_refused(kubeconfig, ns=ns)
-        finally:
-            daemon.request_stop()
-            code = await asyncio.wait_for(task, 60)
-        assert code == 0
+        codes = host_requests(daemon)
+        assert sum(codes.values()) > 0, "no host request counted: the check is blind"
+        assert codes.get("403", 0) == 0, codes
+        await _writes_beyond_the_role_are_refused(kubeconfig, ns=ns)
 
 
 async def _writes_beyond_the_role_are_refused(kubeconfig: Path, *, ns: str) -> None:

@@ -1,0 +1,167 @@
+"""The chart's optional kinds with its service account and Role only: network policies,
+ingresses and disruption budgets reach the host; host storage, ingress, runtime and priority
+classes reach the virtual cluster; the host answers no request with 403."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syncer.errors import NotFound
+from syncer.kube import KubeClient
+from syncer.localcluster import ClusterInfo
+from syncer.resources import (
+    INGRESSCLASSES,
+    INGRESSES,
+    NETWORKPOLICIES,
+    PDBS,
+    PRIORITYCLASSES,
+    RUNTIMECLASSES,
+    SERVICES,
+    STORAGECLASSES,
+    Resource,
+)
+from syncer.translate import Translator
+from tests.e2e.chart_release import RELEASE, host_requests, installed, running_as_chart
+from tests.e2e.test_sync_support import exists, tenant_namespace
+from tests.kubehelpers import wait_for_object
+
+Json = dict[str, Any]
+OPTIONAL = (
+    "networkpolicies",
+    "ingresses",
+    "poddisruptionbudgets",
+    "storageclasses",
+    "ingressclasses",
+    "runtimeclasses",
+    "priorityclasses",
+)
+
+
+def _tenant_objects() -> list[tuple[Resource, Json]]:
+    return [
+        (
+            SERVICES,
+            {
+                "metadata": {"name": "web"},
+                "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]},
+            },
+        ),
+        (
+            NETWORKPOLICIES,
+            {"metadata": {"name": "deny"}, "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}},
+        ),
+        (
+            PDBS,
+            {
+                "metadata": {"name": "web"},
+                "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}},
+            },
+        ),
+        (
+            INGRESSES,
+            {
+                "metadata": {"name": "web"},
+                "spec": {
+                    "rules": [
+                        {
+                            "host": "web.example.com",
+                            "http": {
+                                "paths": [
+                                    {
+                                        "path": "/",
+                                        "pathType": "Prefix",
+                                        "backend": {
+                                            "service": {"name": "web", "port": {"number": 80}}
+                                        },
+                                    }
+                                ]
+                            },
+                        }
+                    ]
+                },
+            },
+        ),
+    ]
+
+
+def _host_classes(suffix: str) -> list[tuple[Resource, Json]]:
+    return [
+        (
+            STORAGECLASSES,
+            {"metadata": {"name": f"sc-{suffix}"}, "provisioner": "example.com/none"},
+        ),
+        (
+            INGRESSCLASSES,
+            {"metadata": {"name": f"ic-{suffix}"}, "spec": {"controller": "example.com/ingress"}},
+        ),
+        (RUNTIMECLASSES, {"metadata": {"name": f"rc-{suffix}"}, "handler": "runc"}),
+        (PRIORITYCLASSES, {"metadata": {"name": f"pc-{suffix}"}, "value": 1000}),
+    ]
+
+
+@contextlib.asynccontextmanager
+async def _classes(
+    host: KubeClient, virtual: KubeClient
+) -> AsyncIterator[list[tuple[Resource, str]]]:
+    """Host classes of each fromHost kind, removed afterwards from both clusters."""
+    made = _host_classes(secrets.token_hex(3))
+    for resource, body in made:
+        await host.create(resource, namespace=None, body=body)
+    try:
+        yield [(resource, body["metadata"]["name"]) for resource, body in made]
+    finally:
+        for resource, body in made:
+            for kube in (host, virtual):
+                with contextlib.suppress(NotFound):
+                    await kube.delete(resource, namespace=None, name=body["metadata"]["name"])
+
+
+@pytest.fixture
+async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
+    async with tenant_namespace(virtual) as name:
+        yield name
+
+
+async def test_optional_kinds_sync_with_the_chart_role(
+    host_cluster: ClusterInfo,
+    virtual_cluster: ClusterInfo,
+    host: KubeClient,
+    virtual: KubeClient,
+    v_ns: str,
+    tmp_path: Path,
+) -> None:
+    values = {"sync": {kind: {"enabled": True} for kind in OPTIONAL}}
+    async with (
+        installed(host_cluster, values=values) as release,
+        _classes(host, virtual) as classes,
+        running_as_chart(release, host=host_cluster, virtual=virtual_cluster, workdir=tmp_path) as (
+            daemon,
+            _settings,
+            _kubeconfig,
+        ),
+    ):
+        for resource, body in _tenant_objects():
+            await virtual.create(resource, namespace=v_ns, body=body)
+        names = Translator(vcluster=RELEASE, host_namespace=release.namespace)
+        for resource, body in _tenant_objects():
+            await wait_for_object(
+                host,
+                resource,
+                namespace=release.namespace,
+                name=names.host_name(v_ns, body["metadata"]["name"]),
+                predicate=exists,
+                within=90,
+            )
+        for resource, name in classes:
+            await wait_for_object(
+                virtual, resource, namespace=None, name=name, predicate=exists, within=90
+            )
+        codes = host_requests(daemon)
+        assert sum(codes.values()) > 0
+        assert codes.get("403", 0) == 0, codes

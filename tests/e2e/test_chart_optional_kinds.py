@@ -1,6 +1,7 @@
-"""The chart's optional kinds with its service account and Role only: network policies,
-ingresses and disruption budgets reach the host; host storage, ingress, runtime and priority
-classes reach the virtual cluster; the host answers no request with 403."""
+"""The chart's optional kinds and isolation mode with its service account and Role only:
+network policies, ingresses and disruption budgets reach the host; host storage, ingress,
+runtime and priority classes reach the virtual cluster; the isolation objects and the host
+namespace's label are kept; the host answers no request with 403."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from typing import Any
 import pytest
 
 from syncer.errors import NotFound
+from syncer.isolation_objects import LIMITRANGES, RESOURCEQUOTAS
 from syncer.kube import KubeClient
 from syncer.localcluster import ClusterInfo
 from syncer.resources import (
     INGRESSCLASSES,
     INGRESSES,
+    NAMESPACES,
     NETWORKPOLICIES,
     PDBS,
     PRIORITYCLASSES,
@@ -28,7 +31,7 @@ from syncer.resources import (
 )
 from syncer.translate import Translator
 from tests.e2e.chart_release import RELEASE, host_requests, installed, running_as_chart
-from tests.e2e.test_sync_support import exists, tenant_namespace
+from tests.e2e.test_sync_support import exists, tenant_namespace, where
 from tests.kubehelpers import wait_for_object
 
 Json = dict[str, Any]
@@ -136,7 +139,10 @@ async def test_optional_kinds_sync_with_the_chart_role(
     v_ns: str,
     tmp_path: Path,
 ) -> None:
-    values = {"sync": {kind: {"enabled": True} for kind in OPTIONAL}}
+    values = {
+        "sync": {kind: {"enabled": True} for kind in OPTIONAL},
+        "vsyncer": {"isolation": {"enabled": True, "labelNamespace": True}},
+    }
     async with (
         installed(host_cluster, values=values) as release,
         _classes(host, virtual) as classes,
@@ -162,6 +168,22 @@ async def test_optional_kinds_sync_with_the_chart_role(
             await wait_for_object(
                 virtual, resource, namespace=None, name=name, predicate=exists, within=90
             )
+        # isolation mode: its three objects in the host namespace, and the namespace's label
+        ns = release.namespace
+        for resource, name in (
+            (RESOURCEQUOTAS, f"vc-{RELEASE}"),
+            (LIMITRANGES, f"vc-{RELEASE}"),
+            (NETWORKPOLICIES, f"vc-work-{RELEASE}"),
+        ):
+            await wait_for_object(host, resource, namespace=ns, name=name, predicate=exists)
+        enforce = "pod-security.kubernetes.io/enforce"
+        await wait_for_object(
+            host,
+            NAMESPACES,
+            namespace=None,
+            name=ns,
+            predicate=where(lambda n: n["metadata"].get("labels", {}).get(enforce) == "baseline"),
+        )
         codes = host_requests(daemon)
         assert sum(codes.values()) > 0
         assert codes.get("403", 0) == 0, codes

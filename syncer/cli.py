@@ -1,4 +1,4 @@
-"""Command line: ``vsyncer run | explain | dev | version`` and ``vsyncer --version``.
+"""Command line: ``vsyncer run | explain | wake | dev | version`` and ``vsyncer --version``.
 
 ``run`` starts the daemon from settings (env ``VSYNCER_*`` and an optional YAML
 file): it checks what validation alone cannot (:func:`syncer.startup.preflight`:
@@ -7,7 +7,9 @@ are no setting, and logs one ``starting vsyncer`` line with the version and the
 effective settings (secrets redacted) before the daemon starts.  ``run
 --dry-run`` (``VSYNCER_DRY_RUN``) writes nothing (:mod:`syncer.dryrun`) and runs
 without leader election.  ``explain`` prints one object's mapping, owner and
-drift (:mod:`syncer.explain`; exit 0 in sync, 1 drifted, 2 not ours).
+drift (:mod:`syncer.explain`; exit 0 in sync, 1 drifted, 2 not ours).  ``wake``
+removes sleep mode's marker, so the running syncer wakes the cluster
+(:func:`syncer.sleep.wake`; exit 0, or 2 when the cluster cannot be reached).
 
 ``dev`` builds (once) and starts a local host and virtual cluster under
 ``.dev/``, prints how to reach them, then runs the syncer between them (vcluster
@@ -166,6 +168,20 @@ def _explain(args: argparse.Namespace) -> int:
     return int(report.code)
 
 
+def _wake(args: argparse.Namespace) -> int:
+    from syncer.errors import ApiError, ConfigError
+    from syncer.settings import load_settings
+    from syncer.sleep import wake
+
+    try:
+        was_asleep = _runner()(wake(settings=load_settings(config_file=args.config)))
+    except (ConfigError, ApiError) as exc:
+        print(f"vsyncer wake: {exc}", file=sys.stderr)
+        return 2
+    print("waking the virtual cluster" if was_asleep else "the virtual cluster is awake")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vsyncer", description="the syncer of a virtual cluster")
     parser.add_argument("--version", action="version", version=f"vsyncer {__version__}")
@@ -180,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     why.add_argument("target", help="KIND/NAMESPACE/NAME, KIND/NAME, or KIND with --host")
     why.add_argument("--host", default=None, metavar="NAME", help="start from this host object")
     why.add_argument("--config", type=Path, default=None, help="YAML settings file")
+    wake = sub.add_parser("wake", help="wake a sleeping virtual cluster (sleep mode)")
+    wake.add_argument("--config", type=Path, default=None, help="YAML settings file")
     dev = sub.add_parser("dev", help="run a local host and virtual cluster until Ctrl-C")
     dev.add_argument("--run-dir", type=Path, default=Path(".dev"))
     dev.add_argument("--nodes", type=int, default=3)
@@ -193,4 +211,6 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     if args.command == "explain":
         return _explain(args)
+    if args.command == "wake":
+        return _wake(args)
     return _dev(args)

@@ -45,7 +45,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from syncer.activity import ActivityTracker, watch_activity
 from syncer.controller import Controller, ReconcileMetrics
 from syncer.dryrun import DryRunApi
-from syncer.errors import NotFound
+from syncer.errors import ApiError, ConfigError, NotFound
 from syncer.informer import Informer
 from syncer.keys import ObjectKey
 from syncer.kube import KubeClient
@@ -299,3 +299,29 @@ def sleep_for(
         registry=metrics.registry,
         writes=dry if settings.dry_run else virtual,
     )
+
+
+async def wake(*, settings: Settings) -> bool:
+    """Remove the sleep marker (``vsyncer wake``); whether the cluster was asleep.
+
+    The running syncer then restores every workload.  Raises
+    :class:`~syncer.errors.ConfigError` when the virtual cluster cannot be reached.
+    """
+    if settings.virtual_kubeconfig is None:
+        raise ConfigError("VSYNCER_VIRTUAL_KUBECONFIG", "is required")
+    try:
+        virtual = await KubeClient.connect(
+            cluster="virtual", kubeconfig=str(settings.virtual_kubeconfig)
+        )
+    except ApiError as exc:
+        raise ConfigError("VSYNCER_VIRTUAL_KUBECONFIG", exc.message) from exc
+    try:
+        namespace = await virtual.get(NAMESPACES, namespace=None, name=MARKER_NAMESPACE)
+        if MARKER not in (_meta(namespace).get("annotations") or {}):
+            return False
+        await virtual.patch(
+            NAMESPACES, namespace=None, name=MARKER_NAMESPACE, body=marker_patch(asleep_since=None)
+        )
+        return True
+    finally:
+        await virtual.close()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,7 @@ from tests.e2e.test_sync_support import VCLUSTER, run_syncer, tenant_namespace
 
 Json = dict[str, Any]
 KINDS = ("pods", "configmaps", "secrets", "nodes", "events")
-IDLE = 3.0
+IDLE = 10.0  # long enough to see each awake state before the next sleep
 
 
 @pytest.fixture
@@ -141,7 +144,11 @@ async def test_workloads_sleep_when_idle_and_wake_on_a_write_exactly_as_they_wer
     virtual_kubeconfig: Path,
 ) -> None:
     """5/2/unsuspended → asleep (0/0/suspended, no tenant pod on the host) → a kubectl write
-    wakes it → 5/2/unsuspended with 7 host pods; removing the marker wakes it too."""
+    wakes it → 5/2/unsuspended with 7 host pods; `vsyncer wake` (removing the marker) too."""
+    assert await vsyncer_wake(namespace_with_sa, virtual_kubeconfig) == (
+        0,
+        "the virtual cluster is awake",
+    )
     async with syncer(namespace_with_sa, host_kubeconfig, virtual_kubeconfig) as daemon:
         await create_workloads(virtual, v_ns)
         await until(lambda: host_pods(host, namespace_with_sa), what="pods on the host")
@@ -161,8 +168,11 @@ async def test_workloads_sleep_when_idle_and_wake_on_a_write_exactly_as_they_wer
 
         await until(lambda: marker(virtual), within=90, what="falling asleep again")
         await until(lambda: _is(state(virtual, v_ns), asleep), what="asleep again")
-        await set_marker(virtual, None)  # what `vsyncer wake` does
-        await until(lambda: _is(state(virtual, v_ns), awake), what="awake after the marker went")
+        assert await vsyncer_wake(namespace_with_sa, virtual_kubeconfig) == (
+            0,
+            "waking the virtual cluster",
+        )
+        await until(lambda: _is(state(virtual, v_ns), awake), what="awake after `vsyncer wake`")
 
 
 async def test_a_half_done_sleep_or_wake_converges_and_a_restart_does_not_wake(
@@ -191,6 +201,21 @@ async def test_a_half_done_sleep_or_wake_converges_and_a_restart_does_not_wake(
     await set_marker(virtual, None)
     async with syncer(namespace_with_sa, host_kubeconfig, virtual_kubeconfig):
         await until(lambda: _is(state(virtual, v_ns), (5, 2, False, False)), what="wake finished")
+
+
+async def vsyncer_wake(host_namespace: str, virtual_kubeconfig: Path) -> tuple[int, str]:
+    """``vsyncer wake`` as a process: its exit code and output line."""
+    env = {
+        **os.environ,
+        "VSYNCER_VCLUSTER_NAME": VCLUSTER,
+        "VSYNCER_HOST_NAMESPACE": host_namespace,
+        "VSYNCER_VIRTUAL_KUBECONFIG": str(virtual_kubeconfig),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "syncer", "wake", env=env, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    return int(process.returncode or 0), out.decode().strip()
 
 
 async def _is(value: Any, expected: Any) -> bool:

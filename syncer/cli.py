@@ -16,6 +16,10 @@ removes sleep mode's marker, so the running syncer wakes the cluster
 ``dev``, host namespace ``vcluster-dev`` with the owner anchor a chart would
 create there, the Service ``dev``) in the foreground, logging to the
 console, until Ctrl-C, when it stops the syncer and everything it started.
+Its kubelet API (``--kubelet-bind``, default ``127.0.0.1:10250``) trusts the
+virtual API server's kubelet-client CA and is what the fake nodes advertise,
+so ``kubectl logs``/``exec``/``port-forward`` of virtual pods work; ``dev``
+prints a ``kubectl logs`` line for the README walkthrough's deployment.
 
 Exit codes: a bad setting, or a plugin that cannot be loaded, prints one line
 to stderr and exits 2 (``dev``: 1 when the clusters cannot be built or
@@ -71,6 +75,10 @@ def _dev(args: argparse.Namespace) -> int:
             "VSYNCER_VIRTUAL_KUBECONFIG": str(run_dir / "virtual.kubeconfig"),
             "VSYNCER_METRICS_BIND": args.metrics_bind,
             "VSYNCER_PROBES_BIND": args.probes_bind,
+            # The fake nodes' kubelet API, trusted by the virtual API server's kubelet client.
+            "VSYNCER_KUBELET_BIND": args.kubelet_bind,
+            "VSYNCER_KUBELET_ADDRESS": "127.0.0.1",
+            "VSYNCER_KUBELET_CLIENT_CA": str(plane.virtual.kubelet_client_ca),
             "VSYNCER_LOG_FORMAT": "console",
             "VSYNCER_LOG_LEVEL": "info",
         }
@@ -84,6 +92,13 @@ def _dev(args: argparse.Namespace) -> int:
             f"vsyncer: syncing vcluster {DEV_VCLUSTER!r} into host namespace "
             f"{DEV_HOST_NAMESPACE!r}; metrics at http://{_url(args.metrics_bind)}/metrics, "
             f"probes at http://{_url(args.probes_bind)}/readyz",
+            flush=True,
+        )
+        print(
+            f"kubelet API (logs, exec, attach, port-forward) at https://{_url(args.kubelet_bind)};"
+            " once the README walkthrough has created deployment web:\n"
+            f"         kubectl --kubeconfig {run_dir / 'virtual.kubeconfig'} -n shop logs"
+            " deployment/web",
             flush=True,
         )
         print("Ctrl-C stops the syncer and both clusters.", flush=True)
@@ -203,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--nodes", type=int, default=3)
     dev.add_argument("--metrics-bind", default="127.0.0.1:8080")
     dev.add_argument("--probes-bind", default="127.0.0.1:8081")
+    dev.add_argument("--kubelet-bind", default="127.0.0.1:10250")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.command == "version":
         print(__version__)

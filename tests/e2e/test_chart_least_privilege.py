@@ -2,13 +2,15 @@
 
 The chart is installed into the local host cluster; then the daemon runs locally with
 the settings the chart gives its container and, for the host, nothing but a token of
-the chart's vsyncer ServiceAccount (TokenRequest).  Every enabled kind syncs, the host
+the chart's vsyncer ServiceAccount (TokenRequest).  Every enabled kind syncs, `kubectl logs`
+in the virtual cluster reaches the host pod through the kubelet API, the host
 API server answered none of its requests with 403, and writes the Role does not grant
 (outside the host namespace, cluster-wide, RBAC itself) are refused with 403.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,9 +18,11 @@ from typing import Any
 
 import pytest
 
+from syncer.binds import parse_bind
 from syncer.errors import Forbidden
 from syncer.kube import KubeClient
-from syncer.localcluster import ClusterInfo
+from syncer.localcluster import ClusterInfo, ControlPlane
+from syncer.localcluster.kwok import append_log
 from syncer.resources import (
     CONFIGMAPS,
     ENDPOINTS,
@@ -33,6 +37,8 @@ from syncer.resources import (
 )
 from syncer.translate import Translator
 from tests.e2e.chart_release import RELEASE, host_requests, installed, running_as_chart
+from tests.e2e.kubectl import kubectl
+from tests.e2e.kubelet_fixtures import advertised
 from tests.e2e.test_sync_support import exists, gone, pod, tenant_namespace, wait_for_event, where
 from tests.kubehelpers import wait_for_object
 
@@ -99,6 +105,7 @@ async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
 
 
 async def test_service_account_suffices_and_nothing_more(
+    control_plane: ControlPlane,
     host_cluster: ClusterInfo,
     virtual_cluster: ClusterInfo,
     host: KubeClient,
@@ -156,6 +163,18 @@ async def test_service_account_suffices_and_nothing_more(
         await wait_for_event(virtual, namespace=v_ns, reason="Scheduled", name="web", within=90)
         lease = await host.get(LEASES, namespace=ns, name=settings.leader_election_id)
         assert lease["spec"]["holderIdentity"]
+        # the kubelet API: kubectl logs in the virtual cluster reads the host pod's pods/log
+        port = parse_bind(settings.kubelet_bind).port
+        await advertised(virtual, node=p_pod["spec"]["nodeName"], port=port)
+        log = await asyncio.to_thread(
+            control_plane.kubelet.pod_log,
+            namespace=ns,
+            pod=names.host_name(v_ns, "web"),
+            containers=("main",),
+        )
+        append_log(log["main"].current, "served through the chart's Role")
+        logs = await kubectl("-n", v_ns, "logs", "web", kubeconfig=virtual_cluster.kubeconfig)
+        assert (logs.code, logs.stdout) == (0, "served through the chart's Role\n"), logs.stderr
         # virtual deletes reach the host: the pod (graceful) and a service
         await virtual.delete(SERVICES, namespace=v_ns, name="ext")
         await virtual.delete(PODS, namespace=v_ns, name="web", grace_period_seconds=0)

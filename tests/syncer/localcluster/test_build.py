@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,3 +59,42 @@ def test_generated_module_replaces_every_staging_requirement() -> None:
     replaced = set(re.findall(r"^\t(k8s\.io/\S+) => \1 v0\.36\.3$", src.read_text(), re.M))
     assert len(replaced) > 20
     assert {"k8s.io/api", "k8s.io/apiserver", "k8s.io/client-go", "k8s.io/kubectl"} <= replaced
+
+
+def test_concurrent_builds_run_one_at_a_time(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A second build waits for the first, then finds its result instead of building again."""
+    monkeypatch.setenv("VSYNCER_CACHE_DIR", str(tmp_path))
+    tool = Component(
+        name="tool", module="example.com/tool", version="v1.0.0", packages={"tool": "x/cmd/tool"}
+    )
+    monkeypatch.setattr(build_mod, "components", lambda *, replaces: [tool])
+    waiting = threading.Event()
+    go_builds: list[Sequence[str]] = []
+
+    def runner(argv: Sequence[str], cwd: Path, log: Path, progress: Progress, label: str) -> int:
+        # Hold the first build until the other one reports that it waits for the lock.
+        assert waiting.wait(30), "the second build never waited for the first"
+        if "build" in argv:
+            go_builds.append(argv)
+            Path(argv[list(argv).index("-o") + 1]).write_text("a binary\n")
+        return 0
+
+    def progress(message: str) -> None:
+        if "waiting" in message:
+            waiting.set()
+
+    results: list[tuple[str, ...]] = []
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(build(progress=progress, runner=runner).built)
+        )
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(results) == [(), ("tool",)]
+    assert len(go_builds) == 1

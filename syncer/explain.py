@@ -22,11 +22,12 @@ hold only managed objects) and prints:
   host object the mapper wants (its ``desired_host``, the translation of the
   virtual object) and the live one (:func:`syncer.explaindiff.field_diff`).
 
-Exit codes (:func:`explain`): 0 in sync (or, with no virtual object, nothing
-on the host either way), 1 drifted (the drift answer or a field differs, the
-host object is missing, or it is ours but its virtual object is gone), 2 not
-ours (foreign, another vcluster's, spoofed) — and 2 for a bad target or
-setting, with one line naming it, as everywhere in the CLI.
+Exit codes (:attr:`Report.code`): 0 in sync (also: a virtual object vsyncer
+does not sync, and no host object), 1 drifted (the drift answer or a field
+differs, the host copy is missing, or it is ours but its virtual object is
+gone), 2 not ours (foreign, another vcluster's, spoofed) — and 2 when neither
+side has the object (``verdict: not found``), or for a bad target or setting,
+with one line naming it, as everywhere in the CLI.
 """
 
 from __future__ import annotations
@@ -108,7 +109,9 @@ class Report:
         if owner in (Ownership.FOREIGN, Ownership.OTHER_VCLUSTER, Ownership.SPOOFED):
             return EXIT_NOT_OURS
         if owner is Ownership.MISSING:
-            return EXIT_DRIFTED if self.virtual_exists and self.drift else EXIT_IN_SYNC
+            if not self.virtual_exists:
+                return EXIT_NOT_OURS  # neither side has it: nothing to explain
+            return EXIT_DRIFTED if self.drift else EXIT_IN_SYNC
         if not self.virtual_exists or self.drift or self.differences:
             return EXIT_DRIFTED
         return EXIT_IN_SYNC
@@ -133,7 +136,8 @@ class Report:
             out.extend(f"  {difference}" for difference in self.differences)
         else:
             out.append("diff:    none")
-        out.append(f"verdict: {verdicts[self.code]}")
+        nowhere = self.verdict.ownership is Ownership.MISSING and not self.virtual_exists
+        out.append(f"verdict: {'not found' if nowhere else verdicts[self.code]}")
         return out
 
 

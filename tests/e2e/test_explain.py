@@ -181,6 +181,8 @@ async def test_missing_copy_is_drift_and_objects_of_others_are_not_ours(
         assert code == EXIT_NOT_OURS, (owner, out, err)
         assert f"owner:   {owner} (" in out
         assert "verdict: not ours" in out
+    code, out, err = await vsyncer_explain(settings, "configmaps", "--host", "no-such-object")
+    assert (code, out.splitlines()[-1]) == (EXIT_NOT_OURS, "verdict: not found"), err
     code, out, err = await vsyncer_explain(settings, "configmaps/only-two-parts/x/y")
     assert code == 2
     assert out == ""

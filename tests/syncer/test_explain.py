@@ -178,12 +178,14 @@ def report(owner: Ownership, *, exists: bool = True, drift: str | None = None) -
 
 
 def test_exit_codes() -> None:
-    """0 in sync, 1 drifted (drift, missing copy, orphan), 2 not ours."""
+    """0 in sync, 1 drifted (drift, missing copy, orphan), 2 not ours or found nowhere."""
     assert report(Ownership.OURS).code == EXIT_IN_SYNC
     assert report(Ownership.OURS, drift="data").code == EXIT_DRIFTED
     assert report(Ownership.OURS, exists=False).code == EXIT_DRIFTED
     assert report(Ownership.MISSING, drift="missing").code == EXIT_DRIFTED
     assert report(Ownership.MISSING).code == EXIT_IN_SYNC
+    assert report(Ownership.MISSING, exists=False).code == EXIT_NOT_OURS
+    assert report(Ownership.MISSING, exists=False).lines()[-1] == "verdict: not found"
     for owner in (Ownership.FOREIGN, Ownership.OTHER_VCLUSTER, Ownership.SPOOFED):
         assert report(owner).code == EXIT_NOT_OURS
     assert report(Ownership.SPOOFED).lines()[-1] == "verdict: not ours"

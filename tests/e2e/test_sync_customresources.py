@@ -224,3 +224,58 @@ async def test_a_crd_installed_on_the_host_after_start_becomes_syncable(
     finally:
         daemon.request_stop()
         assert await asyncio.wait_for(task, 60) == 0
+
+
+async def test_a_from_host_custom_resource_is_copied_up_read_only(
+    namespace: str,
+    resource: Resource,
+    host: KubeClient,
+    virtual: KubeClient,
+    host_kubeconfig: Path,
+    virtual_kubeconfig: Path,
+) -> None:
+    """A cluster-scoped host kind: selected host objects appear in virtual with their status,
+    a tenant's edit is reverted, a host delete removes the copy; unselected ones never appear."""
+    cluster = Resource(resource.group, "v1", "gadgets", "Gadget", namespaced=False)
+    body = crd(cluster)
+    body["spec"]["scope"] = "Cluster"
+    await host.create(CRDS, namespace=None, body=body)
+    await wait_for_object(host, CRDS, namespace=None, name=cluster.qualified, predicate=established)
+    picked = gadget(cluster, "shared", spec={"size": 1})
+    picked["metadata"]["labels"] = {"share": "yes"}
+    await host.create(cluster, namespace=None, body=picked)
+    await host.create(cluster, namespace=None, body=gadget(cluster, "private", spec={"size": 2}))
+    p_obj = await host.get(cluster, namespace=None, name="shared")
+    await host.update_status(
+        cluster, namespace=None, name="shared", body={**p_obj, "status": {"phase": "Up"}}
+    )
+    entry_body = {**entry(cluster), "direction": "fromHost", "scope": "Cluster"}
+    async with run_syncer(
+        host_namespace=namespace,
+        host_kubeconfig=host_kubeconfig,
+        virtual_kubeconfig=virtual_kubeconfig,
+        kinds=("configmaps",),
+        custom_resources=[{**entry_body, "labelSelector": "share=yes"}],
+    ):
+        copy = await wait_for_object(
+            virtual,
+            cluster,
+            namespace=None,
+            name="shared",
+            predicate=where(lambda o: o.get("status") == {"phase": "Up"}),
+        )
+        assert copy is not None
+        assert copy["spec"] == {"size": 1}
+        assert copy["metadata"]["labels"] == {"share": "yes", FROM_HOST_LABEL: "true"}
+        await virtual.patch(cluster, namespace=None, name="shared", body={"spec": {"size": 9}})
+        await wait_for_object(
+            virtual,
+            cluster,
+            namespace=None,
+            name="shared",
+            predicate=where(lambda o: o["spec"] == {"size": 1}),
+        )
+        await host.delete(cluster, namespace=None, name="shared")
+        await wait_for_object(virtual, cluster, namespace=None, name="shared", predicate=gone)
+        with pytest.raises(NotFound):
+            await virtual.get(cluster, namespace=None, name="private")

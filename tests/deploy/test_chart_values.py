@@ -323,7 +323,10 @@ def test_k3s_control_plane() -> None:
     ("values", "message"),
     [
         ({"controlPlane": {"distro": "k3s"}, "replicas": 2}, "k3s runs one replica"),
-        ({"controlPlane": {"distro": "k0s"}}, "must be kubernetes or k3s"),
+        ({"controlPlane": {"distro": "k0s"}}, "value must be one of 'kubernetes', 'k3s'"),
+        ({"vsyncer": {"wrokers": 3}}, "additional properties 'wrokers' not allowed"),
+        ({"sync": {"pod": {"enabled": True}}}, "additional properties 'pod' not allowed"),
+        ({"replicas": 0}, "at '/replicas'"),
         ({"vclusterName": "Team_A"}, "must be a DNS-1123 label"),
         ({"sync": {values_key(k): {"enabled": False} for k in BUILTIN}}, "at least one kind"),
     ],

@@ -18,7 +18,13 @@ import pytest
 from syncer.errors import NotFound
 from syncer.kit import FROM_HOST_LABEL
 from syncer.kube import KubeClient
-from syncer.resources import PRIORITYCLASSES, STORAGECLASSES, Resource
+from syncer.resources import (
+    INGRESSCLASSES,
+    PRIORITYCLASSES,
+    RUNTIMECLASSES,
+    STORAGECLASSES,
+    Resource,
+)
 from tests.e2e.test_sync_support import exists, gone, run_syncer, where
 from tests.kubehelpers import wait_for_object
 
@@ -230,3 +236,51 @@ async def test_a_host_default_priority_class_is_copied_but_not_as_the_virtual_de
             await host.patch(
                 PRIORITYCLASSES, namespace=None, name=name, body={"globalDefault": False}
             )
+
+
+@pytest.mark.parametrize(
+    ("kind", "resource", "fields"),
+    [
+        (
+            "ingressclasses.networking.k8s.io",
+            INGRESSCLASSES,
+            {"spec": {"controller": "example.com/ingress"}},
+        ),
+        ("runtimeclasses.node.k8s.io", RUNTIMECLASSES, {"handler": "kata"}),
+    ],
+)
+async def test_host_ingress_and_runtime_classes_are_copied_and_removed(
+    kind: str,
+    resource: Resource,
+    fields: Json,
+    namespace: str,
+    host: KubeClient,
+    virtual: KubeClient,
+    host_kubeconfig: Path,
+    virtual_kubeconfig: Path,
+    token: str,
+    cleanup: list[tuple[str, Any]],
+) -> None:
+    """The class appears in virtual as on the host (with the copy label) and goes with it."""
+    name = f"c-{token}"
+    cleanup += [("host", (resource, name)), ("virtual", (resource, name))]
+    body = {
+        "apiVersion": resource.api_version,
+        "kind": resource.kind,
+        "metadata": {"name": name, "labels": {"e2e-fromhost": token}},
+        **fields,
+    }
+    await host.create(resource, namespace=None, body=body)
+    async with run_syncer(
+        host_namespace=namespace,
+        host_kubeconfig=host_kubeconfig,
+        virtual_kubeconfig=virtual_kubeconfig,
+        kinds=(kind,),
+        from_host_label_selector=f"e2e-fromhost={token}",
+    ):
+        copy = await _virtual(virtual, resource, name, exists)
+        assert copy["metadata"]["labels"] == {"e2e-fromhost": token, FROM_HOST_LABEL: "true"}
+        for field, value in fields.items():
+            assert copy[field] == value
+        await host.delete(resource, namespace=None, name=name)
+        await _virtual(virtual, resource, name, gone)

@@ -13,14 +13,17 @@ server → host API server → kwok) and against the host API server for the twi
   (goal ≤ 20 ms).
 
 Each measurement is repeated; min/median/max are reported and the ratio uses
-medians.  kubectl's own start-up is in both sides of every comparison.  Not a
-test: nothing here asserts.
+medians.  The CPU time vsyncer, both API servers and kwok spend per call (from
+``/proc``) is reported per side, to show what dominates.  kubectl's own
+start-up is in both sides of every comparison.  Not a test: nothing here
+asserts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import statistics
 import time
@@ -123,9 +126,35 @@ async def scenario_p8_p9(run: Run) -> None:
         run.results["P9"] = await _p9(run, sides, n=repeats, execs=20 if run.quick else 50)
 
 
-def _syncer_cpu(run: Run) -> float:
-    """CPU seconds the syncer process has used so far (0 without one)."""
-    return run.syncer.cpu_seconds() if run.syncer is not None else 0.0
+#: the processes whose CPU time P8/P9 report (besides vsyncer and kubectl)
+COMPONENTS = ("virtual-apiserver", "host-apiserver", "host-kwok")
+
+
+def _cpu(run: Run) -> dict[str, float]:
+    """CPU seconds used so far by vsyncer and each of :data:`COMPONENTS`."""
+    used = {"vsyncer": run.syncer.cpu_seconds() if run.syncer is not None else 0.0}
+    for name in COMPONENTS:
+        fields = Path(f"/proc/{run.plane.processes.get(name).proc.pid}/stat").read_text()
+        ticks = fields.rsplit(")", 1)[1].split()
+        used[name] = (int(ticks[11]) + int(ticks[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
+class CpuTally:
+    """CPU seconds per side and process, summed over measured calls."""
+
+    def __init__(self, sides: Sides) -> None:
+        self.total = {side: dict.fromkeys(("vsyncer", *COMPONENTS), 0.0) for side in sides}
+
+    def add(self, side: str, before: dict[str, float], after: dict[str, float]) -> None:
+        for name, value in after.items():
+            self.total[side][name] += value - before[name]
+
+    def per_call(self, calls: int) -> dict[str, dict[str, float]]:
+        return {
+            side: {name: round(value / calls, 3) for name, value in used.items()}
+            for side, used in self.total.items()
+        }
 
 
 def _write_log(path: Path, count: int) -> None:
@@ -141,14 +170,13 @@ Sides = dict[str, tuple[Path, str, str]]
 
 async def _p8(run: Run, sides: Sides, *, expected: int, n: int) -> dict[str, Any]:
     rates: dict[str, list[float]] = {side: [] for side in sides}
-    cpu = 0.0
+    cpu = CpuTally(sides)
     for _ in range(n):
         for side, (kubeconfig, ns, pod) in sides.items():
-            started, cpu_before = time.monotonic(), _syncer_cpu(run)
+            started, before = time.monotonic(), _cpu(run)
             code, out, err = await _kubectl(run, kubeconfig, "-n", ns, "logs", pod, "-c", CONTAINER)
             seconds = time.monotonic() - started
-            if side == "vsyncer":
-                cpu += _syncer_cpu(run) - cpu_before
+            cpu.add(side, before, _cpu(run))
             if code != 0 or len(out) != expected:
                 return {"not_run": f"{side} kubectl logs: exit {code}, {len(out)} bytes: {err!r}"}
             rates[side].append(expected / seconds / 1e6)
@@ -158,30 +186,31 @@ async def _p8(run: Run, sides: Sides, *, expected: int, n: int) -> dict[str, Any
         "direct_mb_s": direct,
         "vsyncer_mb_s": via,
         "ratio": via["median"] / direct["median"],
-        "vsyncer_cpu_s_per_read": cpu / n,
+        "cpu_s_per_read": cpu.per_call(n),
     }
 
 
 async def _p9(run: Run, sides: Sides, *, n: int, execs: int) -> dict[str, Any]:
     result: dict[str, Any] = {"bytes": FORWARD_BYTES}
     errors: list[str] = []
+    cpu = CpuTally(sides)
     rates: dict[str, list[float]] = {side: [] for side in sides}
     async with _source(run.plane.kubelet.forward_port):
         for side, (kubeconfig, ns, pod) in sides.items():
             log = run.workdir / f"port-forward-{side}.log"
-            cpu_before = _syncer_cpu(run)
             try:
                 async with _forward(run, kubeconfig, ns, pod, log=log) as port:
                     for _ in range(n):
+                        before = _cpu(run)
                         rates[side].append(await _download(port))
-                if side == "vsyncer":
-                    result["vsyncer_cpu_s_per_transfer"] = (_syncer_cpu(run) - cpu_before) / n
+                        cpu.add(side, before, _cpu(run))
             except RuntimeError as exc:
                 errors.append(f"{side} port-forward: {exc}; kubectl: {log.read_text()!r}")
                 break
     if not errors:
         direct, via = _spread(rates["direct"]), _spread(rates["vsyncer"])
         result.update(direct_mb_s=direct, vsyncer_mb_s=via, ratio=via["median"] / direct["median"])
+        result["cpu_s_per_transfer"] = cpu.per_call(n)
     exec_ms: dict[str, list[float]] = {side: [] for side in sides}
     for _ in range(execs):
         for side, (kubeconfig, ns, pod) in sides.items():

@@ -1,0 +1,170 @@
+"""Sleep mode under SIGKILL: killed at random moments of falling asleep and of waking, five
+times each, the syncer's next process always ends fully asleep or fully awake, and no
+object ever holds anything but its own count or its own record of it."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syncer.kube import KubeClient
+from syncer.resources import NAMESPACES
+from syncer.sleep import CRONJOBS, DEPLOYMENTS, MARKER, MARKER_NAMESPACE
+from syncer.sleep_plan import REPLICAS_ANNOTATION, SUSPEND_ANNOTATION
+from tests.e2e.hostsnapshot import until
+from tests.e2e.test_sync_support import VCLUSTER, tenant_namespace
+from tests.faults.syncerproc import SyncerConfig, SyncerProcess
+from tests.owneranchors import create_owner_anchor
+
+Json = dict[str, Any]
+COUNT = 30  # paused Deployments (no pods: only their counts matter), replicas 1..COUNT
+ROUNDS = 5
+
+
+@pytest.fixture
+async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
+    async with tenant_namespace(virtual) as name:
+        yield name
+    patch = {"metadata": {"annotations": {MARKER: None}}}
+    await virtual.patch(NAMESPACES, namespace=None, name=MARKER_NAMESPACE, body=patch)
+
+
+def deployment(index: int) -> Json:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": f"d{index}"},
+        "spec": {
+            "replicas": index,
+            "paused": True,
+            "selector": {"matchLabels": {"app": f"d{index}"}},
+            "template": {
+                "metadata": {"labels": {"app": f"d{index}"}},
+                "spec": {"containers": [{"name": "c", "image": "registry.example/d:1"}]},
+            },
+        },
+    }
+
+
+async def snapshot(virtual: KubeClient, ns: str) -> tuple[set[str], set[str], bool]:
+    """(names fully asleep, names fully awake, marker present); an object in neither state
+    fails the test at once."""
+    asleep: set[str] = set()
+    awake: set[str] = set()
+    for item in (await virtual.list(DEPLOYMENTS, namespace=ns))["items"]:
+        name = item["metadata"]["name"]
+        own = int(name[1:])
+        record = (item["metadata"].get("annotations") or {}).get(REPLICAS_ANNOTATION)
+        replicas = item["spec"]["replicas"]
+        if record == str(own) and replicas == 0:
+            asleep.add(name)
+        elif record is None and replicas == own:
+            awake.add(name)
+        else:
+            raise AssertionError(f"{name}: replicas {replicas}, record {record!r}: a lost count")
+    cron = await virtual.get(CRONJOBS, namespace=ns, name="nightly")
+    record = (cron["metadata"].get("annotations") or {}).get(SUSPEND_ANNOTATION)
+    suspended = bool(cron["spec"].get("suspend"))
+    if (record, suspended) == ("false", True):
+        asleep.add("nightly")
+    elif (record, suspended) == (None, False):
+        awake.add("nightly")
+    else:
+        raise AssertionError(f"cronjob: suspend {suspended}, record {record!r}")
+    marker_ns = await virtual.get(NAMESPACES, namespace=None, name=MARKER_NAMESPACE)
+    marked = MARKER in (marker_ns["metadata"].get("annotations") or {})
+    return asleep, awake, marked
+
+
+async def test_sigkill_mid_sleep_and_mid_wake_always_ends_consistent(
+    namespace_with_sa: str,
+    v_ns: str,
+    host: KubeClient,
+    virtual: KubeClient,
+    host_kubeconfig: Path,
+    virtual_kubeconfig: Path,
+    tmp_path: Path,
+) -> None:
+    names = {f"d{i}" for i in range(1, COUNT + 1)} | {"nightly"}
+    for index in range(1, COUNT + 1):
+        await virtual.create(DEPLOYMENTS, namespace=v_ns, body=deployment(index))
+    cronjob = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "nightly"},
+        "spec": {
+            "schedule": "0 0 1 1 *",
+            "jobTemplate": {
+                "spec": {
+                    "template": {
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "containers": [{"name": "c", "image": "registry.example/j:1"}],
+                        }
+                    }
+                }
+            },
+        },
+    }
+    await virtual.create(CRONJOBS, namespace=v_ns, body=cronjob)
+    await create_owner_anchor(host, namespace=namespace_with_sa, vcluster=VCLUSTER)
+    process = SyncerProcess(
+        config=SyncerConfig(
+            vcluster=VCLUSTER,
+            host_namespace=namespace_with_sa,
+            host_kubeconfig=host_kubeconfig,
+            virtual_kubeconfig=virtual_kubeconfig,
+            kinds="pods,configmaps,secrets,events",
+            extra={"VSYNCER_SLEEP_AFTER": "8"},
+        ),
+        run_dir=tmp_path,
+    )
+    rng = random.Random(1401)
+    kills = partial = 0
+
+    async def fully(state: str) -> bool:
+        asleep, awake, marked = await snapshot(virtual, v_ns)
+        return (asleep == names and marked) if state == "asleep" else (awake == names)
+
+    try:
+        await process.start()
+        for _ in range(ROUNDS):
+            # Falling asleep: the marker goes first, then the objects; kill somewhere in there.
+            await until(lambda: _marked(virtual), what="falling asleep")
+            await asyncio.sleep(rng.uniform(0, 0.4))  # the random moment of the kill
+            process.kill()
+            kills += 1
+            partial += _partial(await snapshot(virtual, v_ns))  # every object whole
+            await process.start()
+            await until(lambda: fully("asleep"), what=f"asleep after kill {kills}")
+            # Waking: remove the marker (what `vsyncer wake` does), kill mid-wake.
+            patch = {"metadata": {"annotations": {MARKER: None}}}
+            await virtual.patch(NAMESPACES, namespace=None, name=MARKER_NAMESPACE, body=patch)
+            await asyncio.sleep(rng.uniform(0, 0.4))
+            process.kill()
+            kills += 1
+            partial += _partial(await snapshot(virtual, v_ns))
+            await process.start()
+            await until(lambda: fully("awake"), what=f"awake after kill {kills}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{process.log_tail()}") from None
+    finally:
+        await process.stop()
+    assert kills == 2 * ROUNDS
+    assert partial >= 1, "no kill landed mid-transition: the test proved nothing"
+
+
+async def _marked(virtual: KubeClient) -> bool:
+    namespace = await virtual.get(NAMESPACES, namespace=None, name=MARKER_NAMESPACE)
+    return MARKER in (namespace["metadata"].get("annotations") or {})
+
+
+def _partial(state: tuple[set[str], set[str], bool]) -> int:
+    """1 when the kill left some objects asleep and others awake (a transition cut short)."""
+    asleep, awake, _ = state
+    return int(bool(asleep) and bool(awake))

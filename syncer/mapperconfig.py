@@ -1,7 +1,7 @@
 """The settings a mapper may read (:class:`MapperConfig`), one frozen value per process.
 
 Built once from :class:`~syncer.settings.Settings` by the wiring
-(:func:`syncer.pipeline.mapper_config`) and handed to every mapper factory that
+(:func:`syncer.mappersettings.mapper_config`) and handed to every mapper factory that
 accepts a ``config`` keyword; re-exported by :mod:`syncer.api`.
 """
 

@@ -66,12 +66,10 @@ from syncer.api import (
     CacheUser,
     Indexer,
     Mapper,
-    MapperConfig,
     SyncContext,
     Watcher,
 )
 from syncer.availability import Probe
-from syncer.binds import parse_bind
 from syncer.caches import CacheHandles
 from syncer.capabilities import (
     Capabilities,
@@ -90,7 +88,7 @@ from syncer.inflight import AdaptiveLimit
 from syncer.informer import Informer
 from syncer.keys import ObjectKey
 from syncer.kube import KubeClient
-from syncer.kubelet.address import advertised_address
+from syncer.mappersettings import mapper_config
 from syncer.metrics import Metrics
 from syncer.owneranchor import OwnerAnchor
 from syncer.plugins import PluginError, build_mappers, with_custom_resources
@@ -236,26 +234,6 @@ def allowed_reads(mapper: Mapper, caps: Capabilities) -> frozenset[tuple[str, st
     watched = set(mapper.watches()) if isinstance(mapper, Watcher) else set()
     declared = (caps.reads or set()) | caps.may_read | caps.host_reads
     return frozenset(_gp(r) for r in own | watched | declared)
-
-
-def mapper_config(settings: Settings) -> MapperConfig:
-    """The settings a mapper may read."""
-    s = settings
-    return MapperConfig(
-        virtual_service_host=s.virtual_service_host,
-        virtual_service_port=s.virtual_service_port,
-        pod_security_level=s.pod_security_level,
-        pod_security_allow=s.pod_security_allow,
-        service_external_ip_cidrs=s.service_external_ip_cidrs,
-        host_service_cidrs=s.host_service_cidrs,
-        endpoints_deny_cidrs=s.endpoints_deny_cidrs,
-        kubelet_address=advertised_address(s.kubelet_address),
-        kubelet_port=parse_bind(s.kubelet_bind).port,
-        kinds=s.kinds,
-        workload_service_account=s.workload_service_account,
-        from_host_label_selector=s.from_host_label_selector,
-        custom_resources=s.custom_resource_list(),
-    )
 
 
 def build(

@@ -1,0 +1,34 @@
+"""The :class:`~syncer.api.MapperConfig` of a :class:`~syncer.settings.Settings`.
+
+The one place the settings mappers may read are picked out of the daemon's
+settings (mappers never see :class:`~syncer.settings.Settings` itself); the
+wiring (:mod:`syncer.pipeline`) hands the result to every factory that accepts
+``config``.
+"""
+
+from __future__ import annotations
+
+from syncer.binds import parse_bind
+from syncer.kubelet.address import advertised_address
+from syncer.mapperconfig import MapperConfig
+from syncer.settings import Settings
+
+
+def mapper_config(settings: Settings) -> MapperConfig:
+    """The settings a mapper may read."""
+    s = settings
+    return MapperConfig(
+        virtual_service_host=s.virtual_service_host,
+        virtual_service_port=s.virtual_service_port,
+        pod_security_level=s.pod_security_level,
+        pod_security_allow=s.pod_security_allow,
+        service_external_ip_cidrs=s.service_external_ip_cidrs,
+        host_service_cidrs=s.host_service_cidrs,
+        endpoints_deny_cidrs=s.endpoints_deny_cidrs,
+        kubelet_address=advertised_address(s.kubelet_address),
+        kubelet_port=parse_bind(s.kubelet_bind).port,
+        kinds=s.kinds,
+        workload_service_account=s.workload_service_account,
+        from_host_label_selector=s.from_host_label_selector,
+        custom_resources=s.custom_resource_list(),
+    )

@@ -7,7 +7,8 @@ are no setting, and logs one ``starting vsyncer`` line with the version and the
 effective settings (secrets redacted) before the daemon starts.  ``run
 --dry-run`` (``VSYNCER_DRY_RUN``) writes nothing (:mod:`syncer.dryrun`) and runs
 without leader election.  ``explain`` prints one object's mapping, owner and
-drift (:mod:`syncer.explain`; exit 0 in sync, 1 drifted, 2 not ours).  ``wake``
+drift (:mod:`syncer.explain`; exit 0 in sync, 1 drifted, 2 not ours; ``-o json``
+for scripts).  ``wake``
 removes sleep mode's marker, so the running syncer wakes the cluster
 (:func:`syncer.sleep.wake`; exit 0, or 2 when the cluster cannot be reached).
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import sys
@@ -179,7 +181,10 @@ def _explain(args: argparse.Namespace) -> int:
     except (ConfigError, PluginError) as exc:
         print(f"vsyncer explain: {exc}", file=sys.stderr)
         return 2
-    print("\n".join(report.lines()))
+    if args.output == "json":
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print("\n".join(report.lines()))
     return int(report.code)
 
 
@@ -210,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     why = sub.add_parser("explain", help="one object's mapping, owner and drift (exit 0/1/2)")
     why.add_argument("target", help="KIND/NAMESPACE/NAME, KIND/NAME, or KIND with --host")
     why.add_argument("--host", default=None, metavar="NAME", help="start from this host object")
+    why.add_argument("-o", "--output", choices=("text", "json"), default="text")
     why.add_argument("--config", type=Path, default=None, help="YAML settings file")
     wake = sub.add_parser("wake", help="wake a sleeping virtual cluster (sleep mode)")
     wake.add_argument("--config", type=Path, default=None, help="YAML settings file")

@@ -116,8 +116,35 @@ class Report:
             return EXIT_DRIFTED
         return EXIT_IN_SYNC
 
+    @property
+    def verdict_text(self) -> str:
+        """``in sync``, ``drifted``, ``not ours`` or ``not found`` (neither side has it)."""
+        if self.verdict.ownership is Ownership.MISSING and not self.virtual_exists:
+            return "not found"
+        return {EXIT_IN_SYNC: "in sync", EXIT_DRIFTED: "drifted", EXIT_NOT_OURS: "not ours"}[
+            self.code
+        ]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (``vsyncer explain -o json``); keys are camelCase."""
+        return {
+            "virtual": str(self.key) if self.key else None,
+            "virtualExists": self.virtual_exists,
+            "hostName": self.host_name,
+            "hostKey": str(self.host_key) if self.host_key else None,
+            "owner": self.verdict.ownership.value,
+            "ownerReason": self.verdict.reason,
+            "drift": self.drift,
+            "diffKnown": self.diff_known,
+            "differences": [
+                {"path": d.path, "want": d.want, "have": d.have, "onlyOnHost": d.only_on_host}
+                for d in self.differences
+            ],
+            "verdict": self.verdict_text,
+            "code": self.code,
+        }
+
     def lines(self) -> list[str]:
-        verdicts = {EXIT_IN_SYNC: "in sync", EXIT_DRIFTED: "drifted", EXIT_NOT_OURS: "not ours"}
         shown = "(not found)" if self.key is not None and not self.virtual_exists else ""
         gone = self.host_name and self.verdict.ownership is Ownership.MISSING
         missing = " (not found)" if gone else ""
@@ -136,8 +163,7 @@ class Report:
             out.extend(f"  {difference}" for difference in self.differences)
         else:
             out.append("diff:    none")
-        nowhere = self.verdict.ownership is Ownership.MISSING and not self.virtual_exists
-        out.append(f"verdict: {'not found' if nowhere else verdicts[self.code]}")
+        out.append(f"verdict: {self.verdict_text}")
         return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -221,3 +222,29 @@ async def test_a_kind_that_is_not_enabled_is_refused_before_any_connection(tmp_p
         await explain(settings=settings, target=Target("services", "shop", "web"))
     assert caught.value.setting == "TARGET"
     assert "VSYNCER_KINDS" in caught.value.message
+
+
+def test_the_json_report_carries_the_text_report_s_facts() -> None:
+    """as_dict is JSON-ready and says what lines() says: owner, drift, differences, verdict."""
+    drifted = Report(
+        key=KEY,
+        host_name="web-x-shop-x-vc",
+        host_key=KEY,
+        virtual_exists=True,
+        verdict=Verdict(Ownership.OURS, "why"),
+        drift="data",
+        differences=(Difference("data.a", "1", "2"),),
+        diff_known=True,
+    )
+    data = json.loads(json.dumps(drifted.as_dict()))
+    assert data["virtual"] == "configmaps:shop/web"
+    assert (data["owner"], data["drift"], data["verdict"], data["code"]) == (
+        "ours",
+        "data",
+        "drifted",
+        EXIT_DRIFTED,
+    )
+    assert data["differences"] == [
+        {"path": "data.a", "want": "1", "have": "2", "onlyOnHost": False}
+    ]
+    assert drifted.lines()[-1] == f"verdict: {data['verdict']}"

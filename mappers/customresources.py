@@ -15,6 +15,8 @@ CustomResourceDefinition (``widgets.example.com``), served by the mapper
   vsyncer, validates them, and nothing in them is read by the host cluster
   itself); ``status`` comes back up through the virtual ``status`` subresource
   when the CRD has one.  The version of the entry is used on both sides.
+  The entry's ``patches`` rewrite fields on the way down
+  (:mod:`mappers.crpatches`); a field they cannot make safe refuses the object.
 * ``fromHost`` (cluster-scoped kinds): the kit's
   :class:`~syncer.kit.FromHostCopier` (read-only copies, tenant edits reverted,
   the entry's ``labelSelector`` picks the host objects).
@@ -26,17 +28,18 @@ sync, and it starts once its CRD is there, without a restart.
 
 from __future__ import annotations
 
+from mappers.crpatches import apply_patches
 from syncer.api import (
     CustomResource,
+    FieldPatch,
     MapperConfig,
     NotFound,
     Obj,
     Resource,
     SyncContext,
     Translator,
-    thaw,
 )
-from syncer.kit import CopySyncer, FromHostCopier, Json, with_metadata
+from syncer.kit import CopySyncer, FromHostCopier, Json, namespace_of, with_metadata
 
 #: Top-level fields that are never copied down as content.
 NOT_CONTENT = frozenset({"apiVersion", "kind", "metadata", "status"})
@@ -49,14 +52,23 @@ class ToHostCustomResource(CopySyncer):
     #: Reads no cache besides its own kind's.
     reads: frozenset[Resource] = frozenset()
 
+    def __init__(
+        self, *, resource: Resource, translator: Translator, patches: tuple[FieldPatch, ...] = ()
+    ) -> None:
+        super().__init__(resource=resource, translator=translator)
+        self.patches = patches
+
     def desired_host(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> Json | None:
         body: Json = {
             "apiVersion": self.resource.api_version,
             "kind": self.resource.kind,
             "metadata": self.host_metadata(v_obj, p_obj),
         }
-        for field in sorted(set(v_obj) - NOT_CONTENT):
-            body[field] = thaw({field: v_obj[field]})[field]
+        content = {field: v_obj[field] for field in sorted(set(v_obj) - NOT_CONTENT)}
+        patched = apply_patches(
+            content, self.patches, namespace=namespace_of(v_obj), translator=self.translator
+        )
+        body.update(patched)
         return body
 
     def updated_host(self, p_obj: Obj, desired: Json) -> Json:
@@ -83,7 +95,9 @@ def make(
     """The mapper of one configured custom resource (the engine binds ``custom``)."""
     del config
     if custom.direction == "toHost":
-        return ToHostCustomResource(resource=custom.resource, translator=translator)
+        return ToHostCustomResource(
+            resource=custom.resource, translator=translator, patches=custom.patches
+        )
     return FromHostCopier(
         resource=custom.resource, translator=translator, label_selector=custom.label_selector
     )

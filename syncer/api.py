@@ -35,7 +35,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from syncer.caches import Cache, CacheHandles, Caches, CacheUser
 from syncer.capabilities import Capabilities, NotServed, UndeclaredRead
-from syncer.customresources import CustomResource
+from syncer.customresources import CustomResource, FieldPatch
 from syncer.errors import (
     AlreadyExists,
     ApiError,
@@ -148,6 +148,7 @@ __all__ = [
     "Conflict",
     "CustomResource",
     "DriftDetector",
+    "FieldPatch",
     "Forbidden",
     "HostReader",
     "HostWriteRefused",

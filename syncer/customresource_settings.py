@@ -11,15 +11,18 @@ validated and reported (one line naming the variable, exit 2) like the others.
 * ``custom_resources`` (``VSYNCER_CUSTOM_RESOURCES``): a list of entries, a
   JSON array in the environment, a YAML list in the settings file; each entry
   ``{resource: widgets.example.com, version: v1, kind: Widget, scope:
-  Namespaced, direction: toHost, labelSelector: ...}``.  ``resource`` is the
+  Namespaced, direction: toHost, labelSelector: ..., patches: [{path:
+  spec.selector, type: labelSelector}]}``.  ``resource`` is the
   CustomResourceDefinition's name (``plural.group``, the group holding a dot),
   ``version`` the one used on both sides, ``kind`` and ``scope``
   (``Namespaced``, the default, or ``Cluster``) as the CRD says: vsyncer wires
   the kind before the CRD need exist (it may be installed on the host later),
   so they are stated here.  ``direction``: ``toHost`` (namespaced kinds only)
   or ``fromHost`` (cluster-scoped kinds only); ``labelSelector`` (fromHost)
-  narrows the host objects copied.  An entry naming a kind twice, or a kind of
-  ``VSYNCER_KINDS``, is an error.
+  narrows the host objects copied; ``patches`` (toHost) rewrite fields on the
+  way down (:mod:`mappers.crpatches`: ``labelSelector`` confines a selector to
+  the object's namespace, ``rewriteName`` turns a name into its host name).
+  An entry naming a kind twice, or a kind of ``VSYNCER_KINDS``, is an error.
 """
 
 from __future__ import annotations
@@ -31,10 +34,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from syncer.customresources import CustomResource
+from syncer.customresources import CustomResource, FieldPatch
 from syncer.resources import Resource
 
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(\[\*\])?(\.[A-Za-z_][A-Za-z0-9_-]*(\[\*\])?)*")
 _KIND = re.compile(r"[A-Z][A-Za-z0-9]*")
 _NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
 _KEY = rf"([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?{_NAME}"
@@ -59,6 +63,25 @@ def check_label_selector(value: str) -> str:
     return value
 
 
+class PatchEntry(BaseModel):
+    """One ``patches`` item of a toHost entry: ``{path: spec.selector, type: labelSelector}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str
+    type: Literal["labelSelector", "rewriteName"]
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not _PATH.fullmatch(value) or value.split(".")[0] in ("metadata", "status"):
+            raise ValueError(
+                f"patch path {value!r} is not a field path such as spec.targets[*].secretName"
+                " (outside metadata and status)"
+            )
+        return value
+
+
 class CustomResourceEntry(BaseModel):
     """One entry of ``VSYNCER_CUSTOM_RESOURCES`` (see the module)."""
 
@@ -70,12 +93,21 @@ class CustomResourceEntry(BaseModel):
     scope: Literal["Namespaced", "Cluster"] = "Namespaced"
     direction: Literal["toHost", "fromHost"]
     label_selector: str | None = Field(default=None, alias="labelSelector")
+    patches: tuple[PatchEntry, ...] = ()
 
     @model_validator(mode="before")
     @classmethod
     def _known_keys(cls, value: Any) -> Any:
         if isinstance(value, dict):
-            known = {"resource", "version", "kind", "scope", "direction", "labelSelector"}
+            known = {
+                "resource",
+                "version",
+                "kind",
+                "scope",
+                "direction",
+                "labelSelector",
+                "patches",
+            }
             unknown = sorted(str(key) for key in value if key not in known)
             if unknown:
                 raise ValueError(
@@ -121,13 +153,18 @@ class CustomResourceEntry(BaseModel):
             raise ValueError(f"{self.resource}: fromHost copies cluster-scoped kinds only")
         if self.direction == "toHost" and self.label_selector is not None:
             raise ValueError(f"{self.resource}: labelSelector is for fromHost only")
+        if self.direction == "fromHost" and self.patches:
+            raise ValueError(f"{self.resource}: patches are for toHost only")
         return self
 
     def custom_resource(self) -> CustomResource:
         plural, _, group = self.resource.partition(".")
         resource = Resource(group, self.version, plural, self.kind, self.scope == "Namespaced")
         return CustomResource(
-            resource=resource, direction=self.direction, label_selector=self.label_selector
+            resource=resource,
+            direction=self.direction,
+            label_selector=self.label_selector,
+            patches=tuple(FieldPatch(path=p.path, type=p.type) for p in self.patches),
         )
 
 

@@ -4,7 +4,8 @@ A :class:`CustomResource` says which kind (its :class:`~syncer.resources.Resourc
 group, the version used on both sides, plural, ``Kind``, scope), which way it
 goes (``toHost``: the tenant's objects are copied down, spec down and status up;
 ``fromHost``: the host's objects are copied up read-only) and, fromHost, which
-host objects (a label selector).  Settings build them
+host objects (a label selector); toHost, which fields are rewritten on the
+way down (:class:`FieldPatch`).  Settings build them
 (:mod:`syncer.customresource_settings`); :class:`~syncer.mapperconfig.MapperConfig`
 hands them to the mappers; :func:`syncer.plugins.with_custom_resources` turns
 each into a kind to run.
@@ -18,6 +19,17 @@ from typing import Literal
 from syncer.resources import Resource
 
 Direction = Literal["toHost", "fromHost"]
+PatchType = Literal["labelSelector", "rewriteName"]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldPatch:
+    """A rewrite of one field of a toHost object on its way down (see
+    :mod:`mappers.crpatches`).  ``path``: dotted keys, ``[*]`` for every element
+    of a list (``spec.targets[*].secretName``)."""
+
+    path: str
+    type: PatchType
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +39,7 @@ class CustomResource:
     resource: Resource
     direction: Direction
     label_selector: str | None = None
+    patches: tuple[FieldPatch, ...] = ()
 
     @property
     def name(self) -> str:

@@ -33,6 +33,22 @@ def test_a_json_entry_in_the_environment() -> None:
     assert custom.name == "widgets.example.com"
 
 
+def test_patches_of_a_to_host_entry() -> None:
+    """patches become FieldPatch values, in order."""
+    patches = [
+        {"path": "spec.selector", "type": "labelSelector"},
+        {"path": "spec.targets[*].secretName", "type": "rewriteName"},
+    ]
+    value = json.dumps([{**ENTRY, "patches": patches}])
+    (custom,) = load_settings(
+        env={**BASE, "VSYNCER_CUSTOM_RESOURCES": value}
+    ).custom_resource_list()
+    assert [(p.path, p.type) for p in custom.patches] == [
+        ("spec.selector", "labelSelector"),
+        ("spec.targets[*].secretName", "rewriteName"),
+    ]
+
+
 def test_a_yaml_list_in_the_settings_file(tmp_path: Path) -> None:
     """The file form, with a cluster-scoped fromHost entry and its selector."""
     path = tmp_path / "vsyncer.yaml"
@@ -56,7 +72,16 @@ def test_a_yaml_list_in_the_settings_file(tmp_path: Path) -> None:
         (json.dumps([{**ENTRY, "direction": "fromHost"}]), "cluster-scoped"),
         (json.dumps([{**ENTRY, "labelSelector": "a=b"}]), "fromHost only"),
         (json.dumps([ENTRY, ENTRY]), "more than once"),
-        (json.dumps([{**ENTRY, "patches": []}]), "patches"),
+        (json.dumps([{**ENTRY, "patch": []}]), "'patch'"),
+        (
+            json.dumps([{**ENTRY, "patches": [{"path": "metadata.name", "type": "rewriteName"}]}]),
+            "path",
+        ),
+        (json.dumps([{**ENTRY, "patches": [{"path": "spec..x", "type": "rewriteName"}]}]), "path"),
+        (
+            json.dumps([{**ENTRY, "patches": [{"path": "spec.x", "type": "reference"}]}]),
+            "rewriteName",
+        ),
     ],
 )
 def test_bad_entries_are_one_line_naming_the_setting(value: str, says: str) -> None:

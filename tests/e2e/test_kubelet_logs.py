@@ -7,7 +7,9 @@ server, which reads kwok's log file of that pod.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import itertools
 import re
 
 from syncer.localcluster.kwok import append_log
@@ -34,15 +36,33 @@ async def test_logs_tail_timestamps_and_container(tenant: Tenant) -> None:
     assert (side.code, side.stdout) == (0, "from the sidecar\n"), side.stderr
 
 
+def _finished(t: Tenant, verb: str) -> float:
+    """Kubelet requests of ``verb`` the syncer has finished (any status)."""
+    total = 0.0
+    for metric in t.daemon.metrics.registry.collect():
+        for sample in metric.samples:
+            if sample.name == "vsyncer_kubelet_requests_total" and sample.labels["verb"] == verb:
+                total += sample.value
+    return total
+
+
 async def test_logs_follow_streams_a_line_appended_later(tenant: Tenant) -> None:
-    """-f prints what is there, then a line appended later as it comes, and stops on Ctrl-C."""
+    """-f prints what is there, then a line appended later as it comes, and stops on Ctrl-C;
+    the syncer's side of the stream ends with it (the request is finished and counted)."""
     t = tenant
     append_log(t.logs["side"].current, "before following")
+    before = _finished(t, "containerLogs")
     async with kubectl_process(
         "-n", t.v_ns, "logs", "-f", t.pod, "-c", "side", "--tail=1", kubeconfig=t.kubeconfig
     ) as follow:
         assert await follow.read_line() == "before following"
         append_log(t.logs["side"].current, "appended later")
         assert await follow.read_line() == "appended later"
+        assert _finished(t, "containerLogs") == before  # still streaming
         done = await follow.interrupt()
     assert (done.code, done.stdout) == (1, ""), done.stderr
+    async with asyncio.timeout(30):
+        for _ in itertools.count():  # a bounded poll for the stream's end
+            if _finished(t, "containerLogs") > before:
+                break
+            await asyncio.sleep(0.05)

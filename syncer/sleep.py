@@ -87,10 +87,6 @@ class PatchClient(Protocol):
     ) -> Json: ...
 
 
-class SleepClient(PatchClient, ListerWatcher, Protocol):
-    """What the controller needs of the virtual API server."""
-
-
 class SleepMetrics(ReconcileMetrics, Protocol):
     def reflector_metrics(self, *, cluster: str, kind: str) -> ReflectorMetrics: ...
 
@@ -111,20 +107,20 @@ class SleepController:
     def __init__(
         self,
         *,
-        client: SleepClient,
+        client: ListerWatcher,
         tracker: ActivityTracker,
         sleep_after: float,
         metrics: SleepMetrics,
         registry: CollectorRegistry | None = None,
-        writes: PatchClient | None = None,
+        writes: PatchClient,
         may_write: Callable[[], bool] = lambda: True,
         check_every: float = 1.0,
         now: Callable[[], float] | None = None,
     ) -> None:
-        """``writes``: where patches go (default ``client``); ``now``: monotonic time, the
-        tracker's clock by default."""
-        self._client = client
-        self._writes: PatchClient = writes if writes is not None else client
+        """``client`` lists and watches the virtual cluster, ``writes`` gets the patches (the
+        client itself, or a dry run's API); ``now``: monotonic time, the tracker's clock
+        by default."""
+        self._writes = writes
         self.tracker = self._tracker = tracker
         self._sleep_after = sleep_after
         self._may_write = may_write

@@ -27,7 +27,12 @@ anything else                        refused (``unknown_field``)
 
 Labels and annotations follow the rule of every copied kind
 (:func:`syncer.kit.host_metadata`): keys under ``vcluster.loft.sh/`` and
-``vsyncer.dev/`` never reach the host.  ``status`` (the load balancer's
+``vsyncer.dev/`` never reach the host.  An ingress controller reads its
+annotations as configuration (config snippets, auth URLs, secrets and services
+by name, resolved among the host's objects), so a prefixed annotation key
+reaches the host only when it matches one of ``VSYNCER_INGRESS_ANNOTATIONS``
+(:attr:`~syncer.api.MapperConfig.ingress_annotations`); any other is refused
+(``ingress_annotation``), as every unknown field is.  ``status`` (the load balancer's
 addresses) comes up from the host copy.
 
 Host names join parts with ``-x-``, so the host name of service ``a`` of
@@ -42,6 +47,7 @@ routes to, or serves the certificate of, another namespace's object.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -51,6 +57,7 @@ from syncer.api import (
     INGRESSES,
     SECRETS,
     SERVICES,
+    MapperConfig,
     Obj,
     Refused,
     Resource,
@@ -58,7 +65,15 @@ from syncer.api import (
     Translator,
     thaw,
 )
-from syncer.kit import CopySyncer, Json, index_value, items, mapping, namespace_of
+from syncer.kit import (
+    CopySyncer,
+    Json,
+    index_value,
+    items,
+    mapping,
+    namespace_of,
+    tenant_annotations,
+)
 
 #: The index on the virtual ingresses store: ``ns/name`` of each TLS secret an ingress names.
 SECRET_INDEX = "vsyncer.ingresses/secrets"
@@ -175,6 +190,20 @@ def host_ingress_spec(spec: Mapping[str, Any], *, namespace: str, translator: Tr
     return host
 
 
+def check_annotations(v_obj: Obj, *, allowed: tuple[str, ...] | None) -> None:
+    """Raise :class:`Refused` (``ingress_annotation``) for a prefixed annotation key of the
+    virtual ingress that matches none of ``allowed`` (``None``: every key is allowed)."""
+    if allowed is None:
+        return
+    for key in sorted(tenant_annotations(v_obj)):
+        if "/" in key and not any(fnmatch.fnmatchcase(key, p) for p in allowed):
+            raise Refused(
+                reason="ingress_annotation",
+                message=f"metadata.annotations[{key!r}]: the ingress controller would read it as "
+                "configuration; allow it with VSYNCER_INGRESS_ANNOTATIONS",
+            )
+
+
 def check_references(ctx: SyncContext, *, namespace: str, spec: Mapping[str, Any]) -> None:
     """Refuse (``reference_collision``) an ambiguous host name not held by the named object."""
     translator = ctx.translator
@@ -203,8 +232,9 @@ class IngressMapper(CopySyncer):
     #: Host copies of the services and secrets it names, when those kinds run.
     may_read: frozenset[Resource] = frozenset({SERVICES, SECRETS})
 
-    def __init__(self, *, translator: Translator) -> None:
+    def __init__(self, *, translator: Translator, config: MapperConfig | None = None) -> None:
         super().__init__(resource=INGRESSES, translator=translator)
+        self.annotations = (config or MapperConfig()).ingress_annotations
 
     def indexes(self) -> Mapping[str, Callable[[Obj], Iterable[str]]]:
         return {SECRET_INDEX: secret_index}
@@ -216,6 +246,7 @@ class IngressMapper(CopySyncer):
             return None
         spec, namespace = mapping(v_obj.get("spec")), namespace_of(v_obj)
         body["spec"] = host_ingress_spec(spec, namespace=namespace, translator=self.translator)
+        check_annotations(v_obj, allowed=self.annotations)
         check_references(ctx, namespace=namespace, spec=spec)
         return body
 
@@ -227,6 +258,6 @@ class IngressMapper(CopySyncer):
             return None
 
 
-def make(*, translator: Translator) -> IngressMapper:
+def make(*, translator: Translator, config: MapperConfig) -> IngressMapper:
     """Entry-point factory."""
-    return IngressMapper(translator=translator)
+    return IngressMapper(translator=translator, config=config)

@@ -49,3 +49,6 @@ class MapperConfig:
     from_host_label_selector: str | None = None
     #: The custom resources synced without a plugin (``VSYNCER_CUSTOM_RESOURCES``).
     custom_resources: tuple[CustomResource, ...] = ()
+    #: Annotation key patterns a virtual Ingress may carry to the host besides unprefixed
+    #: keys (``VSYNCER_INGRESS_ANNOTATIONS``); ``None``: every key (no such setting given).
+    ingress_annotations: tuple[str, ...] | None = None

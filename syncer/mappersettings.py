@@ -31,4 +31,5 @@ def mapper_config(settings: Settings) -> MapperConfig:
         workload_service_account=s.workload_service_account,
         from_host_label_selector=s.from_host_label_selector,
         custom_resources=s.custom_resource_list(),
+        ingress_annotations=s.ingress_annotations,
     )

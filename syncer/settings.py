@@ -34,7 +34,6 @@ checked by :func:`parse_bind` (from :mod:`syncer.binds`, re-exported here).
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -54,12 +53,12 @@ from pydantic_settings import (
 )
 
 from syncer.binds import BindAddress, is_host, parse_bind
+from syncer.boundary_settings import BoundaryFields
 from syncer.customresource_settings import ResourceModelFields
 from syncer.errors import ConfigError
 from syncer.isolation_settings import IsolationFields
 from syncer.kubeconfigfile import check_kubeconfig
 from syncer.kubelet.settings import KubeletFields
-from syncer.podsecurity import validate_allow_entry
 from syncer.settingerrors import describe
 from syncer.sleep_settings import SleepFields
 
@@ -120,7 +119,9 @@ def _check_kinds(kinds: tuple[str, ...]) -> tuple[str, ...]:
     return kinds
 
 
-class Settings(IsolationFields, KubeletFields, SleepFields, ResourceModelFields, BaseSettings):
+class Settings(
+    BoundaryFields, IsolationFields, KubeletFields, SleepFields, ResourceModelFields, BaseSettings
+):
     """Everything the daemon can be told (the module docstring: the sources); the ``isolation*``,
     ``kubelet_*``, ``sleep_*``, ``from_host_*`` and ``custom_*`` fields are the mixins'."""
 
@@ -171,16 +172,6 @@ class Settings(IsolationFields, KubeletFields, SleepFields, ResourceModelFields,
     owner_anchor: str | None = None
     # The host service account synced pods run as; None: vc-workload-<vcluster_name>.
     workload_service_account: str | None = None
-    # Pod Security Standards level a virtual pod must meet to be synced (syncer/podsecurity.py),
-    # and the controls or fields allowed past it anyway.
-    pod_security_level: Literal["privileged", "baseline", "restricted"] = "baseline"
-    pod_security_allow: Annotated[tuple[str, ...], NoDecode] = ()
-    # Service spec.externalIPs are refused unless inside one of these CIDRs.
-    service_external_ip_cidrs: Annotated[tuple[str, ...], NoDecode] = ()
-    # Endpoints addresses of selector-less services are refused inside the host's service
-    # CIDRs and these extra CIDRs (loopback, link-local and node addresses always are).
-    host_service_cidrs: Annotated[tuple[str, ...], NoDecode] = ("10.96.0.0/12",)
-    endpoints_deny_cidrs: Annotated[tuple[str, ...], NoDecode] = ()
 
     @classmethod
     def settings_customise_sources(
@@ -238,36 +229,6 @@ class Settings(IsolationFields, KubeletFields, SleepFields, ResourceModelFields,
         if missing:
             raise ValueError(f"lists {', '.join(missing)}, not in VSYNCER_KINDS")
         return optional
-
-    @field_validator(
-        "pod_security_allow",
-        "service_external_ip_cidrs",
-        "host_service_cidrs",
-        "endpoints_deny_cidrs",
-        mode="before",
-    )
-    @classmethod
-    def _split_list(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
-
-    @field_validator("pod_security_allow")
-    @classmethod
-    def _pod_security_allow(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for entry in value:
-            validate_allow_entry(entry)  # ValueError: a one-line reason naming the entry
-        return value
-
-    @field_validator("service_external_ip_cidrs", "host_service_cidrs", "endpoints_deny_cidrs")
-    @classmethod
-    def _cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for cidr in value:
-            try:
-                ipaddress.ip_network(cidr, strict=False)
-            except ValueError:
-                raise ValueError(f"{cidr!r} is not a CIDR such as 10.0.0.0/8") from None
-        return value
 
     @field_validator("metrics_bind", "probes_bind")
     @classmethod

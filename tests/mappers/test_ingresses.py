@@ -26,6 +26,8 @@ from syncer.api import (
     Refused,
 )
 from syncer.kit.testing import host_copy
+from syncer.mappersettings import mapper_config
+from syncer.settings import load_settings
 from tests.mappers.fakes import Fake, T
 
 Json = dict[str, Any]
@@ -219,3 +221,50 @@ async def test_without_the_ingresses_kind_an_ingress_keeps_no_secret() -> None:
     fake.virtual_caches["pods"].indexes[POD_SECRET_INDEX] = index_secrets
     assert await fake.bind(mapper).sync_to_host(fake.ctx, secret) == DONE
     assert fake.calls == []
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "nginx.ingress.kubernetes.io/configuration-snippet",
+        "nginx.ingress.kubernetes.io/auth-url",
+        "nginx.ingress.kubernetes.io/auth-tls-secret",
+        "nginx.ingress.kubernetes.io/default-backend",
+        "traefik.ingress.kubernetes.io/router.middlewares",
+    ],
+)
+async def test_a_controller_annotation_outside_the_allow_list_is_refused(key: str) -> None:
+    """With the default setting, an annotation the controller reads as configuration that is
+    not known to be harmless never reaches the host."""
+    mapper = IngressMapper(translator=T, config=load_config())
+    v_obj = v_ingress()
+    v_obj["metadata"]["annotations"][key] = "kube-system/x"
+    fake = Fake(virtual={"ingresses": [v_obj]}, enabled=[INGRESSES])
+    with pytest.raises(Refused) as caught:
+        await mapper.sync_to_host(fake.ctx, v_obj)
+    assert caught.value.reason == "ingress_annotation"
+    assert key in caught.value.message
+    assert "VSYNCER_INGRESS_ANNOTATIONS" in caught.value.message
+    assert fake.calls == []
+
+
+async def test_allowed_and_unprefixed_annotations_reach_the_host() -> None:
+    config = load_config(VSYNCER_INGRESS_ANNOTATIONS="nginx.ingress.kubernetes.io/*,example.com/x")
+    mapper = IngressMapper(translator=T, config=config)
+    v_obj = v_ingress()
+    v_obj["metadata"]["annotations"].update(
+        {"nginx.ingress.kubernetes.io/auth-url": "http://a", "example.com/x": "1", "note": "n"}
+    )
+    fake = Fake(virtual={"ingresses": [v_obj]}, enabled=[INGRESSES])
+    assert await mapper.sync_to_host(fake.ctx, v_obj) == DONE
+    annotations = fake.host.created[0]["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/auth-url"] == "http://a"
+    assert annotations["example.com/x"] == "1"
+    assert annotations["note"] == "n"
+
+
+def load_config(**env: str) -> MapperConfig:
+    """The MapperConfig ``vsyncer run`` would build from ``env``."""
+    return mapper_config(
+        load_settings(env={"VSYNCER_VCLUSTER_NAME": "vc", "VSYNCER_HOST_NAMESPACE": "h", **env})
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -143,6 +144,10 @@ async def test_in_sync_then_drifted_service_and_pod(
     assert code == EXIT_DRIFTED, err
     assert "spec.ports[0].port: want 80, host has 81" in out
     assert "verdict: drifted" in out
+    code, out, err = await vsyncer_explain(settings, f"services/{v_ns}/web", "-o", "json")
+    data = json.loads(out)
+    assert (code, data["code"], data["verdict"]) == (EXIT_DRIFTED, EXIT_DRIFTED, "drifted"), err
+    assert [d["path"] for d in data["differences"]] == ["spec.ports[0].port"]
     code, out, err = await vsyncer_explain(settings, "pods", "--host", p_web)
     assert (code, err) == (EXIT_IN_SYNC, "")
     assert f"virtual key: pods:{v_ns}/web" in out

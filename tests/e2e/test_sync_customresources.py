@@ -36,6 +36,10 @@ from tests.kubehelpers import wait_for_object
 from tests.owneranchors import create_owner_anchor_for
 
 Json = dict[str, Any]
+PATCHES = [
+    {"path": "spec.selector", "type": "labelSelector"},
+    {"path": "spec.secretName", "type": "rewriteName"},
+]
 
 
 def gadgets() -> Resource:
@@ -170,12 +174,26 @@ async def test_a_to_host_custom_resource_syncs_with_its_crd_copied(
         host_kubeconfig=host_kubeconfig,
         virtual_kubeconfig=virtual_kubeconfig,
         kinds=("configmaps",),
-        custom_resources=[entry(resource)],
+        custom_resources=[{**entry(resource), "patches": PATCHES}],
     ):
         v_crd = await virtual.get(CRDS, namespace=None, name=resource.qualified)
         assert v_crd["metadata"]["labels"] == {FROM_HOST_LABEL: "true"}
         assert [v["name"] for v in v_crd["spec"]["versions"]] == [resource.version]
         await sync_one_object(resource, host=host, virtual=virtual, namespace=namespace, v_ns=v_ns)
+
+        # The entry's patches: the selector confined, the secret name made the host's.
+        t = translator(namespace)
+        selector = {"matchLabels": {"app": "db"}}
+        spec = {"selector": selector, "secretName": "creds"}
+        await virtual.create(resource, namespace=v_ns, body=gadget(resource, "p", spec=spec))
+        p_obj = await wait_for_object(
+            host, resource, namespace=namespace, name=t.host_name(v_ns, "p"), predicate=exists
+        )
+        assert p_obj is not None
+        assert p_obj["spec"] == {
+            "selector": t.translate_label_selector(selector, namespace=v_ns),
+            "secretName": t.host_name(v_ns, "creds"),
+        }
 
 
 async def test_a_crd_installed_on_the_host_after_start_becomes_syncable(

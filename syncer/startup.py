@@ -21,9 +21,9 @@ Guarantees:
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 from typing import Any, Protocol
 
 from syncer.binds import parse_bind, unavailable
@@ -88,11 +88,17 @@ def warn_misspelt(environ: Mapping[str, str], *, log: WarningLog) -> None:
 
 
 def _shown(value: Any) -> Any:
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, tuple | list):
+    """``value`` as JSON data: scalars as they are, sequences as lists, mappings and
+    dataclasses (a configured custom resource) as objects, anything else as its ``str``."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, tuple | list | frozenset | set):
         return [_shown(item) for item in value]
-    return value
+    if isinstance(value, Mapping):
+        return {str(key): _shown(item) for key, item in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _shown(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return str(value)
 
 
 def effective_settings(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,20 @@ def test_effective_settings_show_every_field_and_redact_secrets() -> None:
         settings, secret=lambda name: name in {"host_namespace", "owner_anchor"}
     )
     assert (secret["host_namespace"], secret["owner_anchor"]) == (REDACTED, None)
+
+
+def test_effective_settings_of_structured_values_are_json() -> None:
+    """A dataclass, a mapping or a path in a setting's value is shown as JSON data."""
+
+    @dataclass(frozen=True)
+    class Entry:
+        name: str
+        where: Path
+
+    class Fake:
+        model_fields = {"entries": None, "labels": None}
+        entries = (Entry("w", Path("/x")),)
+        labels = {"a": ("b",)}
+
+    shown = effective_settings(Fake(), secret=lambda _: False)  # type: ignore[arg-type]
+    assert shown == {"entries": [{"name": "w", "where": "/x"}], "labels": {"a": ["b"]}}

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from mappers.customresourcedefinitions import copied_spec
+from syncer.api import CustomResource
 from syncer.customresource_settings import CustomResourceEntry
 from syncer.daemon import Daemon
 from syncer.errors import AlreadyExists, NotFound
@@ -179,6 +181,10 @@ async def test_a_to_host_custom_resource_syncs_with_its_crd_copied(
         v_crd = await virtual.get(CRDS, namespace=None, name=resource.qualified)
         assert v_crd["metadata"]["labels"] == {FROM_HOST_LABEL: "true"}
         assert [v["name"] for v in v_crd["spec"]["versions"]] == [resource.version]
+        # As the copier wants it, so the copy is not written again at each reconcile.
+        p_crd = await host.get(CRDS, namespace=None, name=resource.qualified)
+        custom = CustomResource(resource, "toHost")
+        assert v_crd["spec"] == copied_spec(p_crd, custom)
         await sync_one_object(resource, host=host, virtual=virtual, namespace=namespace, v_ns=v_ns)
 
         # The entry's patches: the selector confined, the secret name made the host's.

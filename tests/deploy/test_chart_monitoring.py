@@ -8,7 +8,7 @@ from typing import Any
 
 from syncer.metrics import Metrics
 from syncer.translate import Translator
-from tests.deploy.chart_support import one, render
+from tests.deploy.chart_support import CHART, helm, one, render
 from tests.deploy.promql_parser import parse
 from tests.promql import exported, metric_names
 from tests.test_dashboard import load, queries
@@ -109,3 +109,9 @@ def test_the_parser_rejects_what_prometheus_would() -> None:
     unclosed, unknown = parse(["rate(vsyncer_leader[5m]", "rat(vsyncer_leader[5m])"])
     assert unclosed.error is not None
     assert unknown.error is not None
+
+
+def test_helm_lint_passes_strictly_with_monitoring_on() -> None:
+    """``helm lint --strict`` of the chart with every monitoring part on."""
+    out = helm("lint", str(CHART), "--strict", values={**ON, "replicas": 2})
+    assert "0 chart(s) failed" in out

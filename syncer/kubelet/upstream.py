@@ -163,8 +163,11 @@ class HostPods:
                 return Upgraded(status, answer, side=Side(reader=reader, writer=writer))
             body = await _read_body(reader, answer)
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
-            await close_all([Side(reader=reader, writer=writer)])
+            writer.transport.abort()
             raise HostUnreachable(f"host API server {dial.server}: {exc!r}") from exc
+        except BaseException:  # cancelled (the client went away): drop the host connection
+            writer.transport.abort()
+            raise
         await close_all([Side(reader=reader, writer=writer)])
         return Upgraded(status, answer, body=body)
 

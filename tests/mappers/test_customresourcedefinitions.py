@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mappers.customresourcedefinitions import DefinitionCopier, copied_spec, make
-from syncer.api import CRDS, DONE, CustomResource, MapperConfig, ObjectKey, Resource
+from syncer.api import CRDS, DONE, CustomResource, Invalid, MapperConfig, ObjectKey, Resource
 from syncer.kit import FROM_HOST_LABEL
 from syncer.kit.testing import TRANSLATOR, FakeContext
 
@@ -111,4 +111,24 @@ async def test_a_tenant_edit_is_reverted_and_the_tenants_own_crd_untouched() -> 
     own = {"metadata": {"name": GADGETS.name}, "spec": {"scope": "Cluster"}}
     fake = FakeContext(enabled=[CRDS])
     await _copier().sync(fake.ctx, own, host_crd())
+    assert fake.calls == []
+
+
+async def test_a_misfit_host_crd_writes_nothing() -> None:
+    """A host CRD of another kind than the entry says: no create, no update."""
+    misfit = host_crd(scope="Cluster")
+    key = ObjectKey(CRDS.plural, "", GADGETS.name)
+    fake = FakeContext(enabled=[CRDS])
+    assert await _copier().sync_to_virtual(fake.ctx, key, misfit) == DONE
+    copy = {"metadata": {"name": GADGETS.name, "labels": {FROM_HOST_LABEL: "true"}}, "spec": {}}
+    assert await _copier().sync(fake.ctx, copy, misfit) == DONE
+    assert fake.calls == []
+
+
+async def test_a_host_change_the_copy_cannot_take_never_deletes_it() -> None:
+    """The virtual API server refuses the update (an immutable field): the copy stays."""
+    copy = {"metadata": {"name": GADGETS.name, "labels": {FROM_HOST_LABEL: "true"}}, "spec": {}}
+    fake = FakeContext(enabled=[CRDS])
+    fake.recorder.fail[("virtual", "update")] = Invalid(status=422)
+    assert await _copier().sync(fake.ctx, copy, host_crd()) == DONE
     assert fake.calls == []

@@ -185,3 +185,11 @@ def test_reverting_any_label_edit_gives_the_host_labels_plus_the_marker(
     v_obj = _copy_of(p_obj, labels=tenant_labels)
     body = copier.updated_copy(v_obj, copier.virtual_copy(p_obj))
     assert body["metadata"]["labels"] == {**host_labels, FROM_HOST_LABEL: "true"}
+
+
+async def test_a_create_over_an_object_the_cache_does_not_show_yet_is_retried() -> None:
+    """The virtual cache lags (the name is taken live): no overwrite, the key is looked at again."""
+    own = {"metadata": {"name": "fast", "uid": "t"}, "provisioner": "mine"}
+    fake = _fake([own], [_host()])
+    assert await _copier().sync_to_virtual(fake.ctx, KEY, _host()) == Result(requeue=True)
+    assert fake.calls == [("virtual", "create", "fast")]

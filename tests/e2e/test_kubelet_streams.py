@@ -82,6 +82,22 @@ async def test_cp_copies_a_file_out_of_the_pod(
     assert target.read_bytes() == content
 
 
+async def test_cp_copies_a_file_into_the_pod(
+    tenant: Tenant, control_plane: ControlPlane, tmp_path: Path
+) -> None:
+    """kubectl cp LOCAL POD:FILE streams a tar to the container's stdin; it ends with it."""
+    t = tenant
+    name = f"upload-{secrets.token_hex(4)}.bin"
+    content = os.urandom(200_000)
+    source = tmp_path / "upload.bin"
+    source.write_bytes(content)
+    done = await kubectl(
+        "-n", t.v_ns, "cp", str(source), f"{t.pod}:{name}", "-c", "app", kubeconfig=t.kubeconfig
+    )
+    assert done.code == 0, done.stderr
+    assert (control_plane.kubelet.exec_dir / name).read_bytes() == content
+
+
 async def test_attach_follows_the_container_output(tenant: Tenant) -> None:
     """kubectl attach prints what the container writes after it attached."""
     t = tenant

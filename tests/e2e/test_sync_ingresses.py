@@ -65,7 +65,10 @@ def ingress(name: str, *, service: str, secret: str) -> Json:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
-        "metadata": {"name": name, "annotations": {"example.com/team": "shop"}},
+        "metadata": {
+            "name": name,
+            "annotations": {"nginx.ingress.kubernetes.io/rewrite-target": "/"},
+        },
         "spec": {
             "ingressClassName": "nginx",
             "tls": [{"hosts": ["shop.example"], "secretName": secret}],
@@ -132,7 +135,10 @@ async def test_an_ingress_routes_to_the_tenants_service_with_its_tls_secret(
         assert p_ingress["spec"]["ingressClassName"] == "nginx"
         assert backend_of(p_ingress) == t.host_name(v_ns, "web")
         assert p_ingress["spec"]["tls"][0]["secretName"] == t.host_name(v_ns, "cert")
-        assert p_ingress["metadata"]["annotations"]["example.com/team"] == "shop"
+        assert (
+            p_ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/rewrite-target"]
+            == "/"
+        )
         # What it names is there: the service, and the secret, synced because the ingress names it.
         await wait_for_object(
             host, SERVICES, namespace=ns, name=t.host_name(v_ns, "web"), predicate=exists

@@ -32,6 +32,7 @@ from tests.e2e.test_sync_support import (
     run_syncer,
     tenant_namespace,
     translator,
+    wait_for_event,
     where,
 )
 from tests.kubehelpers import wait_for_object
@@ -200,6 +201,13 @@ async def test_a_to_host_custom_resource_syncs_with_its_crd_copied(
             "selector": t.translate_label_selector(selector, namespace=v_ns),
             "secretName": t.host_name(v_ns, "creds"),
         }
+        # A patched field vsyncer cannot make safe: refused with an event, nothing on the host.
+        bad = gadget(resource, "bad", spec={"selector": "app=db"})
+        await virtual.create(resource, namespace=v_ns, body=bad)
+        event = await wait_for_event(virtual, namespace=v_ns, reason="SyncRefused", name="bad")
+        assert "spec.selector" in event["message"]
+        with pytest.raises(NotFound):
+            await host.get(resource, namespace=namespace, name=t.host_name(v_ns, "bad"))
 
 
 async def test_a_crd_installed_on_the_host_after_start_becomes_syncable(

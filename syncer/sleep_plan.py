@@ -11,8 +11,10 @@ one began.  Per workload object:
   Waking removes the annotation and sets ``spec.replicas`` back, again in one
   patch; if the tenant changed the count while the object slept (it is not 0
   any more) the tenant's count is kept and only the annotation goes.
-* **Suspended kinds** (CronJobs): the same with ``spec.suspend`` (``false``
-  when unset) in :data:`SUSPEND_ANNOTATION`, set to ``true`` while asleep.
+* **Suspended kinds** (CronJobs, and Jobs that have not finished — a suspended
+  Job's pods are deleted and re-created on resume): the same with
+  ``spec.suspend`` (``false`` when unset) in :data:`SUSPEND_ANNOTATION`, set to
+  ``true`` while asleep.
 
 Every patch carries the ``metadata.resourceVersion`` it was computed from, so
 the API server applies it only to that very version (a concurrent change is a
@@ -40,7 +42,7 @@ SUSPEND_ANNOTATION = "vsyncer.dev/sleep-suspend"
 EXCLUDE_LABEL = "vsyncer.dev/sleep-exclude"
 #: Kinds (plural) put to sleep by scaling to zero, and by suspending.
 SCALED = frozenset({"deployments", "statefulsets", "replicasets"})
-SUSPENDED = frozenset({"cronjobs"})
+SUSPENDED = frozenset({"cronjobs", "jobs"})
 
 
 def _meta(obj: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -62,6 +64,8 @@ def _annotation(obj: Mapping[str, Any], key: str) -> str | None:
 def is_target(plural: str, obj: Mapping[str, Any]) -> bool:
     """Whether sleep acts on ``obj`` itself: a scaled or suspended kind, and for a
     ReplicaSet only one no Deployment controls (the Deployment is scaled instead)."""
+    if plural == "jobs":
+        return not _finished(obj) or is_asleep(plural, obj)
     if plural in SUSPENDED:
         return True
     if plural not in SCALED:
@@ -73,6 +77,18 @@ def is_target(plural: str, obj: Mapping[str, Any]) -> bool:
             for o in owners
         )
     return True
+
+
+def _finished(job: Mapping[str, Any]) -> bool:
+    """Whether a Job has its Complete or Failed condition (nothing left to stop)."""
+    status = job.get("status")
+    conditions = status.get("conditions") if isinstance(status, Mapping) else None
+    return any(
+        isinstance(c, Mapping)
+        and c.get("type") in ("Complete", "Failed")
+        and c.get("status") == "True"
+        for c in conditions or ()
+    )
 
 
 def excluded(namespace: Mapping[str, Any] | None) -> bool:

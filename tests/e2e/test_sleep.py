@@ -15,7 +15,7 @@ import pytest
 from syncer.daemon import Daemon
 from syncer.kube import KubeClient
 from syncer.resources import CONFIGMAPS, NAMESPACES, PODS
-from syncer.sleep import CRONJOBS, DEPLOYMENTS, MARKER, MARKER_NAMESPACE, STATEFULSETS
+from syncer.sleep import CRONJOBS, DEPLOYMENTS, JOBS, MARKER, MARKER_NAMESPACE, STATEFULSETS
 from syncer.sleep_plan import REPLICAS_ANNOTATION, SUSPEND_ANNOTATION
 from syncer.translate import MANAGED_BY_LABEL
 from tests.e2e.hostsnapshot import until
@@ -92,6 +92,15 @@ async def create_workloads(virtual: KubeClient, ns: str, *, replicas: int = 5) -
     await virtual.create(DEPLOYMENTS, namespace=ns, body=deployment)
     await virtual.create(STATEFULSETS, namespace=ns, body=statefulset)
     await virtual.create(CRONJOBS, namespace=ns, body=cronjob)
+    job_pod = template("batch")
+    job_pod["spec"]["restartPolicy"] = "Never"
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "batch"},
+        "spec": {"template": job_pod},
+    }
+    await virtual.create(JOBS, namespace=ns, body=job)
 
 
 async def host_pods(host: KubeClient, host_ns: str) -> int:
@@ -101,20 +110,24 @@ async def host_pods(host: KubeClient, host_ns: str) -> int:
     return len(listed["items"])
 
 
-async def state(virtual: KubeClient, ns: str) -> tuple[int, int, bool, bool]:
-    """(deployment replicas, statefulset replicas, cronjob suspended, any sleep record)."""
+async def state(virtual: KubeClient, ns: str) -> tuple[int, int, bool, bool, bool]:
+    """(deployment replicas, statefulset replicas, cronjob suspended, job suspended, any
+    sleep record)."""
     d = await virtual.get(DEPLOYMENTS, namespace=ns, name="web")
     s = await virtual.get(STATEFULSETS, namespace=ns, name="db")
     c = await virtual.get(CRONJOBS, namespace=ns, name="nightly")
+    j = await virtual.get(JOBS, namespace=ns, name="batch")
     records = [
         REPLICAS_ANNOTATION in (d["metadata"].get("annotations") or {}),
         REPLICAS_ANNOTATION in (s["metadata"].get("annotations") or {}),
         SUSPEND_ANNOTATION in (c["metadata"].get("annotations") or {}),
+        SUSPEND_ANNOTATION in (j["metadata"].get("annotations") or {}),
     ]
     return (
         d["spec"]["replicas"],
         s["spec"]["replicas"],
         bool(c["spec"].get("suspend")),
+        bool(j["spec"].get("suspend")),
         any(records),
     )
 
@@ -143,8 +156,8 @@ async def test_workloads_sleep_when_idle_and_wake_on_a_write_exactly_as_they_wer
     host_kubeconfig: Path,
     virtual_kubeconfig: Path,
 ) -> None:
-    """5/2/unsuspended → asleep (0/0/suspended, no tenant pod on the host) → a kubectl write
-    wakes it → 5/2/unsuspended with 7 host pods; `vsyncer wake` (removing the marker) too."""
+    """5/2/unsuspended/a running Job → asleep (0/0/suspended/suspended, no tenant pod on the
+    host) → a kubectl write wakes it → as before, 8 host pods; `vsyncer wake` too."""
     assert await vsyncer_wake(namespace_with_sa, virtual_kubeconfig) == (
         0,
         "the virtual cluster is awake",
@@ -153,17 +166,17 @@ async def test_workloads_sleep_when_idle_and_wake_on_a_write_exactly_as_they_wer
         await create_workloads(virtual, v_ns)
         await until(lambda: host_pods(host, namespace_with_sa), what="pods on the host")
         await until(lambda: marker(virtual), within=90, what="the cluster falling asleep")
-        asleep = (0, 0, True, True)
+        asleep = (0, 0, True, True, True)
         await until(lambda: _is(state(virtual, v_ns), asleep), what="every workload asleep")
         await until(lambda: _is(host_pods(host, namespace_with_sa), 0), what="no host pod")
         assert sleeping(daemon) == 1
 
         cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "poke"}}
         await virtual.create(CONFIGMAPS, namespace=v_ns, body=cm)
-        awake = (5, 2, False, False)
+        awake = (5, 2, False, False, False)
         await until(lambda: _is(state(virtual, v_ns), awake), what="every workload awake")
         assert await marker(virtual) is None
-        await until(lambda: _is(host_pods(host, namespace_with_sa), 7), what="7 host pods")
+        await until(lambda: _is(host_pods(host, namespace_with_sa), 8), what="8 host pods")
         assert sleeping(daemon) == 0
 
         await until(lambda: marker(virtual), within=90, what="falling asleep again")
@@ -193,14 +206,18 @@ async def test_a_half_done_sleep_or_wake_converges_and_a_restart_does_not_wake(
     }
     await virtual.patch(STATEFULSETS, namespace=v_ns, name="db", body=sts_asleep)
     async with syncer(namespace_with_sa, host_kubeconfig, virtual_kubeconfig) as daemon:
-        await until(lambda: _is(state(virtual, v_ns), (0, 0, True, True)), what="sleep finished")
+        await until(
+            lambda: _is(state(virtual, v_ns), (0, 0, True, True, True)), what="sleep finished"
+        )
         assert daemon.sleep is not None
         await until(lambda: sleeping(daemon) == 1, what="vsyncer_sleeping")
         assert await marker(virtual) is not None  # the restart woke nothing
     # Mid-wake: marker gone, the Deployment not restored yet.
     await set_marker(virtual, None)
     async with syncer(namespace_with_sa, host_kubeconfig, virtual_kubeconfig):
-        await until(lambda: _is(state(virtual, v_ns), (5, 2, False, False)), what="wake finished")
+        await until(
+            lambda: _is(state(virtual, v_ns), (5, 2, False, False, False)), what="wake finished"
+        )
 
 
 async def vsyncer_wake(host_namespace: str, virtual_kubeconfig: Path) -> tuple[int, str]:

@@ -142,3 +142,18 @@ def test_a_tenant_edit_is_no_sleep_write() -> None:
     asleep = apply(before, sleep_patch("deployments", before))
     changed = {**asleep, "spec": {**asleep["spec"], "template": {"spec": {"x": 1}}}}
     assert not is_sleep_write("deployments", asleep, changed)
+
+
+def test_running_jobs_are_suspended_and_finished_ones_left_alone() -> None:
+    running = cronjob(None)
+    asleep = apply(running, sleep_patch("jobs", running))
+    assert asleep["spec"]["suspend"] is True
+    assert apply(asleep, wake_patch("jobs", asleep))["spec"]["suspend"] is False
+    done = {**running, "status": {"conditions": [{"type": "Complete", "status": "True"}]}}
+    assert not is_target("jobs", done)
+    assert sleep_patch("jobs", done) is None
+    failed = {**running, "status": {"conditions": [{"type": "Failed", "status": "True"}]}}
+    assert sleep_patch("jobs", failed) is None
+    finished_asleep = {**asleep, "status": done["status"]}
+    assert is_target("jobs", finished_asleep)
+    assert wake_patch("jobs", finished_asleep) is not None

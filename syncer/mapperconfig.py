@@ -52,3 +52,6 @@ class MapperConfig:
     #: Annotation key patterns a virtual Ingress may carry to the host besides unprefixed
     #: keys (``VSYNCER_INGRESS_ANNOTATIONS``); ``None``: every key (no such setting given).
     ingress_annotations: tuple[str, ...] | None = None
+    #: With isolation's NetworkPolicy on: the ``(cidr, except)`` blocks it lets workloads
+    #: reach, which a tenant policy's ``ipBlock`` must stay inside; ``None``: no fence.
+    isolation_ip_fence: tuple[tuple[str, tuple[str, ...]], ...] | None = None

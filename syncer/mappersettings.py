@@ -9,6 +9,7 @@ wiring (:mod:`syncer.pipeline`) hands the result to every factory that accepts
 from __future__ import annotations
 
 from syncer.binds import parse_bind
+from syncer.isolation_objects import PRIVATE_RANGES
 from syncer.kubelet.address import advertised_address
 from syncer.mapperconfig import MapperConfig
 from syncer.settings import Settings
@@ -32,4 +33,15 @@ def mapper_config(settings: Settings) -> MapperConfig:
         from_host_label_selector=s.from_host_label_selector,
         custom_resources=s.custom_resource_list(),
         ingress_annotations=s.ingress_annotations,
+        isolation_ip_fence=ip_fence(s),
     )
+
+
+def ip_fence(settings: Settings) -> tuple[tuple[str, tuple[str, ...]], ...] | None:
+    """The address blocks isolation's NetworkPolicy lets workloads reach (public addresses,
+    when ``VSYNCER_ISOLATION_PUBLIC_EGRESS``, and the allow-list); ``None`` without it."""
+    s = settings
+    if not (s.isolation and s.isolation_network_policy):
+        return None
+    public = (("0.0.0.0/0", PRIVATE_RANGES),) if s.isolation_public_egress else ()
+    return public + tuple((cidr, ()) for cidr in s.isolation_allow_cidrs)

@@ -10,6 +10,8 @@ from mappers.networkpolicies import NetworkPolicyMapper, host_policy_spec
 from syncer.api import DONE, MANAGED_BY_LABEL, NAMESPACE_LABEL, NETWORKPOLICIES, Refused
 from syncer.kit.testing import TRANSLATOR as T
 from syncer.kit.testing import FakeContext
+from syncer.mappersettings import mapper_config
+from syncer.settings import load_settings
 
 Json = dict[str, Any]
 MINE = {MANAGED_BY_LABEL: "vc", NAMESPACE_LABEL: "shop"}
@@ -203,3 +205,73 @@ async def test_a_refused_update_leaves_the_host_copy_and_is_no_drift() -> None:
         await mapper.sync(fake.ctx, bad, p_obj)
     assert fake.calls == [("host", "create", T.host_name("shop", "deny"))]
     assert mapper.drift(fake.ctx, bad, p_obj) is None
+
+
+ISOLATED = mapper_config(
+    load_settings(
+        env={
+            "VSYNCER_VCLUSTER_NAME": "vc",
+            "VSYNCER_HOST_NAMESPACE": "h",
+            "VSYNCER_ISOLATION": "true",
+            "VSYNCER_ISOLATION_ALLOW_CIDRS": "10.20.0.0/16",
+        }
+    )
+)
+PRIVATE = ["100.64.0.0/10", "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "path", "address"),
+    [
+        (
+            {"egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]},
+            "spec.egress[0].to[0].ipBlock",
+            "10.0.0.0",
+        ),
+        (
+            {"ingress": [{"from": [{"ipBlock": {"cidr": "192.168.1.0/24"}}]}]},
+            "spec.ingress[0].from[0].ipBlock",
+            "192.168.1.0",
+        ),
+        ({"egress": [{}]}, "spec.egress[0].to", "every address"),
+        ({"ingress": [{"from": []}]}, "spec.ingress[0].from", "every address"),
+    ],
+)
+def test_with_isolation_a_policy_admitting_private_addresses_is_refused(
+    spec: Json, path: str, address: str
+) -> None:
+    """Policies add up: one that admits what the isolation policy keeps out would cancel it."""
+    with pytest.raises(Refused) as refused:
+        host_policy_spec(
+            {"podSelector": {}, **spec},
+            namespace="shop",
+            translator=T,
+            fence=ISOLATED.isolation_ip_fence,
+        )
+    assert refused.value.reason == "network_policy_isolation"
+    assert refused.value.message.startswith(f"{path}: admits {address},")
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        {"cidr": "0.0.0.0/0", "except": PRIVATE},
+        {"cidr": "203.0.113.0/24"},
+        {"cidr": "10.20.3.0/24"},
+    ],
+)
+def test_with_isolation_public_and_allow_listed_blocks_pass(block: Json) -> None:
+    spec = {"podSelector": {}, "egress": [{"to": [{"ipBlock": block}]}]}
+    host = host_policy_spec(spec, namespace="shop", translator=T, fence=ISOLATED.isolation_ip_fence)
+    assert host["egress"] == [{"to": [{"ipBlock": block}]}]
+
+
+def test_without_isolation_there_is_no_fence() -> None:
+    assert (
+        mapper_config(
+            load_settings(env={"VSYNCER_VCLUSTER_NAME": "vc", "VSYNCER_HOST_NAMESPACE": "h"})
+        ).isolation_ip_fence
+        is None
+    )
+    spec = {"podSelector": {}, "egress": [{}, {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]}
+    assert host_policy_spec(spec, namespace="shop", translator=T)["egress"] == spec["egress"]

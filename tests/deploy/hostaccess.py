@@ -39,6 +39,7 @@ BUILTIN = (
     "ingressclasses.networking.k8s.io",
     "runtimeclasses.node.k8s.io",
     "priorityclasses.scheduling.k8s.io",
+    "customresourcedefinitions.apiextensions.k8s.io",
 )
 
 
@@ -72,6 +73,7 @@ KIND_RULES: dict[str, Rules] = {
     "ingressclasses.networking.k8s.io": {},
     "runtimeclasses.node.k8s.io": {},
     "priorityclasses.scheduling.k8s.io": {},
+    "customresourcedefinitions.apiextensions.k8s.io": {},
 }
 #: Host writes the code can make that the chart makes unneeded: it creates the object itself.
 MADE_BY_THE_CHART = {("create", "SERVICEACCOUNTS")}  # the workload service account
@@ -83,6 +85,10 @@ KIND_CLUSTER_RULES: dict[str, Rules] = {
     "ingressclasses.networking.k8s.io": {("networking.k8s.io", "ingressclasses"): READ},
     "runtimeclasses.node.k8s.io": {("node.k8s.io", "runtimeclasses"): READ},
     "priorityclasses.scheduling.k8s.io": {("scheduling.k8s.io", "priorityclasses"): READ},
+    # the CRDs of the configured custom resources (mappers/customresourcedefinitions.py)
+    "customresourcedefinitions.apiextensions.k8s.io": {
+        ("apiextensions.k8s.io", "customresourcedefinitions"): READ
+    },
 }
 #: The owner anchor Service is read (syncer/owneranchor.py).
 OWNER_ANCHOR: Rules = {("", "services"): frozenset({"get"})}

@@ -44,7 +44,7 @@ def test_default_role_is_the_table_for_every_builtin_kind() -> None:
 
 
 def test_every_builtin_kind_and_custom_resources() -> None:
-    """All fifteen built-in kinds, a toHost and a fromHost custom resource."""
+    """Every built-in kind, a toHost and a fromHost custom resource."""
     custom = [
         {
             "resource": "widgets.example.com",

@@ -58,6 +58,7 @@ NON_DEFAULT: dict[str, Any] = {
         "serviceExternalIPCIDRs": ["192.0.2.0/24"],
         "hostServiceCIDRs": ["10.100.0.0/16"],
         "endpointsDenyCIDRs": ["10.0.0.0/8", "172.16.0.0/12"],
+        "ingressAnnotations": ["nginx.ingress.kubernetes.io/rewrite-target"],
         "metricsPort": 9090,
         "probesPort": 9091,
         "kubelet": {"port": 11250},
@@ -199,6 +200,7 @@ def test_every_setting_comes_from_the_values(values: dict[str, Any] | None, tmp_
     assert loaded.service_external_ip_cidrs == ("192.0.2.0/24",)
     assert loaded.host_service_cidrs == ("10.100.0.0/16",)
     assert loaded.endpoints_deny_cidrs == ("10.0.0.0/8", "172.16.0.0/12")
+    assert loaded.ingress_annotations == ("nginx.ingress.kubernetes.io/rewrite-target",)
     assert loaded.isolation
     assert loaded.isolation_quota == ("requests.cpu=4",)
     assert loaded.isolation_allow_cidrs == ("10.1.0.0/16",)

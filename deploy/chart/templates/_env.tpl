@@ -78,6 +78,8 @@ service account (VSYNCER_HOST_KUBECONFIG unset: in-cluster). An empty value is u
   value: {{ join "," $v.podSecurity.allow | quote }}
 - name: VSYNCER_SERVICE_EXTERNAL_IP_CIDRS
   value: {{ join "," $v.serviceExternalIPCIDRs | quote }}
+- name: VSYNCER_INGRESS_ANNOTATIONS
+  value: {{ join "," $v.ingressAnnotations | quote }}
 - name: VSYNCER_HOST_SERVICE_CIDRS
   value: {{ join "," $v.hostServiceCIDRs | quote }}
 - name: VSYNCER_ENDPOINTS_DENY_CIDRS

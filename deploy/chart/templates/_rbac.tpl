@@ -20,8 +20,9 @@ no status writes on the host); informers list and watch; live reads get.
   (isolation)             resourcequotas, limitranges, networkpolicies: read + create/update;
                           the host Namespace: read + patch of that one (syncer/isolation.py)
   custom resources        toHost: read + create/update/delete; fromHost: read, cluster-wide
-Cluster-wide: nodes, storageclasses, ingressclasses, runtimeclasses, priorityclasses: read
-(fake nodes and the fromHost copies, mappers/nodes.py, mappers/*classes.py).
+Cluster-wide: nodes, storageclasses, ingressclasses, runtimeclasses, priorityclasses,
+customresourcedefinitions: read (fake nodes and the fromHost copies, mappers/nodes.py,
+mappers/*classes.py, mappers/customresourcedefinitions.py).
 Result: JSON {"namespaced": {"group:resource": [verbs]}, "cluster": {...}}.
 */}}
 {{- define "vsyncer.hostRules" -}}
@@ -32,7 +33,7 @@ Result: JSON {"namespaced": {"group:resource": [verbs]}, "cluster": {...}}.
 {{- $cluster := dict -}}
 {{- $root := . -}}
 {{- $writers := dict "pods" ":pods" "services" ":services" "endpoints" ":endpoints" "configmaps" ":configmaps" "secrets" ":secrets" "persistentvolumeclaims" ":persistentvolumeclaims" "networkpolicies.networking.k8s.io" "networking.k8s.io:networkpolicies" "ingresses.networking.k8s.io" "networking.k8s.io:ingresses" "poddisruptionbudgets.policy" "policy:poddisruptionbudgets" -}}
-{{- $readers := dict "nodes" ":nodes" "storageclasses.storage.k8s.io" "storage.k8s.io:storageclasses" "ingressclasses.networking.k8s.io" "networking.k8s.io:ingressclasses" "runtimeclasses.node.k8s.io" "node.k8s.io:runtimeclasses" "priorityclasses.scheduling.k8s.io" "scheduling.k8s.io:priorityclasses" -}}
+{{- $readers := dict "nodes" ":nodes" "storageclasses.storage.k8s.io" "storage.k8s.io:storageclasses" "ingressclasses.networking.k8s.io" "networking.k8s.io:ingressclasses" "runtimeclasses.node.k8s.io" "node.k8s.io:runtimeclasses" "priorityclasses.scheduling.k8s.io" "scheduling.k8s.io:priorityclasses" "customresourcedefinitions.apiextensions.k8s.io" "apiextensions.k8s.io:customresourcedefinitions" -}}
 {{- range $kind, $key := $writers -}}
 {{- if include "vsyncer.kindEnabled" (dict "root" $root "kind" $kind) -}}
 {{- $_ := set $ns $key (concat (get $ns $key | default list) $write) -}}

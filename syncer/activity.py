@@ -17,8 +17,9 @@ Activity is:
   mode's own record-and-scale patches (:func:`syncer.sleep_plan.is_sleep_write`), and
   the kinds only controllers and vsyncer write (:data:`IGNORED_KINDS`) never
   count, so a CronJob firing on its schedule does not keep the cluster awake;
-* anything a caller reports with :meth:`ActivityTracker.touch` (the kubelet
-  API's logs, exec and port-forward requests);
+* anything a caller reports with :meth:`ActivityTracker.touch`, and requests
+  through the kubelet API (logs, exec, attach, port-forward), seen as the growth
+  of ``vsyncer_kubelet_requests_total`` (:class:`CounterActivity`, polled);
 * a virtual namespace annotated ``vsyncer.dev/keep-awake: "true"``: while one
   exists the cluster counts as active all the time.
 
@@ -194,3 +195,36 @@ def watch_activity(*, tracker: ActivityTracker, informers: Iterable[Informer]) -
 
 def _synced_of(informer: Informer) -> Callable[[], bool]:
     return lambda: informer.has_synced
+
+
+class CounterActivity:
+    """Activity seen as the growth of a counter family on a registry.
+
+    The kubelet API (:mod:`syncer.kubelet`) counts every request it finished in
+    ``vsyncer_kubelet_requests_total``; :meth:`poll` turns growth of that total
+    since the last poll into one :meth:`ActivityTracker.touch`.  A family that
+    is not registered (the kubelet API is off) counts 0.
+    """
+
+    def __init__(
+        self, *, tracker: ActivityTracker, registry: CollectorRegistry, family: str, source: str
+    ) -> None:
+        """``family``: the counter's name without ``_total`` (``vsyncer_kubelet_requests``)."""
+        self._tracker, self._registry = tracker, registry
+        self._family, self._source = family, source
+        self._last = self._total()
+
+    def _total(self) -> float:
+        return sum(
+            sample.value
+            for metric in self._registry.collect()
+            if metric.name == self._family
+            for sample in metric.samples
+            if sample.name == f"{self._family}_total"
+        )
+
+    def poll(self) -> None:
+        total = self._total()
+        if total > self._last:
+            self._tracker.touch(source=self._source)
+        self._last = total

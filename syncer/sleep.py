@@ -17,7 +17,8 @@ Guarantees:
   delete the pods, and vsyncer their host twins.
 * **Waking**: on the first activity seen after the cluster fell asleep (a
   tenant's write, a kubelet API request, a keep-awake namespace), or when
-  anyone removes the marker, the marker goes first; then every object is
+  anyone removes the marker, the marker goes first (kubelet API requests are
+  seen within a second); then every object is
   restored from its own record.
 * **Crash-safe and idempotent**: every object converges, on every event and
   on every start, to what the marker says: asleep while it is there, awake
@@ -42,7 +43,7 @@ from typing import Any, Protocol
 import structlog
 from prometheus_client import CollectorRegistry, Gauge
 
-from syncer.activity import ActivityTracker, watch_activity
+from syncer.activity import ActivityTracker, CounterActivity, watch_activity
 from syncer.controller import Controller, ReconcileMetrics
 from syncer.dryrun import DryRunApi
 from syncer.errors import ApiError, ConfigError, NotFound
@@ -117,10 +118,12 @@ class SleepController:
         may_write: Callable[[], bool] = lambda: True,
         check_every: float = 1.0,
         now: Callable[[], float] | None = None,
+        polls: Iterable[CounterActivity] = (),
     ) -> None:
         """``client`` lists and watches the virtual cluster, ``writes`` gets the patches (the
         client itself, or a dry run's API); ``now``: monotonic time, the tracker's clock
-        by default."""
+        by default; ``polls``: activity read from counters, polled before every check."""
+        self._polls = tuple(polls)
         self._writes = writes
         self.tracker = self._tracker = tracker
         self._sleep_after = sleep_after
@@ -202,6 +205,8 @@ class SleepController:
 
     async def check(self) -> None:
         """Fall asleep when idle long enough; wake on activity after falling asleep."""
+        for poll in self._polls:
+            poll.poll()
         if not self._may_write():
             return
         tracker = self._tracker
@@ -287,6 +292,12 @@ def sleep_for(
         return None
     tracker = ActivityTracker(registry=metrics.registry)
     watch_activity(tracker=tracker, informers=informers)
+    kubelet = CounterActivity(
+        tracker=tracker,
+        registry=metrics.registry,
+        family="vsyncer_kubelet_requests",
+        source="kubelet",
+    )
     dry = DryRunApi(client=virtual, cluster="virtual", metrics=metrics)
     return SleepController(
         client=virtual,
@@ -295,6 +306,7 @@ def sleep_for(
         metrics=metrics,
         registry=metrics.registry,
         writes=dry if settings.dry_run else virtual,
+        polls=(kubelet,),
     )
 
 

@@ -7,9 +7,14 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter
 
-from syncer.activity import KEEP_AWAKE_ANNOTATION, ActivityTracker, is_activity
+from syncer.activity import (
+    KEEP_AWAKE_ANNOTATION,
+    ActivityTracker,
+    CounterActivity,
+    is_activity,
+)
 from syncer.clock import FakeClock
 
 Json = dict[str, Any]
@@ -136,3 +141,34 @@ def test_the_handler_ignores_the_initial_list_and_tracks_keep_awake() -> None:
     namespaces.on_add(awake)
     namespaces.on_delete(awake)
     assert tracker.kept_awake_by == frozenset()
+
+
+def test_kubelet_requests_counted_on_the_registry_are_activity() -> None:
+    """The kubelet API's request counter growing between polls is one activity; no family,
+    or no growth, is none."""
+    clock = FakeClock()
+    registry = CollectorRegistry()
+    tracker = ActivityTracker(clock=clock, registry=registry)
+    poll = CounterActivity(
+        tracker=tracker, registry=registry, family="vsyncer_kubelet_requests", source="kubelet"
+    )
+    poll.poll()
+    assert touched(tracker) is None
+    requests = Counter(
+        "vsyncer_kubelet_requests_total", "requests", ["verb", "code"], registry=registry
+    )
+    poll.poll()
+    assert touched(tracker) is None
+    clock.advance(5)
+    requests.labels(verb="containerLogs", code="200").inc()
+    requests.labels(verb="exec", code="101").inc()
+    poll.poll()
+    assert touched(tracker) == 5
+    assert tracker.sources == {"kubelet": 1}
+    clock.advance(5)
+    poll.poll()
+    assert touched(tracker) == 5
+
+
+def touched(tracker: ActivityTracker) -> float | None:
+    return tracker.last_touch

@@ -7,6 +7,8 @@ kubelet-client certificate, and only for synced pods of its own vcluster.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import ssl
 from typing import Any
 
@@ -156,6 +158,13 @@ async def test_a_foreign_host_pod_is_unreachable_by_any_path(
     )
     ctx = _tls(control_plane, with_certificate=True)
     try:
+        if forged:  # the ownership rule is what refuses it: wait until the syncer's cache has it
+            store = t.daemon.informers[("host", "pods")].store
+            async with asyncio.timeout(30):
+                for _ in itertools.count():  # a bounded poll (a membership test, thread-safe)
+                    if (t.host_ns, name) in store:
+                        break
+                    await asyncio.sleep(0.05)
         for path in (
             "/containerLogs/ghost/intruder/main",
             "/exec/ghost/intruder/main?command=id&output=1",

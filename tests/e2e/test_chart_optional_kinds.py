@@ -1,6 +1,7 @@
 """The chart's optional kinds and isolation mode with its service account and Role only:
-network policies, ingresses and disruption budgets reach the host; host storage, ingress,
-runtime and priority classes reach the virtual cluster; the isolation objects and the host
+network policies, ingresses, disruption budgets and a custom resource reach the host; host
+storage, ingress, runtime and priority classes and the custom resource's CRD reach the
+virtual cluster; the isolation objects and the host
 namespace's label are kept; the host answers no request with 403."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from syncer.isolation_objects import LIMITRANGES, RESOURCEQUOTAS
 from syncer.kube import KubeClient
 from syncer.localcluster import ClusterInfo
 from syncer.resources import (
+    CRDS,
     INGRESSCLASSES,
     INGRESSES,
     NAMESPACES,
@@ -31,6 +33,7 @@ from syncer.resources import (
 )
 from syncer.translate import Translator
 from tests.e2e.chart_release import RELEASE, host_requests, installed, running_as_chart
+from tests.e2e.test_sync_customresources import entry, established, gadget, gadgets, install
 from tests.e2e.test_sync_support import exists, tenant_namespace, where
 from tests.kubehelpers import wait_for_object
 
@@ -43,6 +46,7 @@ OPTIONAL = (
     "ingressclasses",
     "runtimeclasses",
     "priorityclasses",
+    "customresourcedefinitions",
 )
 
 
@@ -126,6 +130,17 @@ async def _classes(
 
 
 @pytest.fixture
+async def gadget_kind(host: KubeClient, virtual: KubeClient) -> AsyncIterator[Resource]:
+    """A custom resource of its own group, its CRD on the host; removed from both after."""
+    made = gadgets()
+    await install(host, made)
+    yield made
+    for kube in (virtual, host):
+        with contextlib.suppress(NotFound):
+            await kube.delete(CRDS, namespace=None, name=made.qualified)
+
+
+@pytest.fixture
 async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
     async with tenant_namespace(virtual) as name:
         yield name
@@ -137,10 +152,14 @@ async def test_optional_kinds_sync_with_the_chart_role(
     host: KubeClient,
     virtual: KubeClient,
     v_ns: str,
+    gadget_kind: Resource,
     tmp_path: Path,
 ) -> None:
     values = {
-        "sync": {kind: {"enabled": True} for kind in OPTIONAL},
+        "sync": {
+            **{kind: {"enabled": True} for kind in OPTIONAL},
+            "customResources": [entry(gadget_kind)],
+        },
         "vsyncer": {"isolation": {"enabled": True, "labelNamespace": True}},
     }
     async with (
@@ -168,6 +187,24 @@ async def test_optional_kinds_sync_with_the_chart_role(
             await wait_for_object(
                 virtual, resource, namespace=None, name=name, predicate=exists, within=90
             )
+        # a custom resource: its CRD copied up, a tenant's object synced down
+        await wait_for_object(
+            virtual,
+            CRDS,
+            namespace=None,
+            name=gadget_kind.qualified,
+            predicate=established,
+            within=90,
+        )
+        await virtual.create(gadget_kind, namespace=v_ns, body=gadget(gadget_kind, "g1"))
+        await wait_for_object(
+            host,
+            gadget_kind,
+            namespace=release.namespace,
+            name=names.host_name(v_ns, "g1"),
+            predicate=exists,
+            within=90,
+        )
         # isolation mode: its three objects in the host namespace, and the namespace's label
         ns = release.namespace
         for resource, name in (

@@ -36,14 +36,14 @@ async def serve_logs(
     namespace, pod = request.match_info["namespace"], request.match_info["pod"]
     target = resolver.resolve(namespace=namespace, pod=pod)
     if target is None:
-        return not_synced(namespace, pod)
+        return not_synced(namespace=namespace, pod=pod)
     outcome.host_pod = target.name
     params = host_params(
-        Verb.LOGS, request.query.items(), container=request.match_info["container"]
+        Verb.LOGS, query=request.query.items(), container=request.match_info["container"]
     )
     response = web.StreamResponse(status=200)
     try:
-        async with host.stream(target, Verb.LOGS.subresource, params) as answer:
+        async with host.stream(target, subresource=Verb.LOGS.subresource, params=params) as answer:
             if answer.status != 200:
                 body = bytearray()
                 async for chunk in answer.chunks:

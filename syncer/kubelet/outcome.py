@@ -54,7 +54,7 @@ def status_message(body: bytes) -> str:
     return body.decode(errors="replace").strip() or "no message"
 
 
-def not_synced(namespace: str, pod: str) -> web.Response:
+def not_synced(*, namespace: str, pod: str) -> web.Response:
     """The 404 for a virtual pod without a host twin of this virtual cluster."""
     return text_error(
         404,

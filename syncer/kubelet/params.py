@@ -67,7 +67,7 @@ _STREAM_FLAGS = {"input": "stdin", "output": "stdout", "error": "stderr", "tty":
 Params = list[tuple[str, str]]
 
 
-def host_params(verb: Verb, query: Iterable[tuple[str, str]], *, container: str | None) -> Params:
+def host_params(verb: Verb, *, query: Iterable[tuple[str, str]], container: str | None) -> Params:
     """The host API's query for ``verb`` given the kubelet ``query`` (pairs, in order).
 
     ``container`` (``None`` for port-forward) becomes ``container=``.  Raises

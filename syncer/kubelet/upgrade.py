@@ -113,19 +113,19 @@ async def serve_upgrade(
     namespace, pod = request.match_info["namespace"], request.match_info["pod"]
     target = resolver.resolve(namespace=namespace, pod=pod)
     if target is None:
-        return not_synced(namespace, pod)
+        return not_synced(namespace=namespace, pod=pod)
     outcome.host_pod = target.name
     try:
         params = host_params(
-            verb, request.query.items(), container=request.match_info.get("container")
+            verb, query=request.query.items(), container=request.match_info.get("container")
         )
     except ValueError as exc:
         return text_error(400, str(exc))
     try:
         answer = await host.upgrade(
             target,
-            verb.subresource,
-            params,
+            subresource=verb.subresource,
+            params=params,
             method=request.method,
             headers=list(request.headers.items()),
         )

@@ -103,7 +103,7 @@ class HostPods:
 
     @asynccontextmanager
     async def stream(
-        self, pod: HostPod, subresource: str, params: Sequence[tuple[str, str]]
+        self, pod: HostPod, *, subresource: str, params: Sequence[tuple[str, str]]
     ) -> AsyncIterator[Streamed]:
         """A streamed ``GET`` of ``subresource``; the body is read inside the context."""
         dial = await self._client.dial()
@@ -129,9 +129,9 @@ class HostPods:
     async def upgrade(
         self,
         pod: HostPod,
+        *,
         subresource: str,
         params: Sequence[tuple[str, str]],
-        *,
         method: str,
         headers: Headers,
     ) -> Upgraded:

@@ -28,7 +28,7 @@ def test_text_error_is_one_line() -> None:
 
 def test_not_synced_names_the_pod() -> None:
     """404 naming the virtual pod and namespace, and why there is no copy."""
-    response = not_synced("shop", "web")
+    response = not_synced(namespace="shop", pod="web")
     assert response.status == 404
     assert response.text is not None
     assert 'pod "web" in namespace "shop" has no copy on the host cluster' in response.text

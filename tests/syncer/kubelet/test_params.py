@@ -23,7 +23,10 @@ def test_log_parameters_pass_with_the_container() -> None:
         ("insecureSkipTLSVerifyBackend", "true"),
         ("container", "other"),
     ]
-    assert host_params(Verb.LOGS, query, container="app") == [*query[:8], ("container", "app")]
+    assert host_params(Verb.LOGS, query=query, container="app") == [
+        *query[:8],
+        ("container", "app"),
+    ]
 
 
 def test_exec_flags_and_command_are_renamed() -> None:
@@ -38,7 +41,7 @@ def test_exec_flags_and_command_are_renamed() -> None:
         ("command", "exit 3"),
         ("stdin", "true"),
     ]
-    assert host_params(Verb.EXEC, query, container="c") == [
+    assert host_params(Verb.EXEC, query=query, container="c") == [
         ("command", "sh"),
         ("stdin", "true"),
         ("stdout", "true"),
@@ -52,7 +55,7 @@ def test_exec_flags_and_command_are_renamed() -> None:
 
 def test_exec_flag_not_one_is_off() -> None:
     """The kubelet reads a flag as on only when it is "1"."""
-    assert host_params(Verb.EXEC, [("input", "true"), ("output", "0")], container="c") == [
+    assert host_params(Verb.EXEC, query=[("input", "true"), ("output", "0")], container="c") == [
         ("container", "c")
     ]
 
@@ -60,7 +63,7 @@ def test_exec_flag_not_one_is_off() -> None:
 def test_attach_has_no_command() -> None:
     """attach forwards the stream flags but never a command."""
     query = [("input", "1"), ("output", "1"), ("command", "rm")]
-    assert host_params(Verb.ATTACH, query, container="c") == [
+    assert host_params(Verb.ATTACH, query=query, container="c") == [
         ("stdin", "true"),
         ("stdout", "true"),
         ("container", "c"),
@@ -69,18 +72,18 @@ def test_attach_has_no_command() -> None:
 
 def test_port_forward_ports_are_split() -> None:
     """The kubelet's comma-separated port list becomes repeated ports, no container."""
-    assert host_params(Verb.PORT_FORWARD, [("port", "80,8443")], container=None) == [
+    assert host_params(Verb.PORT_FORWARD, query=[("port", "80,8443")], container=None) == [
         ("ports", "80"),
         ("ports", "8443"),
     ]
-    assert host_params(Verb.PORT_FORWARD, [], container=None) == []
+    assert host_params(Verb.PORT_FORWARD, query=[], container=None) == []
 
 
 @pytest.mark.parametrize("value", ["", "http", "0", "65536", "80,,81", "-1", "8 0"])
 def test_bad_port_raises(value: str) -> None:
     """A port that is not 1-65535 is refused with a reason."""
     with pytest.raises(ValueError, match="port"):
-        host_params(Verb.PORT_FORWARD, [("port", value)], container=None)
+        host_params(Verb.PORT_FORWARD, query=[("port", value)], container=None)
 
 
 @given(
@@ -107,7 +110,7 @@ def test_only_known_names_reach_the_host(verb: Verb, query: list[tuple[str, str]
     }[verb]
     container = None if verb is Verb.PORT_FORWARD else "c"
     try:
-        result = host_params(verb, query, container=container)
+        result = host_params(verb, query=query, container=container)
     except ValueError:
         assert verb is Verb.PORT_FORWARD
         return

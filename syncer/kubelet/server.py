@@ -47,6 +47,10 @@ from syncer.kubelet.upstream import HostPods
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+#: Seconds an idle connection to the kubelet server is kept open.
+KEEPALIVE_SECONDS = 5.0
+
+
 class KubeletServer:
     """Create, ``await start()``, ``await stop()``; :attr:`port` is the bound port."""
 
@@ -59,8 +63,10 @@ class KubeletServer:
         host: HostPods,
         metrics: KubeletMetrics,
         shutdown_timeout: float = 5.0,
+        client_names: tuple[str, ...] = (),
     ) -> None:
         self._bind = bind
+        self._client_names = client_names
         self._ssl = ssl_context
         self._resolver = resolver
         self._host = host
@@ -98,7 +104,7 @@ class KubeletServer:
         code = 500
         try:
             peercert = request.transport.get_extra_info("peercert") if request.transport else None
-            if not verified_client(peercert):
+            if not verified_client(peercert, names=self._client_names):
                 response: web.StreamResponse = text_error(401, "Unauthorized")
             else:
                 try:
@@ -138,6 +144,10 @@ class KubeletServer:
             access_log=None,
             shutdown_timeout=self._timeout,
             handler_cancellation=True,
+            # An idle connection (no request yet, or between requests) is closed after this
+            # many seconds instead of aiohttp's hour: a caller without a certificate cannot
+            # hold sockets open.
+            keepalive_timeout=KEEPALIVE_SECONDS,
         )
         await runner.setup()
         site = web.TCPSite(

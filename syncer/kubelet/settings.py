@@ -16,13 +16,18 @@ variable, exit 2) exactly like the others.
   :mod:`syncer.kubelet.address`.
 * ``kubelet_tls_cert`` / ``kubelet_tls_key``: the serving certificate and key,
   both or neither; neither: a self-signed one is made at start-up.
+* ``kubelet_client_names`` (default ``kube-apiserver-kubelet-client``, kubeadm's
+  name for the API server's kubelet-client certificate): the subject common
+  names a client certificate may have; empty: any the CA signed.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
 from pydantic import BaseModel, field_validator
+from pydantic_settings import NoDecode
 
 from syncer.binds import is_host, parse_bind
 
@@ -35,6 +40,14 @@ class KubeletFields(BaseModel):
     kubelet_client_ca: Path | None = None
     kubelet_tls_cert: Path | None = None
     kubelet_tls_key: Path | None = None
+    kubelet_client_names: Annotated[tuple[str, ...], NoDecode] = ("kube-apiserver-kubelet-client",)
+
+    @field_validator("kubelet_client_names", mode="before")
+    @classmethod
+    def _split_names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator("kubelet_bind")
     @classmethod

@@ -72,6 +72,7 @@ async def start_kubelet(
         host=HostPods(client=host),
         metrics=KubeletMetrics(registry=registry),
         shutdown_timeout=min(s.shutdown_grace, 10.0),
+        client_names=s.kubelet_client_names,
     )
     try:
         await server.start()

@@ -15,6 +15,12 @@ Guarantees:
   server (:func:`verified_client`); a certificate from another CA fails the
   handshake itself (OpenSSL aborts on a failed chain; Python offers no
   verification callback to turn that into a 401).
+* A verified certificate is accepted only for the API server's kubelet-client
+  identity: its subject common name must be one of the configured names
+  (``VSYNCER_KUBELET_CLIENT_NAMES``, default kubeadm's
+  ``kube-apiserver-kubelet-client``), so where the kubelet-client CA also signs
+  other clients (users, approved CSRs) they are answered 401 too; an empty list
+  accepts any certificate that CA signed.
 """
 
 from __future__ import annotations
@@ -91,10 +97,23 @@ def self_signed(*, hosts: tuple[str, ...]) -> tuple[bytes, bytes]:
     return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
-def verified_client(peercert: Any) -> bool:
-    """Whether the TLS peer presented a certificate the kubelet-client CA verified.
+def verified_client(peercert: Any, *, names: tuple[str, ...] = ()) -> bool:
+    """Whether the TLS peer presented a certificate the kubelet-client CA verified, for
+    one of ``names`` (its subject common name; ``()``: any name).
 
     ``peercert`` is the transport's ``peercert`` extra info: with
-    ``CERT_OPTIONAL`` it is a non-empty dict only for a verified certificate.
+    ``CERT_OPTIONAL`` it is a non-empty dict only for a verified certificate,
+    whose ``subject`` is a tuple of relative distinguished names, each a tuple of
+    ``(attribute, value)`` pairs.
     """
-    return isinstance(peercert, dict) and bool(peercert)
+    if not (isinstance(peercert, dict) and peercert):
+        return False
+    if not names:
+        return True
+    common = [
+        value
+        for rdn in peercert.get("subject") or ()
+        for attribute, value in rdn
+        if attribute == "commonName"
+    ]
+    return len(common) == 1 and common[0] in names

@@ -15,7 +15,7 @@ import pytest
 from syncer.kit import Json
 from syncer.kube import KubeClient
 from syncer.localcluster import ClusterInfo
-from syncer.pipeline import mapper_config
+from syncer.mappersettings import mapper_config
 from syncer.resources import NODES, PODS, SECRETS, SERVICES, Resource
 from tests.e2e.test_sync_support import (
     exists,

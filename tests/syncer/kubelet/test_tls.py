@@ -37,3 +37,17 @@ def test_verified_client() -> None:
     assert verified_client({"subject": ((("commonName", "x"),),)})
     assert not verified_client({})
     assert not verified_client(None)
+
+
+def test_only_the_configured_client_names_are_verified_clients() -> None:
+    """Where the kubelet-client CA also signs users' certificates, only the API server's
+    kubelet-client identity gets through."""
+    names = ("kube-apiserver-kubelet-client",)
+    apiserver = {"subject": ((("organizationName", "x"),), (("commonName", names[0]),))}
+    user = {"subject": ((("organizationName", "readonly"),), (("commonName", "jane"),))}
+    twice = {"subject": ((("commonName", names[0]),), (("commonName", "jane"),))}
+    assert verified_client(apiserver, names=names)
+    assert not verified_client(user, names=names)
+    assert not verified_client(twice, names=names)
+    assert not verified_client({}, names=names)
+    assert verified_client(user, names=())

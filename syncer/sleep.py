@@ -11,8 +11,8 @@ Guarantees:
 
 * **Falling asleep**: once the activity tracker (:mod:`syncer.activity`) has
   seen no activity for ``sleep_after`` seconds, the marker is written first;
-  then every Deployment, StatefulSet, ReplicaSet no Deployment owns, CronJob
-  and unfinished Job outside the namespaces labelled ``vsyncer.dev/sleep-exclude=true``
+  then every Deployment, StatefulSet, ReplicaSet no Deployment owns, CronJob,
+  unfinished Job and DaemonSet outside the namespaces labelled ``vsyncer.dev/sleep-exclude=true``
   is put to sleep with its own record-and-scale patch; their controllers then
   delete the pods, and vsyncer their host twins.
 * **Waking**: on the first activity seen after the cluster fell asleep (a
@@ -73,7 +73,8 @@ STATEFULSETS = Resource("apps", "v1", "statefulsets", "StatefulSet")
 REPLICASETS = Resource("apps", "v1", "replicasets", "ReplicaSet")
 CRONJOBS = Resource("batch", "v1", "cronjobs", "CronJob")
 JOBS = Resource("batch", "v1", "jobs", "Job")
-WORKLOADS = (DEPLOYMENTS, STATEFULSETS, REPLICASETS, CRONJOBS, JOBS)
+DAEMONSETS = Resource("apps", "v1", "daemonsets", "DaemonSet")
+WORKLOADS = (DEPLOYMENTS, STATEFULSETS, REPLICASETS, CRONJOBS, JOBS, DAEMONSETS)
 
 
 class PatchClient(Protocol):

@@ -11,6 +11,10 @@ one began.  Per workload object:
   Waking removes the annotation and sets ``spec.replicas`` back, again in one
   patch; if the tenant changed the count while the object slept (it is not 0
   any more) the tenant's count is kept and only the annotation goes.
+* **Pinned kinds** (DaemonSets, which cannot scale): going to sleep adds the
+  node selector ``vsyncer.dev/sleeping=true`` (no node has it, so their pods go)
+  and the record :data:`PIN_ANNOTATION`; waking removes exactly that key and the
+  record, leaving the tenant's own selector as it was.
 * **Suspended kinds** (CronJobs, and Jobs that have not finished — a suspended
   Job's pods are deleted and re-created on resume): the same with
   ``spec.suspend`` (``false`` when unset) in :data:`SUSPEND_ANNOTATION`, set to
@@ -43,6 +47,11 @@ EXCLUDE_LABEL = "vsyncer.dev/sleep-exclude"
 #: Kinds (plural) put to sleep by scaling to zero, and by suspending.
 SCALED = frozenset({"deployments", "statefulsets", "replicasets"})
 SUSPENDED = frozenset({"cronjobs", "jobs"})
+#: Kinds put to sleep by a node selector no node matches (DaemonSets cannot scale).
+PINNED = frozenset({"daemonsets"})
+#: The record of a pinned DaemonSet (``true``), and the selector key that pins it.
+PIN_ANNOTATION = "vsyncer.dev/sleep-pinned"
+PIN_LABEL = "vsyncer.dev/sleeping"
 
 
 def _meta(obj: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -64,6 +73,8 @@ def _annotation(obj: Mapping[str, Any], key: str) -> str | None:
 def is_target(plural: str, obj: Mapping[str, Any]) -> bool:
     """Whether sleep acts on ``obj`` itself: a scaled or suspended kind, and for a
     ReplicaSet only one no Deployment controls (the Deployment is scaled instead)."""
+    if plural in PINNED:
+        return True
     if plural == "jobs":
         return not _finished(obj) or is_asleep(plural, obj)
     if plural in SUSPENDED:
@@ -99,8 +110,31 @@ def excluded(namespace: Mapping[str, Any] | None) -> bool:
 
 def is_asleep(plural: str, obj: Mapping[str, Any]) -> bool:
     """Whether ``obj`` carries its sleep record."""
-    key = REPLICAS_ANNOTATION if plural in SCALED else SUSPEND_ANNOTATION
+    key = (
+        REPLICAS_ANNOTATION
+        if plural in SCALED
+        else PIN_ANNOTATION
+        if plural in PINNED
+        else SUSPEND_ANNOTATION
+    )
     return _annotation(obj, key) is not None
+
+
+def _pin(value: str | None) -> Json:
+    """The spec part of a merge patch adding (``"true"``) or removing (``None``) the pin."""
+    return {"template": {"spec": {"nodeSelector": {PIN_LABEL: value}}}}
+
+
+def _unpinned(spec: Mapping[str, Any]) -> Any:
+    """``spec`` as it is without the pin (an emptied ``nodeSelector`` left out)."""
+    template = dict(spec.get("template") or {})
+    pod = dict(template.get("spec") or {})
+    selector = {k: v for k, v in (pod.get("nodeSelector") or {}).items() if k != PIN_LABEL}
+    pod.pop("nodeSelector", None)
+    if selector:
+        pod["nodeSelector"] = selector
+    template["spec"] = pod
+    return {**spec, "template": template}
 
 
 def _replicas(obj: Mapping[str, Any]) -> int:
@@ -130,6 +164,8 @@ def sleep_patch(plural: str, obj: Mapping[str, Any]) -> Json | None:
         return _patch(
             obj, annotation=REPLICAS_ANNOTATION, value=str(_replicas(obj)), spec={"replicas": 0}
         )
+    if plural in PINNED:
+        return _patch(obj, annotation=PIN_ANNOTATION, value="true", spec=_pin("true"))
     return _patch(
         obj,
         annotation=SUSPEND_ANNOTATION,
@@ -161,16 +197,20 @@ def wake_patch(plural: str, obj: Mapping[str, Any]) -> Json | None:
         if recorded in ("true", "false") and _suspend(obj):
             spec = {"suspend": recorded == "true"}
         return _patch(obj, annotation=SUSPEND_ANNOTATION, value=None, spec=spec)
+    if plural in PINNED and _annotation(obj, PIN_ANNOTATION) is not None:
+        return _patch(obj, annotation=PIN_ANNOTATION, value=None, spec=_pin(None))
     return None
 
 
 def is_sleep_write(plural: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     """Whether ``old`` → ``new`` is what a sleep or wake patch does: the sleep record
     appears or goes, and besides it at most the recorded spec field changes."""
-    if plural not in SCALED and plural not in SUSPENDED:
+    if plural not in SCALED and plural not in SUSPENDED and plural not in PINNED:
         return False
     if is_asleep(plural, old) == is_asleep(plural, new):
         return False
+    if plural in PINNED:
+        return bool(_unpinned(_spec(old)) == _unpinned(_spec(new)))
     field = "replicas" if plural in SCALED else "suspend"
     old_spec = {k: v for k, v in _spec(old).items() if k != field}
     new_spec = {k: v for k, v in _spec(new).items() if k != field}

@@ -15,8 +15,16 @@ import pytest
 from syncer.daemon import Daemon
 from syncer.kube import KubeClient
 from syncer.resources import CONFIGMAPS, NAMESPACES, PODS
-from syncer.sleep import CRONJOBS, DEPLOYMENTS, JOBS, MARKER, MARKER_NAMESPACE, STATEFULSETS
-from syncer.sleep_plan import REPLICAS_ANNOTATION, SUSPEND_ANNOTATION
+from syncer.sleep import (
+    CRONJOBS,
+    DAEMONSETS,
+    DEPLOYMENTS,
+    JOBS,
+    MARKER,
+    MARKER_NAMESPACE,
+    STATEFULSETS,
+)
+from syncer.sleep_plan import PIN_ANNOTATION, PIN_LABEL, REPLICAS_ANNOTATION, SUSPEND_ANNOTATION
 from syncer.translate import MANAGED_BY_LABEL
 from tests.e2e.hostsnapshot import until
 from tests.e2e.test_sync_support import VCLUSTER, run_syncer, tenant_namespace
@@ -101,6 +109,13 @@ async def create_workloads(virtual: KubeClient, ns: str, *, replicas: int = 5) -
         "spec": {"template": job_pod},
     }
     await virtual.create(JOBS, namespace=ns, body=job)
+    daemonset = {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": "agent"},
+        "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": template("agent")},
+    }
+    await virtual.create(DAEMONSETS, namespace=ns, body=daemonset)
 
 
 async def host_pods(host: KubeClient, host_ns: str) -> int:
@@ -110,14 +125,16 @@ async def host_pods(host: KubeClient, host_ns: str) -> int:
     return len(listed["items"])
 
 
-async def state(virtual: KubeClient, ns: str) -> tuple[int, int, bool, bool, bool]:
-    """(deployment replicas, statefulset replicas, cronjob suspended, job suspended, any
-    sleep record)."""
+async def state(virtual: KubeClient, ns: str) -> tuple[int, int, bool, bool, bool, bool]:
+    """(deployment replicas, statefulset replicas, cronjob suspended, job suspended,
+    daemonset pinned, any sleep record)."""
     d = await virtual.get(DEPLOYMENTS, namespace=ns, name="web")
     s = await virtual.get(STATEFULSETS, namespace=ns, name="db")
     c = await virtual.get(CRONJOBS, namespace=ns, name="nightly")
     j = await virtual.get(JOBS, namespace=ns, name="batch")
+    a = await virtual.get(DAEMONSETS, namespace=ns, name="agent")
     records = [
+        PIN_ANNOTATION in (a["metadata"].get("annotations") or {}),
         REPLICAS_ANNOTATION in (d["metadata"].get("annotations") or {}),
         REPLICAS_ANNOTATION in (s["metadata"].get("annotations") or {}),
         SUSPEND_ANNOTATION in (c["metadata"].get("annotations") or {}),
@@ -128,6 +145,7 @@ async def state(virtual: KubeClient, ns: str) -> tuple[int, int, bool, bool, boo
         s["spec"]["replicas"],
         bool(c["spec"].get("suspend")),
         bool(j["spec"].get("suspend")),
+        PIN_LABEL in (a["spec"]["template"]["spec"].get("nodeSelector") or {}),
         any(records),
     )
 
@@ -156,8 +174,9 @@ async def test_workloads_sleep_when_idle_and_wake_on_a_write_exactly_as_they_wer
     host_kubeconfig: Path,
     virtual_kubeconfig: Path,
 ) -> None:
-    """5/2/unsuspended/a running Job → asleep (0/0/suspended/suspended, no tenant pod on the
-    host) → a kubectl write wakes it → as before, 8 host pods; `vsyncer wake` too."""
+    """5/2/unsuspended/a running Job/a DaemonSet → asleep (0/0/suspended/suspended/pinned, no
+    tenant pod on the host) → a kubectl write wakes it → as before, every pod back on the
+    host; `vsyncer wake` too."""
     assert await vsyncer_wake(namespace_with_sa, virtual_kubeconfig) == (
         0,
         "the virtual cluster is awake",
@@ -166,17 +185,18 @@ async def test_workloads_sleep_when_idle_and_wake_on_a_write_exactly_as_they_wer
         await create_workloads(virtual, v_ns)
         await until(lambda: host_pods(host, namespace_with_sa), what="pods on the host")
         await until(lambda: marker(virtual), within=90, what="the cluster falling asleep")
-        asleep = (0, 0, True, True, True)
+        asleep = (0, 0, True, True, True, True)
         await until(lambda: _is(state(virtual, v_ns), asleep), what="every workload asleep")
         await until(lambda: _is(host_pods(host, namespace_with_sa), 0), what="no host pod")
         assert sleeping(daemon) == 1
 
         cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "poke"}}
         await virtual.create(CONFIGMAPS, namespace=v_ns, body=cm)
-        awake = (5, 2, False, False, False)
+        awake = (5, 2, False, False, False, False)
         await until(lambda: _is(state(virtual, v_ns), awake), what="every workload awake")
         assert await marker(virtual) is None
-        await until(lambda: _is(host_pods(host, namespace_with_sa), 8), what="8 host pods")
+        # 5 + 2 + the Job's pod, and one DaemonSet pod per fake node those run on.
+        await until(lambda: _at_least(host_pods(host, namespace_with_sa), 9), what="host pods")
         assert sleeping(daemon) == 0
 
         await until(lambda: marker(virtual), within=90, what="falling asleep again")
@@ -207,7 +227,8 @@ async def test_a_half_done_sleep_or_wake_converges_and_a_restart_does_not_wake(
     await virtual.patch(STATEFULSETS, namespace=v_ns, name="db", body=sts_asleep)
     async with syncer(namespace_with_sa, host_kubeconfig, virtual_kubeconfig) as daemon:
         await until(
-            lambda: _is(state(virtual, v_ns), (0, 0, True, True, True)), what="sleep finished"
+            lambda: _is(state(virtual, v_ns), (0, 0, True, True, True, True)),
+            what="sleep finished",
         )
         assert daemon.sleep is not None
         await until(lambda: sleeping(daemon) == 1, what="vsyncer_sleeping")
@@ -216,7 +237,8 @@ async def test_a_half_done_sleep_or_wake_converges_and_a_restart_does_not_wake(
     await set_marker(virtual, None)
     async with syncer(namespace_with_sa, host_kubeconfig, virtual_kubeconfig):
         await until(
-            lambda: _is(state(virtual, v_ns), (5, 2, False, False, False)), what="wake finished"
+            lambda: _is(state(virtual, v_ns), (5, 2, False, False, False, False)),
+            what="wake finished",
         )
 
 
@@ -233,6 +255,10 @@ async def vsyncer_wake(host_namespace: str, virtual_kubeconfig: Path) -> tuple[i
     )
     out, _ = await asyncio.wait_for(process.communicate(), 60)
     return int(process.returncode or 0), out.decode().strip()
+
+
+async def _at_least(value: Any, expected: int) -> bool:
+    return bool(await value >= expected)
 
 
 async def _is(value: Any, expected: Any) -> bool:

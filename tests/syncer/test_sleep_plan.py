@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from syncer.dryrun import merge_patch
 from syncer.sleep_plan import (
     EXCLUDE_LABEL,
+    PIN_LABEL,
     REPLICAS_ANNOTATION,
     SUSPEND_ANNOTATION,
     excluded,
@@ -125,7 +126,7 @@ def test_targets() -> None:
     assert is_target("replicasets", workload(3))
     assert is_target("deployments", owned)  # only ReplicaSets defer to their Deployment
     assert not is_target("pods", workload(1))
-    assert sleep_patch("daemonsets", workload(1)) is None
+    assert sleep_patch("replicationcontrollers", workload(1)) is None
     assert wake_patch("pods", workload(1)) is None
 
 
@@ -157,3 +158,27 @@ def test_running_jobs_are_suspended_and_finished_ones_left_alone() -> None:
     finished_asleep = {**asleep, "status": done["status"]}
     assert is_target("jobs", finished_asleep)
     assert wake_patch("jobs", finished_asleep) is not None
+
+
+selectors = st.dictionaries(
+    st.sampled_from(["disk", "zone", "kubernetes.io/os"]), st.sampled_from(["a", "b"]), max_size=3
+)
+
+
+@given(selector=selectors)
+def test_daemonsets_are_pinned_nowhere_and_unpinned_exactly(selector: Json) -> None:
+    before = workload(None)
+    before["spec"]["template"]["spec"] = {"nodeSelector": selector} if selector else {}
+    asleep = apply(before, sleep_patch("daemonsets", before))
+    pinned = asleep["spec"]["template"]["spec"]["nodeSelector"]
+    assert pinned == {**selector, PIN_LABEL: "true"}
+    assert is_asleep("daemonsets", asleep)
+    assert sleep_patch("daemonsets", asleep) is None
+    assert is_sleep_write("daemonsets", before, asleep)
+    awake = apply(asleep, wake_patch("daemonsets", asleep))
+    assert (awake["spec"]["template"]["spec"].get("nodeSelector") or {}) == selector
+    assert not is_asleep("daemonsets", awake)
+    assert wake_patch("daemonsets", awake) is None
+    assert is_sleep_write("daemonsets", asleep, awake)
+    edited = {**asleep, "spec": {**asleep["spec"], "template": {"spec": {"hostNetwork": True}}}}
+    assert not is_sleep_write("daemonsets", asleep, edited)

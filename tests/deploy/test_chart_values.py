@@ -61,7 +61,7 @@ NON_DEFAULT: dict[str, Any] = {
         "ingressAnnotations": ["nginx.ingress.kubernetes.io/rewrite-target"],
         "metricsPort": 9090,
         "probesPort": 9091,
-        "kubelet": {"port": 11250},
+        "kubelet": {"port": 11250, "clientNames": ["kube-apiserver-kubelet-client", "other"]},
         "isolation": {"enabled": True, "quota": ["requests.cpu=4"], "allowCIDRs": ["10.1.0.0/16"]},
     },
     "nodeSelector": {"pool": "vclusters"},
@@ -201,6 +201,7 @@ def test_every_setting_comes_from_the_values(values: dict[str, Any] | None, tmp_
     assert loaded.host_service_cidrs == ("10.100.0.0/16",)
     assert loaded.endpoints_deny_cidrs == ("10.0.0.0/8", "172.16.0.0/12")
     assert loaded.ingress_annotations == ("nginx.ingress.kubernetes.io/rewrite-target",)
+    assert loaded.kubelet_client_names == ("kube-apiserver-kubelet-client", "other")
     assert loaded.isolation
     assert loaded.isolation_quota == ("requests.cpu=4",)
     assert loaded.isolation_allow_cidrs == ("10.1.0.0/16",)

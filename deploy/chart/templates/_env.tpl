@@ -92,6 +92,8 @@ service account (VSYNCER_HOST_KUBECONFIG unset: in-cluster). An empty value is u
   value: {{ $v.sleepAfter | quote }}
 - name: VSYNCER_KUBELET_CLIENT_CA
   value: {{ ternary (include "vsyncer.kubeletClientCA" .) "" $v.kubelet.enabled | quote }}
+- name: VSYNCER_KUBELET_CLIENT_NAMES
+  value: {{ join "," $v.kubelet.clientNames | quote }}
 - name: VSYNCER_KUBELET_BIND
   value: {{ printf ":%v" $v.kubelet.port | quote }}
 - name: VSYNCER_KUBELET_ADDRESS

@@ -38,7 +38,8 @@ def test_off_by_default() -> None:
 
 def test_the_service_monitor_selects_only_this_release_s_vsyncer() -> None:
     """ServiceMonitor → the metrics Service (component metrics, this release) → the
-    StatefulSet's pods by a selector no synced tenant pod can match."""
+    StatefulSet's pods by a selector no synced tenant pod can match; the ServiceMonitor's own
+    selector no synced tenant Service can match."""
     objects = render(ON, release="vc", namespace="tenant-a")
     monitor = one(objects, "ServiceMonitor")
     service = one(objects, "Service", "vc-metrics")
@@ -50,8 +51,14 @@ def test_the_service_monitor_selects_only_this_release_s_vsyncer() -> None:
         "app.kubernetes.io/name": "vsyncer",
         "app.kubernetes.io/instance": "vc",
         "app.kubernetes.io/component": "metrics",
+        "release": "vc",
     }
     assert wanted.items() <= service["metadata"]["labels"].items()
+    # A tenant Service labelled exactly like the metrics Service: its host copy does not match.
+    copy = Translator(vcluster="vc", host_namespace="tenant-a").translate_labels(
+        dict(service["metadata"]["labels"]), namespace="shop"
+    )
+    assert not wanted.items() <= copy.items()
     others = [o for o in objects if o["kind"] == "Service" and o is not service]
     assert all(not wanted.items() <= o["metadata"]["labels"].items() for o in others)
     assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"]

@@ -120,7 +120,13 @@ async def test_sigkill_mid_sleep_and_mid_wake_always_ends_consistent(
             host_kubeconfig=host_kubeconfig,
             virtual_kubeconfig=virtual_kubeconfig,
             kinds="pods,configmaps,secrets,events",
-            extra={"VSYNCER_SLEEP_AFTER": "8"},
+            # Virtual writes paced at 20 a second: falling asleep or waking (one patch per
+            # object, 31 objects) takes about 1.5 s, so a kill 0.1-0.8 s in cuts it short.
+            extra={
+                "VSYNCER_SLEEP_AFTER": "8",
+                "VSYNCER_VIRTUAL_QPS": "20",
+                "VSYNCER_VIRTUAL_BURST": "1",
+            },
         ),
         run_dir=tmp_path,
     )
@@ -136,7 +142,7 @@ async def test_sigkill_mid_sleep_and_mid_wake_always_ends_consistent(
         for _ in range(ROUNDS):
             # Falling asleep: the marker goes first, then the objects; kill somewhere in there.
             await until(lambda: _marked(virtual), what="falling asleep")
-            await asyncio.sleep(rng.uniform(0, 0.4))  # the random moment of the kill
+            await asyncio.sleep(rng.uniform(0.1, 0.8))  # the random moment of the kill
             process.kill()
             kills += 1
             partial += _partial(await snapshot(virtual, v_ns))  # every object whole
@@ -145,7 +151,7 @@ async def test_sigkill_mid_sleep_and_mid_wake_always_ends_consistent(
             # Waking: remove the marker (what `vsyncer wake` does), kill mid-wake.
             patch = {"metadata": {"annotations": {MARKER: None}}}
             await virtual.patch(NAMESPACES, namespace=None, name=MARKER_NAMESPACE, body=patch)
-            await asyncio.sleep(rng.uniform(0, 0.4))
+            await asyncio.sleep(rng.uniform(0.1, 0.8))
             process.kill()
             kills += 1
             partial += _partial(await snapshot(virtual, v_ns))

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from syncer.api import (
     SyncContext,
+    Translator,
 )
+from syncer.informer import Informer
 from syncer.keys import ObjectKey
 from syncer.reconcile import DONE, Result
 from syncer.reflector import EventHandler
 from syncer.resources import PODS
 from syncer.store import Obj, Store
+from syncer.sync import KindSync
 
 
 class StubInformer:
@@ -100,3 +103,27 @@ class Recorder:
 
 
 WEB = ObjectKey("pods", "shop", "web")
+
+
+def stub_kind_sync(mapper: Any) -> tuple[KindSync, StubInformer, Recorder, Metrics]:
+    """A KindSync of ``mapper`` over stub informers, recording events; no API behind it."""
+    virtual, host = StubInformer(), StubInformer()
+    recorder, metrics = Recorder(), Metrics()
+    context = SyncContext(
+        translator=Translator(vcluster="v", host_namespace="host"),
+        host=cast(Any, None),
+        virtual=cast(Any, None),
+        virtual_cache=cast(Any, None),
+        host_cache=cast(Any, None),
+        record_event=recorder,
+        log=None,
+    )
+    sync = KindSync(
+        mapper=mapper,
+        virtual=cast(Informer, virtual),
+        host=cast(Informer, host),
+        context=context,
+        enqueue=lambda key: None,
+        metrics=metrics,
+    )
+    return sync, virtual, recorder, metrics

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
@@ -13,16 +13,14 @@ from syncer.api import (
     Invalid,
     Refused,
     SyncContext,
-    Translator,
 )
-from syncer.informer import Informer
 from syncer.kit import HOST_REJECTED_RETRY, CopySyncer, create_on_host
 from syncer.kit.copysync import QUOTA_RETRY, QUOTA_RETRY_MAXIMUM
 from syncer.reconcile import Result
 from syncer.store import Obj
 from syncer.sync import KindSync
 from tests.mappers.fakes import Fake, T
-from tests.syncer.syncstubs import WEB, Metrics, PodSyncer, Recorder, StubInformer
+from tests.syncer.syncstubs import WEB, Metrics, PodSyncer, Recorder, StubInformer, stub_kind_sync
 
 EXCEEDED = (
     'pods "web-x-shop-x-vc" is forbidden: exceeded quota: vc-vc, requested: count/pods=1, '
@@ -106,25 +104,8 @@ class QuotaFull(PodSyncer):
 
 
 def kind_sync() -> tuple[KindSync, StubInformer, QuotaFull, Recorder, Metrics]:
-    virtual, host = StubInformer(), StubInformer()
-    mapper, recorder, metrics = QuotaFull(), Recorder(), Metrics()
-    context = SyncContext(
-        translator=Translator(vcluster="v", host_namespace="host"),
-        host=cast(Any, None),
-        virtual=cast(Any, None),
-        virtual_cache=cast(Any, None),
-        host_cache=cast(Any, None),
-        record_event=recorder,
-        log=None,
-    )
-    sync = KindSync(
-        mapper=mapper,
-        virtual=cast(Informer, virtual),
-        host=cast(Informer, host),
-        context=context,
-        enqueue=lambda key: None,
-        metrics=metrics,
-    )
+    mapper = QuotaFull()
+    sync, virtual, recorder, metrics = stub_kind_sync(mapper)
     virtual.objects[("shop", "web")] = {"metadata": {"namespace": "shop", "name": "web"}}
     return sync, virtual, mapper, recorder, metrics
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 import pytest
 
@@ -10,7 +10,6 @@ from syncer.api import (
     NamespaceKeys,
     Refused,
     SyncContext,
-    Translator,
     keys_in_namespace,
 )
 from syncer.capabilities import CapabilityError
@@ -20,7 +19,15 @@ from syncer.keys import ObjectKey
 from syncer.reconcile import DONE, Result
 from syncer.store import Obj
 from syncer.sync import KindSync
-from tests.syncer.syncstubs import WEB, Metrics, PodSyncer, Recorder, StubInformer, pod
+from tests.syncer.syncstubs import (
+    WEB,
+    Metrics,
+    PodSyncer,
+    Recorder,
+    StubInformer,
+    pod,
+    stub_kind_sync,
+)
 
 
 def wire(
@@ -106,25 +113,8 @@ class RefusingSyncer(PodSyncer):
 
 
 def refusing() -> tuple[KindSync, StubInformer, RefusingSyncer, Recorder, Metrics]:
-    virtual, host = StubInformer(), StubInformer()
-    mapper, recorder, metrics = RefusingSyncer(), Recorder(), Metrics()
-    context = SyncContext(
-        translator=Translator(vcluster="v", host_namespace="host"),
-        host=cast(Any, None),
-        virtual=cast(Any, None),
-        virtual_cache=cast(Any, None),
-        host_cache=cast(Any, None),
-        record_event=recorder,
-        log=None,
-    )
-    sync = KindSync(
-        mapper=mapper,
-        virtual=cast(Informer, virtual),
-        host=cast(Informer, host),
-        context=context,
-        enqueue=lambda key: None,
-        metrics=metrics,
-    )
+    mapper = RefusingSyncer()
+    sync, virtual, recorder, metrics = stub_kind_sync(mapper)
     return sync, virtual, mapper, recorder, metrics
 
 

@@ -102,7 +102,12 @@ async def test_the_objects_are_made_owned_and_restored_after_a_delete_or_an_edit
         await host.delete(RESOURCEQUOTAS, namespace=ns, name=NAME)
         old_uid = quota["metadata"]["uid"]
         await wait_ours(host, RESOURCEQUOTAS, ns, NAME, lambda o: o["metadata"]["uid"] != old_uid)
-        assert _sample(daemon, "vsyncer_drift_repaired_total", kind="resourcequotas") >= 1
+        # The recreated object can be seen before the controller counts its repair.
+        await until(
+            lambda: _sample(daemon, "vsyncer_drift_repaired_total", kind="resourcequotas") >= 1,
+            within=30,
+            what="the quota's repair counted",
+        )
         assert (
             _sample(daemon, "vsyncer_drift_detected_total", kind="resourcequotas", reason="missing")
             >= 1

@@ -75,6 +75,9 @@ from syncer.resources import (
     STORAGECLASSES,
     Resource,
 )
+from syncer.sleep_pods import POD_MARK as SLEEP_POD_MARK
+from syncer.sleep_pods import is_marked as is_sleep_marked
+from syncer.sleep_pods import is_slept, slept_status
 from syncer.store import Obj, thaw
 from syncer.translate import (
     COLLIDING_LABEL_KEYS,
@@ -135,6 +138,7 @@ __all__ = [
     "SECRETS",
     "SERVICEACCOUNTS",
     "SERVICES",
+    "SLEEP_POD_MARK",
     "STORAGECLASSES",
     "TOKEN_SECRET_KIND",
     "WORKLOAD_SERVICE_ACCOUNT_KIND",
@@ -174,10 +178,13 @@ __all__ = [
     "Watcher",
     "check_pod_security",
     "is_reserved_key",
+    "is_sleep_marked",
+    "is_slept",
     "keys_in_namespace",
     "managed_keys_annotation",
     "merge_managed",
     "parse_managed_keys",
+    "slept_status",
     "thaw",
     "three_way_merge",
     "token_host_name",
@@ -286,6 +293,10 @@ class SyncContext:
     #: Reads one host object that the host caches do not hold (they hold only managed
     #: ones); ``None`` where the runtime offers no live host reads.
     host_read: HostReader | None = None
+    #: Looks one host object up by name, ours or not, like ``host_read`` but answered from
+    #: watch caches for the kinds pods reference (:mod:`syncer.hostlookup`), live otherwise;
+    #: ``None`` where the runtime offers none (then ``host_read`` is the way).
+    host_lookup: HostReader | None = None
     #: ``(group, plural)`` of the kinds whose mappers run; ``None``: not said (see serves).
     enabled: frozenset[tuple[str, str]] | None = None
 

@@ -6,7 +6,8 @@ separate process, and compares with a baseline measured in the same run on the
 same API servers: a direct client doing the same API work with the same
 concurrency.  Prints a table (target, measured, pass/fail) and writes JSON.
 
-The parts: the run's state and load in :mod:`benchmarks.run`, the baseline in
+The scenarios run in the order of :data:`SCENARIOS`, the registry.  The parts:
+the run's state and load in :mod:`benchmarks.run`, the baseline in
 :mod:`benchmarks.baselines`, the scenarios in :mod:`benchmarks.scenarios` (P8/P9,
 the kubelet API, in :mod:`benchmarks.kubeletapi`), the targets, table and
 RESULTS.md section in :mod:`benchmarks.report`.
@@ -24,14 +25,26 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.baselines import baseline_p1
-from benchmarks.harness import ensure_namespaces, host_observer, wait_for_default_sa
+from benchmarks.harness import ensure_namespaces, wait_for_default_sa
 from benchmarks.kubeletapi import scenario_p8_p9
 from benchmarks.report import table, write_results
-from benchmarks.run import HOST_NS, VCLUSTER, Run, start_syncer
+from benchmarks.run import HOST_NS, Run, Scenario, run_scenario, stop_syncer
 from benchmarks.scenarios import scenario_p1_p5, scenario_p2, scenario_p3, scenario_p4, scenario_p6
 from syncer.kube import KubeClient
 from syncer.localcluster import ControlPlane, build
 from syncer.localcluster.build import KUBERNETES_VERSION
+
+#: The scenarios in run order: the ids each serves, its coroutine, whether vsyncer runs during
+#: it.  A new scenario is one line here (and its target in benchmarks.report).
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(ids=("P1",), run=baseline_p1, with_syncer=False),
+    Scenario(ids=("P1", "P5"), run=scenario_p1_p5),
+    Scenario(ids=("P6",), run=scenario_p6),
+    Scenario(ids=("P2",), run=scenario_p2),
+    Scenario(ids=("P4",), run=scenario_p4),
+    Scenario(ids=("P3",), run=scenario_p3),
+    Scenario(ids=("P8", "P9"), run=scenario_p8_p9),
+)
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
@@ -59,31 +72,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             )
             await ensure_namespaces(host, [HOST_NS])
             await wait_for_default_sa(host, [HOST_NS])
-            if run.wants("P1"):
-                await baseline_p1(run, run.n(2000))
-            await start_syncer(run)
-            assert run.syncer is not None
-            await asyncio.sleep(1.0)
-            run.rss_empty = run.syncer.rss_bytes()
-            run.observer = host_observer(host, namespace=HOST_NS, vcluster=VCLUSTER)
-            await run.observer.start()
             try:
-                if run.wants("P1") or run.wants("P5"):
-                    await scenario_p1_p5(run)
-                if run.wants("P6"):
-                    await scenario_p6(run)
-                if run.wants("P2"):
-                    await scenario_p2(run)
-                if run.wants("P4"):
-                    await scenario_p4(run)
-                if run.wants("P3"):
-                    await scenario_p3(run)
-                if run.wants("P8") or run.wants("P9"):
-                    await scenario_p8_p9(run)
+                for scenario in SCENARIOS:
+                    if any(run.wants(sid) for sid in scenario.ids):
+                        await run_scenario(run, scenario)
             finally:
-                await run.observer.stop()
-                if run.syncer is not None:
-                    await asyncio.to_thread(run.syncer.stop)
+                await stop_syncer(run)
                 await host.close()
                 await virtual.close()
         finally:

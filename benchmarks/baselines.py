@@ -18,8 +18,9 @@ from syncer.resources import NAMESPACES as NAMESPACES_R
 from syncer.resources import PODS
 
 
-async def baseline_p1(run: Run, n: int) -> None:
-    """Host-only and dual-write creation of n pods with the same client and concurrency."""
+async def baseline_p1(run: Run) -> None:
+    """Host-only and dual-write creation of the P1 burst with the same client and concurrency."""
+    n = run.n(2000)
     host_ns = ["direct-host"]
     await ensure_namespaces(run.host, host_ns)
     await wait_for_default_sa(run.host, host_ns)

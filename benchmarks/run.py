@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from benchmarks.harness import (
     SyncerProcess,
     bounded,
     ensure_namespaces,
+    host_observer,
     wait_for_default_sa,
 )
 from benchmarks.pods import pod
@@ -63,6 +64,50 @@ class Run:
         return not self.only or sid in self.only
 
 
+@dataclass(frozen=True)
+class Scenario:
+    """One entry of the benchmark's registry: the coroutine and the ids it measures.
+
+    ``with_syncer``: True runs it while vsyncer runs (started if needed, with the
+    host-side observer); False runs it with vsyncer stopped (a baseline, or a
+    scenario that starts its own processes).
+    """
+
+    ids: tuple[str, ...]
+    run: Callable[[Run], Awaitable[None]]
+    with_syncer: bool = True
+
+
+async def run_scenario(run: Run, scenario: Scenario) -> None:
+    """Bring vsyncer into the state the scenario needs, then run it."""
+    if scenario.with_syncer:
+        await ensure_syncer(run)
+    else:
+        await stop_syncer(run)
+    await scenario.run(run)
+
+
+async def ensure_syncer(run: Run) -> None:
+    """Start vsyncer and the host-side observer unless they run; record the empty RSS."""
+    if run.syncer is None:
+        syncer = await start_syncer(run)
+        await asyncio.sleep(1.0)
+        run.rss_empty = syncer.rss_bytes()
+    if run.observer is None:
+        run.observer = host_observer(run.host, namespace=HOST_NS, vcluster=VCLUSTER)
+        await run.observer.start()
+
+
+async def stop_syncer(run: Run) -> None:
+    """Stop the host-side observer and vsyncer if they run."""
+    if run.observer is not None:
+        await run.observer.stop()
+        run.observer = None
+    if run.syncer is not None:
+        await asyncio.to_thread(run.syncer.stop)
+        run.syncer = None
+
+
 async def create_virtual(run: Run, names: list[tuple[str, str]]) -> dict[str, float]:
     """Create pods in virtual; return each pod's create-acknowledged time."""
     acked: dict[str, float] = {}
@@ -85,7 +130,8 @@ def pod_names(prefix: str, n: int, namespaces: list[str]) -> list[tuple[str, str
     return [(namespaces[i % len(namespaces)], f"{prefix}-{i}") for i in range(n)]
 
 
-async def start_syncer(run: Run) -> float:
+async def start_syncer(run: Run) -> SyncerProcess:
+    """Start vsyncer (with its owner anchor) and wait until it is ready; ``run.syncer`` is it."""
     # The owner anchor a chart would create (syncer.owneranchor): vsyncer creates nothing before.
     with contextlib.suppress(AlreadyExists):
         await run.host.create(
@@ -100,9 +146,9 @@ async def start_syncer(run: Run) -> float:
         workers=run.workers,
         extra_env=kubelet_env(run.plane, port=free_port()),
     )
-    seconds = await asyncio.to_thread(syncer.start)
+    await asyncio.to_thread(syncer.start)
     run.syncer = syncer
-    return seconds
+    return syncer
 
 
 def kubelet_env(plane: ControlPlane, *, port: int) -> dict[str, str]:

@@ -13,6 +13,8 @@ decisions in the same order, and is ``None`` when it would change nothing
   Security level, a ``nodeName`` the host lacks: never synced on purpose), or
   waits for the host copy of an ambiguous reference (:mod:`mappers.podguard`);
 * either side terminating → ``None`` (in flight: its events bring the key back);
+* a bare pod sleep mode marked (:mod:`mappers.podsleep`) → ``None`` without a
+  host twin (it sleeps: nothing is missing), else the mark (its twin is due to go);
 * a host pod made for an older virtual pod (other UID) → its ``object-uid``;
 * a host ``nodeName`` the virtual pod lacks → ``spec.nodeName`` (a Binding is due);
 * the virtual status differing from the host's → the first differing
@@ -50,7 +52,14 @@ from mappers.podspec import PodEnvironment, host_pod_metadata, host_pod_update
 from mappers.podstatus import has_started, status_for_virtual
 from mappers.podtokens import host_secrets, mounted_token_secret_name
 from mappers.tokens import is_token_secret, token_sources
-from syncer.api import OBJECT_UID_ANNOTATION, Obj, SyncContext, Translator
+from syncer.api import (
+    OBJECT_UID_ANNOTATION,
+    SLEEP_POD_MARK,
+    Obj,
+    SyncContext,
+    Translator,
+    is_sleep_marked,
+)
 from syncer.kit import (
     annotations_of,
     is_terminating,
@@ -143,6 +152,10 @@ class PodDrift(abc.ABC):
         """
         if is_terminating(v_obj):
             return None
+        if is_sleep_marked(v_obj):
+            if p_obj is None or is_terminating(p_obj):
+                return None
+            return f"metadata.annotations[{SLEEP_POD_MARK}]: the host pod of a sleeping pod"
         if p_obj is None:
             return None if self._held_back(ctx, v_obj) else "missing"
         if is_terminating(p_obj):

@@ -31,7 +31,9 @@ Guarantees (vcluster's pod rules; the translation itself is :mod:`mappers.podspe
   more) — a started one only after a live host read confirms that its host
   pod is really gone, so a lagging host cache never costs a tenant's pod;
   otherwise the host pod is recreated;
-* host only → an orphan: deleted once a live read confirms the virtual pod is gone.
+* host only → an orphan: deleted once a live read confirms the virtual pod is gone;
+* a bare pod marked by sleep mode → its host twin goes and none is made while
+  the mark stays; a slept pod's terminating twin is waited for (:mod:`mappers.podsleep`).
 
 The drift check compares what this reconcile would change: :mod:`mappers.poddrift`.
 It also registers the pod → configmaps / secrets / PVCs / node indexes the
@@ -62,6 +64,7 @@ from mappers.podguard import (
     unready_references,
     waiting_message,
 )
+from mappers.podsleep import put_to_sleep
 from mappers.podspec import (
     DEFAULT_CLUSTER_DOMAIN,
     DEFAULT_NAMESERVER,
@@ -106,6 +109,8 @@ from syncer.api import (
     SyncContext,
     Translator,
     check_pod_security,
+    is_sleep_marked,
+    is_slept,
     keys_in_namespace,
 )
 from syncer.kit import (
@@ -226,6 +231,8 @@ class PodMapper(PodDrift, CopySyncer):
     # -- reconcile -------------------------------------------------------------------------------
 
     async def sync_to_host(self, ctx: SyncContext, v_obj: Obj) -> Result:
+        if is_sleep_marked(v_obj) and not is_terminating(v_obj):
+            return DONE  # asleep: its host twin stays away until the mark goes
         if is_terminating(v_obj) or has_started(v_obj):
             if not is_terminating(v_obj) and await self._still_on_host(ctx, v_obj):
                 return CACHE_LAG_RETRY  # the host cache lags: the pod still runs
@@ -299,8 +306,10 @@ class PodMapper(PodDrift, CopySyncer):
             if not is_terminating(p_obj):
                 await delete_on_host(ctx, PODS, p_obj, grace_period_seconds=grace_period(v_obj))
             return DONE
+        if is_sleep_marked(v_obj):
+            return await put_to_sleep(ctx, v_obj, p_obj)
         if is_terminating(p_obj):
-            if has_started(v_obj) or has_started(p_obj):
+            if (has_started(v_obj) or has_started(p_obj)) and not is_slept(v_obj):
                 await delete_virtual(ctx, PODS, v_obj, grace_period_seconds=grace_period(p_obj))
             return DONE
         node = mapping(p_obj.get("spec")).get("nodeName")

@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint unit e2e controlplane bench faults clean
+.PHONY: dev test lint unit e2e controlplane bench bench-vcluster faults clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,19 @@ unit: $(STAMP)
 dev: $(STAMP) controlplane
 	$(VENV)/bin/vsyncer dev
 
-bench: $(STAMP) controlplane
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+# The benchmarks, with vcluster's syncer as the P7 baseline (built once, cached; not part of `test`).
+bench: $(BENCH_STAMP) controlplane
 	$(PY) -m benchmarks --json benchmarks/results.json --results benchmarks/RESULTS.md
+
+# Only P7: vsyncer against vcluster's syncer on the same burst (prints the table, writes nothing).
+bench-vcluster: $(BENCH_STAMP) controlplane
+	$(PY) -m benchmarks --only P7
 
 # The full fault matrix (tests/faults): prints its table and writes tests/faults/RESULTS.md.
 faults: $(STAMP) controlplane

@@ -51,7 +51,13 @@ async def scenario_p1_p5(run: Run) -> None:
     counts = await asyncio.to_thread(_work_counts, run.syncer)
     await virtual_running.stop()
     p1 = run.results["P1"]
-    p1.update({"syncer_s": syncer_s, "ratio": syncer_s / p1["dual_write_s"]})
+    p1.update(
+        {
+            "syncer_s": syncer_s,
+            "ratio": syncer_s / p1["dual_write_s"],
+            "host_ratio": syncer_s / p1["host_only_s"],
+        }
+    )
     run.results["P5"] = {
         "n": n,
         "cpu_s": cpu,

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from mappers.referenced import PodReferencedCopySyncer, referenced_configmaps
 from mappers.references import CONFIGMAP_INDEX, ROOT_CA_CONFIGMAP
-from syncer.api import CONFIGMAPS, Obj, ObjectKey, Translator
+from syncer.api import CONFIGMAPS, MapperConfig, Obj, ObjectKey, Translator
 from syncer.kit import (
     Json,
     mapping,
@@ -26,8 +26,8 @@ class ConfigMapMapper(PodReferencedCopySyncer):
     index = CONFIGMAP_INDEX
     synced_fields = ("data", "binaryData", "immutable")
 
-    def __init__(self, *, translator: Translator) -> None:
-        super().__init__(resource=CONFIGMAPS, translator=translator)
+    def __init__(self, *, translator: Translator, config: MapperConfig | None = None) -> None:
+        super().__init__(resource=CONFIGMAPS, translator=translator, config=config)
 
     def virtual_to_host(self, key: ObjectKey) -> str | None:
         if key.name == ROOT_CA_CONFIGMAP:
@@ -43,6 +43,6 @@ class ConfigMapMapper(PodReferencedCopySyncer):
         return any(mapping(p_obj.get(f)) != mapping(desired.get(f)) for f in ("data", "binaryData"))
 
 
-def make(*, translator: Translator) -> ConfigMapMapper:
-    """Entry-point factory."""
-    return ConfigMapMapper(translator=translator)
+def make(*, translator: Translator, config: MapperConfig | None = None) -> ConfigMapMapper:
+    """Entry-point factory (``config``: the custom resources that may name configmaps)."""
+    return ConfigMapMapper(translator=translator, config=config)

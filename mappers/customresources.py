@@ -17,6 +17,8 @@ CustomResourceDefinition (``widgets.example.com``), served by the mapper
   when the CRD has one.  The version of the entry is used on both sides.
   The entry's ``patches`` rewrite fields on the way down
   (:mod:`mappers.crpatches`); a field they cannot make safe refuses the object.
+  Its ``reference`` patches make it a referrer of the objects it names, and it
+  waits for them (:mod:`mappers.crreferences`).
 * ``fromHost`` (cluster-scoped kinds): the kit's
   :class:`~syncer.kit.FromHostCopier` (read-only copies, tenant edits reverted,
   the entry's ``labelSelector`` picks the host objects).
@@ -28,18 +30,32 @@ sync, and it starts once its CRD is there, without a restart.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
+
 from mappers.crpatches import apply_patches
+from mappers.crreferences import CustomResourceReferences
 from syncer.api import (
+    Caches,
     CustomResource,
     FieldPatch,
+    IndexFunc,
     MapperConfig,
     NotFound,
     Obj,
+    ObjectKey,
     Resource,
+    Result,
     SyncContext,
     Translator,
 )
-from syncer.kit import CopySyncer, FromHostCopier, Json, namespace_of, with_metadata
+from syncer.kit import (
+    CopySyncer,
+    FromHostCopier,
+    Json,
+    is_terminating,
+    namespace_of,
+    with_metadata,
+)
 
 #: Top-level fields that are never copied down as content.
 NOT_CONTENT = frozenset({"apiVersion", "kind", "metadata", "status"})
@@ -53,10 +69,39 @@ class ToHostCustomResource(CopySyncer):
     reads: frozenset[Resource] = frozenset()
 
     def __init__(
-        self, *, resource: Resource, translator: Translator, patches: tuple[FieldPatch, ...] = ()
+        self,
+        *,
+        resource: Resource,
+        translator: Translator,
+        patches: tuple[FieldPatch, ...] = (),
+        kinds: Iterable[str] = (),
     ) -> None:
         super().__init__(resource=resource, translator=translator)
         self.patches = patches
+        self.references = CustomResourceReferences(
+            resource=resource, patches=patches, translator=translator, kinds=kinds
+        )
+        #: The synced kinds its reference patches name (read while they are enabled).
+        self.may_read: frozenset[Resource] = self.references.synced
+
+    def indexes(self) -> Mapping[str, IndexFunc]:
+        return self.references.indexes()
+
+    def watches(self) -> Mapping[Resource, Callable[[Obj], Iterable[ObjectKey]]]:
+        return self.references.watches()
+
+    def use_caches(self, *, caches: Caches) -> None:
+        self.references.use_caches(caches=caches)
+
+    async def sync_to_host(self, ctx: SyncContext, v_obj: Obj) -> Result:
+        if not is_terminating(v_obj):
+            self.references.check(ctx, v_obj)
+        return await super().sync_to_host(ctx, v_obj)
+
+    async def sync(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj) -> Result:
+        if not (is_terminating(v_obj) or is_terminating(p_obj)):
+            self.references.check(ctx, v_obj)
+        return await super().sync(ctx, v_obj, p_obj)
 
     def desired_host(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> Json | None:
         body: Json = {
@@ -93,10 +138,12 @@ def make(
     *, translator: Translator, custom: CustomResource, config: MapperConfig | None = None
 ) -> ToHostCustomResource | FromHostCopier:
     """The mapper of one configured custom resource (the engine binds ``custom``)."""
-    del config
     if custom.direction == "toHost":
         return ToHostCustomResource(
-            resource=custom.resource, translator=translator, patches=custom.patches
+            resource=custom.resource,
+            translator=translator,
+            patches=custom.patches,
+            kinds=config.kinds if config is not None else (),
         )
     return FromHostCopier(
         resource=custom.resource, translator=translator, label_selector=custom.label_selector

@@ -63,7 +63,7 @@ class SecretMapper(PodReferencedCopySyncer):
     _ingresses: Cache | None = None
 
     def __init__(self, *, translator: Translator, config: MapperConfig | None = None) -> None:
-        super().__init__(resource=SECRETS, translator=translator)
+        super().__init__(resource=SECRETS, translator=translator, config=config)
         self.with_ingresses = INGRESSES.qualified in (config or MapperConfig()).kinds
 
     def watches(self) -> Mapping[Resource, Callable[[Obj], Iterable[ObjectKey]]]:

@@ -21,7 +21,10 @@ validated and reported (one line naming the variable, exit 2) like the others.
   or ``fromHost`` (cluster-scoped kinds only); ``labelSelector`` (fromHost)
   narrows the host objects copied; ``patches`` (toHost) rewrite fields on the
   way down (:mod:`mappers.crpatches`: ``labelSelector`` confines a selector to
-  the object's namespace, ``rewriteName`` turns a name into its host name).
+  the object's namespace, ``rewriteName`` turns a name into its host name,
+  ``reference`` with ``kind: secrets | configmaps | services |
+  persistentvolumeclaims`` does too and makes that object synced while
+  referenced).
   An entry naming a kind twice, or a kind of ``VSYNCER_KINDS``, is an error.
 """
 
@@ -34,7 +37,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from syncer.customresources import CustomResource, FieldPatch
+from syncer.customresources import CustomResource, FieldPatch, ReferenceKind
 from syncer.resources import Resource
 
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
@@ -64,12 +67,22 @@ def check_label_selector(value: str) -> str:
 
 
 class PatchEntry(BaseModel):
-    """One ``patches`` item of a toHost entry: ``{path: spec.selector, type: labelSelector}``."""
+    """One ``patches`` item of a toHost entry: ``{path: spec.selector, type: labelSelector}``,
+    ``{path: spec.secretRef.name, type: reference, kind: secrets}``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: str
-    type: Literal["labelSelector", "rewriteName"]
+    type: Literal["labelSelector", "rewriteName", "reference"]
+    kind: ReferenceKind | None = None
+
+    @model_validator(mode="after")
+    def _kind_fits(self) -> PatchEntry:
+        if self.type == "reference" and self.kind is None:
+            raise ValueError(f"patch {self.path!r}: a reference names its kind (such as secrets)")
+        if self.type != "reference" and self.kind is not None:
+            raise ValueError(f"patch {self.path!r}: kind is for type reference only")
+        return self
 
     @field_validator("path")
     @classmethod
@@ -164,7 +177,7 @@ class CustomResourceEntry(BaseModel):
             resource=resource,
             direction=self.direction,
             label_selector=self.label_selector,
-            patches=tuple(FieldPatch(path=p.path, type=p.type) for p in self.patches),
+            patches=tuple(FieldPatch(path=p.path, type=p.type, kind=p.kind) for p in self.patches),
         )
 
 

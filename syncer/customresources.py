@@ -19,17 +19,21 @@ from typing import Literal
 from syncer.resources import Resource
 
 Direction = Literal["toHost", "fromHost"]
-PatchType = Literal["labelSelector", "rewriteName"]
+PatchType = Literal["labelSelector", "rewriteName", "reference"]
+#: The kinds a ``reference`` patch may name: namespaced kinds the built-in mappers sync.
+ReferenceKind = Literal["secrets", "configmaps", "services", "persistentvolumeclaims"]
 
 
 @dataclass(frozen=True, slots=True)
 class FieldPatch:
     """A rewrite of one field of a toHost object on its way down (see
     :mod:`mappers.crpatches`).  ``path``: dotted keys, ``[*]`` for every element
-    of a list (``spec.targets[*].secretName``)."""
+    of a list (``spec.targets[*].secretName``); ``kind`` (``reference`` only): the
+    kind of the object the field names, in the object's own namespace."""
 
     path: str
     type: PatchType
+    kind: ReferenceKind | None = None
 
 
 @dataclass(frozen=True, slots=True)

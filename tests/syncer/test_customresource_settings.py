@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syncer.customresource_settings import check_label_selector
+from syncer.customresources import FieldPatch
 from syncer.errors import ConfigError
 from syncer.resources import Resource
 from syncer.settings import load_settings
@@ -62,6 +63,18 @@ def test_a_yaml_list_in_the_settings_file(tmp_path: Path) -> None:
     assert custom.label_selector == "shared in (yes)"
 
 
+def test_a_reference_patch_names_its_kind() -> None:
+    """``{path, type: reference, kind}`` reaches the mapper as a FieldPatch with that kind."""
+    patch = {"path": "spec.targets[*].secretRef.name", "type": "reference", "kind": "secrets"}
+    value = json.dumps([{**ENTRY, "patches": [patch]}])
+    (custom,) = load_settings(
+        env={**BASE, "VSYNCER_CUSTOM_RESOURCES": value}
+    ).custom_resource_list()
+    assert custom.patches == (
+        FieldPatch(path="spec.targets[*].secretRef.name", type="reference", kind="secrets"),
+    )
+
+
 @pytest.mark.parametrize(
     ("value", "says"),
     [
@@ -80,7 +93,28 @@ def test_a_yaml_list_in_the_settings_file(tmp_path: Path) -> None:
         (json.dumps([{**ENTRY, "patches": [{"path": "spec..x", "type": "rewriteName"}]}]), "path"),
         (
             json.dumps([{**ENTRY, "patches": [{"path": "spec.x", "type": "reference"}]}]),
-            "rewriteName",
+            "names its kind",
+        ),
+        (
+            json.dumps([{**ENTRY, "patches": [{"path": "spec.x", "type": "remove"}]}]),
+            "reference",
+        ),
+        (
+            json.dumps(
+                [
+                    {
+                        **ENTRY,
+                        "patches": [{"path": "spec.x", "type": "rewriteName", "kind": "secrets"}],
+                    }
+                ]
+            ),
+            "type reference only",
+        ),
+        (
+            json.dumps(
+                [{**ENTRY, "patches": [{"path": "spec.x", "type": "reference", "kind": "nodes"}]}]
+            ),
+            "secrets",
         ),
     ],
 )

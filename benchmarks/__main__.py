@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.baselines import baseline_p1
+from benchmarks.customresources import scenario_p10
 from benchmarks.harness import ensure_namespaces, wait_for_default_sa
 from benchmarks.kubeletapi import scenario_p8_p9
 from benchmarks.report import table, write_results
@@ -44,6 +45,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(ids=("P4",), run=scenario_p4),
     Scenario(ids=("P3",), run=scenario_p3),
     Scenario(ids=("P8", "P9"), run=scenario_p8_p9),
+    Scenario(ids=("P10",), run=scenario_p10, with_syncer=False),
 )
 
 

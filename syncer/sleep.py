@@ -14,12 +14,15 @@ Guarantees:
   then every Deployment, StatefulSet, ReplicaSet no Deployment owns, CronJob,
   unfinished Job and DaemonSet outside the namespaces labelled ``vsyncer.dev/sleep-exclude=true``
   is put to sleep with its own record-and-scale patch; their controllers then
-  delete the pods, and vsyncer their host twins.
+  delete the pods, and vsyncer their host twins.  Bare pods (no controller
+  owns them) are kept and marked sleeping, and the pods mapper deletes their
+  host twins (:mod:`syncer.sleep_pods`); so the host namespace runs no tenant pod.
 * **Waking**: on the first activity seen after the cluster fell asleep (a
   tenant's write, a kubelet API request, a keep-awake namespace), or when
   anyone removes the marker, the marker goes first (kubelet API requests are
   seen within a second); then every object is
-  restored from its own record.
+  restored from its own record, and every bare pod's mark removed (the pods
+  mapper re-creates its host twin).
 * **Crash-safe and idempotent**: every object converges, on every event and
   on every start, to what the marker says: asleep while it is there, awake
   otherwise.  A patch records and scales in one write, preconditioned on the
@@ -54,9 +57,10 @@ from syncer.listwatch import ListerWatcher
 from syncer.metrics import Metrics
 from syncer.reconcile import DONE, Result
 from syncer.reflector import ReflectorMetrics
-from syncer.resources import NAMESPACES, Resource
+from syncer.resources import NAMESPACES, PODS, Resource
 from syncer.settings import Settings
 from syncer.sleep_plan import excluded, is_target, sleep_patch, wake_patch
+from syncer.sleep_pods import pod_sleep_patch, pod_wake_patch
 from syncer.store import NAMESPACE_INDEX, Obj
 from syncer.workqueue import WorkQueue
 
@@ -120,10 +124,13 @@ class SleepController:
         check_every: float = 1.0,
         now: Callable[[], float] | None = None,
         polls: Iterable[CounterActivity] = (),
+        pods: Informer | None = None,
     ) -> None:
         """``client`` lists and watches the virtual cluster, ``writes`` gets the patches (the
         client itself, or a dry run's API); ``now``: monotonic time, the tracker's clock
-        by default; ``polls``: activity read from counters, polled before every check."""
+        by default; ``polls``: activity read from counters, polled before every check;
+        ``pods``: the virtual pods informer whose bare pods sleep (run by its owner; none:
+        pods are left alone)."""
         self._polls = tuple(polls)
         self._writes = writes
         self.tracker = self._tracker = tracker
@@ -150,6 +157,9 @@ class SleepController:
         self.queue: WorkQueue[ObjectKey] = WorkQueue(name=KIND)
         for plural in self._resources:
             self.informers[plural].add_handler(_Keys(plural=plural, add=self.queue.add))
+        self._pods = pods
+        if pods is not None:
+            pods.add_handler(_Keys(plural=PODS.plural, add=self.queue.add))
         self.informers[NAMESPACES.plural].add_handler(_Keys(plural="", add=self._marker_event))
         watch_activity(tracker=tracker, informers=self.informers.values())
         self.controller = Controller(kind=KIND, reconciler=self, queue=self.queue, metrics=metrics)
@@ -177,10 +187,14 @@ class SleepController:
         self._gauge.set(1 if asleep else 0)
         self.enqueue_all()
 
+    def _store(self, plural: str) -> Informer:
+        return self._pods if plural == PODS.plural and self._pods else self.informers[plural]
+
     def enqueue_all(self, *, namespace: str | None = None) -> None:
-        """Enqueue every workload, or only those of ``namespace``."""
-        for plural in self._resources:
-            store = self.informers[plural].store
+        """Enqueue every workload and bare pod, or only those of ``namespace``."""
+        plurals = [*self._resources, *([PODS.plural] if self._pods else [])]
+        for plural in plurals:
+            store = self._store(plural).store
             keys = (
                 store.keys()
                 if namespace is None
@@ -234,16 +248,17 @@ class SleepController:
         )
 
     async def reconcile(self, key: ObjectKey) -> Result:
-        """Make one workload match the marker: asleep (unless excluded) or awake."""
-        resource = self._resources.get(key.kind)
-        obj = self.informers[key.kind].get(key.namespace, key.name) if resource else None
-        if resource is None or obj is None or not is_target(key.kind, obj):
+        """Make one workload or bare pod match the marker: asleep (unless excluded) or awake."""
+        pods = key.kind == PODS.plural and self._pods is not None
+        resource = PODS if pods else self._resources.get(key.kind)
+        obj = self._store(key.kind).get(key.namespace, key.name) if resource else None
+        if resource is None or obj is None or not (pods or is_target(key.kind, obj)):
             return DONE
         namespace = self.informers[NAMESPACES.plural].get("", key.namespace)
         if self.asleep and not excluded(namespace):
-            patch = sleep_patch(key.kind, obj)
+            patch = pod_sleep_patch(obj) if pods else sleep_patch(key.kind, obj)
         else:
-            patch = wake_patch(key.kind, obj)
+            patch = pod_wake_patch(obj) if pods else wake_patch(key.kind, obj)
         if patch is None:
             return DONE
         if not self._may_write():
@@ -285,14 +300,17 @@ def sleep_for(
     """The daemon's sleep controller when ``VSYNCER_SLEEP_AFTER`` is set, else ``None``.
 
     Its activity tracker counts the events of the virtual ``informers`` (the
-    pipelines') as well as its own informers'.  The controller writes only
-    while the daemon runs it (leading); with ``VSYNCER_DRY_RUN`` its patches
-    are logged and counted, never sent.
+    pipelines') as well as its own informers'; the bare pods it puts to sleep
+    are those of the virtual pods informer among them (none: pods are not
+    synced).  The controller writes only while the daemon runs it (leading);
+    with ``VSYNCER_DRY_RUN`` its patches are logged and counted, never sent.
     """
     if settings.sleep_after is None:
         return None
+    informers = tuple(informers)
     tracker = ActivityTracker(registry=metrics.registry)
     watch_activity(tracker=tracker, informers=informers)
+    pods = [i for i in informers if i.cluster == "virtual" and i.resource.plural == PODS.plural]
     kubelet = CounterActivity(
         tracker=tracker,
         registry=metrics.registry,
@@ -308,6 +326,7 @@ def sleep_for(
         registry=metrics.registry,
         writes=dry if settings.dry_run else virtual,
         polls=(kubelet,),
+        pods=pods[0] if pods else None,
     )
 
 

@@ -13,11 +13,13 @@ from syncer.activity import ActivityTracker
 from syncer.clock import FakeClock
 from syncer.dryrun import merge_patch
 from syncer.fakelistwatch import FakeListerWatcher
+from syncer.informer import Informer
 from syncer.keys import ObjectKey
 from syncer.metrics import Metrics
-from syncer.resources import NAMESPACES, Resource
+from syncer.resources import NAMESPACES, PODS, Resource
 from syncer.sleep import DEPLOYMENTS, MARKER, SleepController
 from syncer.sleep_plan import EXCLUDE_LABEL, REPLICAS_ANNOTATION
+from syncer.sleep_pods import POD_MARK
 
 Json = dict[str, Any]
 WEB = ObjectKey("deployments", "shop", "web")
@@ -57,8 +59,10 @@ def deployment(ns: str, replicas: int) -> Json:
 
 
 class Setup:
-    def __init__(self, fake: FakeListerWatcher, clock: FakeClock) -> None:
-        self.fake, self.clock = fake, clock
+    def __init__(
+        self, fake: FakeListerWatcher, clock: FakeClock, *, pods: Informer | None = None
+    ) -> None:
+        self.fake, self.clock, self.pods = fake, clock, pods
         self.registry = CollectorRegistry()
         self.tracker = ActivityTracker(clock=clock, registry=self.registry)
         self.writes = PatchingFake(fake)
@@ -70,6 +74,7 @@ class Setup:
             registry=self.registry,
             writes=self.writes,
             now=clock.now,
+            pods=pods,
         )
 
     async def marked(self) -> bool:
@@ -77,7 +82,7 @@ class Setup:
         return MARKER in (ns["metadata"].get("annotations") or {})
 
     async def settle(self) -> None:
-        await self.fake.settle(watches=len(self.controller.informers))
+        await self.fake.settle(watches=len(self.controller.informers) + bool(self.pods))
 
 
 @pytest.fixture
@@ -183,3 +188,62 @@ async def test_removing_the_marker_counts_as_use(running: Setup) -> None:
     assert s.tracker.idle_seconds() == 0
     await s.controller.check()
     assert not await s.marked()  # not straight back to sleep
+
+
+def bare_pod(ns: str, name: str, *, owner: str | None = None) -> Json:
+    obj: Json = {"metadata": {"name": name, "namespace": ns}, "status": {"phase": "Running"}}
+    if owner:
+        ref = {"apiVersion": "apps/v1", "kind": owner, "name": "o", "uid": "u", "controller": True}
+        obj["metadata"]["ownerReferences"] = [ref]
+    return obj
+
+
+async def test_bare_pods_are_marked_asleep_and_unmarked_awake(fake: FakeListerWatcher) -> None:
+    """A bare pod is marked while the cluster sleeps (not one a ReplicaSet owns, not one of
+    an excluded namespace) and unmarked on wake; the marks are no activity."""
+    for ns, name, owner in (("shop", "bare", None), ("shop", "owned", "ReplicaSet")):
+        await fake.create(PODS, namespace=ns, body=bare_pod(ns, name, owner=owner))
+    await fake.create(PODS, namespace="kept", body=bare_pod("kept", "bare"))
+    metrics = Metrics()
+    pods = Informer(
+        cluster="virtual",
+        client=fake,
+        resource=PODS,
+        metrics=metrics.reflector_metrics(cluster="virtual", kind="pods"),
+    )
+    s = Setup(fake, FakeClock(), pods=pods)
+    informers = [*s.controller.informers.values(), pods]
+    tasks = [asyncio.create_task(i.run()) for i in informers]
+
+    async def marks() -> set[tuple[str, str]]:
+        listed = (await fake.list(PODS, namespace=None))["items"]
+        return {
+            (p["metadata"]["namespace"], p["metadata"]["name"])
+            for p in listed
+            if POD_MARK in (p["metadata"].get("annotations") or {})
+        }
+
+    async def reconcile_pods() -> None:
+        await s.settle()
+        for ns, name in (("shop", "bare"), ("shop", "owned"), ("kept", "bare")):
+            await s.controller.reconcile(ObjectKey("pods", ns, name))
+        await s.settle()
+
+    try:
+        await asyncio.gather(*(i.wait_synced() for i in informers))
+        s.clock.advance(10)
+        await s.controller.check()
+        await reconcile_pods()
+        assert await marks() == {("shop", "bare")}
+        await reconcile_pods()  # idempotent: nothing more is written
+        assert s.writes.patches.count(("pods", "bare")) == 1
+        assert s.tracker.last_touch is None
+        s.clock.advance(1)
+        s.tracker.touch(source="kubelet")
+        await s.controller.check()
+        await reconcile_pods()
+        assert await marks() == set()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

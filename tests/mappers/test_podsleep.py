@@ -25,49 +25,56 @@ def slept(pod: Json) -> Json:
     return pod
 
 
-RUNNING = {"node": "n1", "phase": "Running"}
+def running() -> Json:
+    return v_pod(node="n1", phase="Running")
+
+
+def host_twin(*, terminating: int | None = None) -> Json:
+    return p_pod(v_pod(), node="n1", phase="Running", terminating=terminating)
+
+
 CASES: list[tuple[str, Json, Json | None, list[tuple[str, str, str]]]] = [
     (
         "marked, host running → slept status first, then the host pod deleted",
-        marked(v_pod(**RUNNING)),
-        p_pod(v_pod(), **RUNNING),
+        marked(running()),
+        host_twin(),
         [("virtual", "update_status", "web"), ("host", "delete(grace=None)", P_NAME)],
     ),
     (
         "marked and slept (killed before the delete) → the host pod deleted",
-        marked(slept(v_pod(**RUNNING))),
-        p_pod(v_pod(), **RUNNING),
+        marked(slept(running())),
+        host_twin(),
         [("host", "delete(grace=None)", P_NAME)],
     ),
     (
         "marked, host terminating → wait, the virtual pod kept",
-        marked(slept(v_pod(**RUNNING))),
-        p_pod(v_pod(), terminating=30, **RUNNING),
+        marked(slept(running())),
+        host_twin(terminating=30),
         [],
     ),
-    ("marked, no host pod → nothing re-created", marked(slept(v_pod(**RUNNING))), None, []),
+    ("marked, no host pod → nothing re-created", marked(slept(running())), None, []),
     (
         "marked, started, no host pod → the virtual pod kept all the same",
-        marked(v_pod(**RUNNING)),
+        marked(running()),
         None,
         [],
     ),
     (
         "woken (mark gone), no host pod → re-created",
-        slept(v_pod(**RUNNING)),
+        slept(running()),
         None,
         [("host", "create", P_NAME)],
     ),
     (
         "woken while the slept twin still terminates → wait, the virtual pod kept",
-        slept(v_pod(**RUNNING)),
-        p_pod(v_pod(), terminating=30, **RUNNING),
+        slept(running()),
+        host_twin(terminating=30),
         [],
     ),
     (
         "marked but deleted by the tenant → the host pod goes with its grace period",
-        marked(v_pod(terminating=12, **RUNNING)),
-        p_pod(v_pod(), **RUNNING),
+        marked(v_pod(terminating=12, node="n1", phase="Running")),
+        host_twin(),
         [("host", "delete(grace=12)", P_NAME)],
     ),
 ]
@@ -89,7 +96,7 @@ async def test_reconcile_of_sleeping_pods(
 
 async def test_the_status_written_before_the_delete_is_the_slept_one() -> None:
     """What goes up first: not started (so a wake re-creates it), the Sleeping condition."""
-    v, p = marked(v_pod(**RUNNING)), p_pod(v_pod(), **RUNNING)
+    v, p = marked(running()), host_twin()
     fake = Fake(virtual={"pods": [v]}, host={"pods": [p], "secrets": []})
     await PodMapper(translator=fake.translator).sync(fake.ctx, v, p)
     written = fake.virtual.bodies[-1]
@@ -101,14 +108,14 @@ async def test_the_status_written_before_the_delete_is_the_slept_one() -> None:
 @pytest.mark.parametrize(
     ("v", "p", "drift"),
     [
-        (marked(slept(v_pod(**RUNNING))), None, None),
-        (marked(slept(v_pod(**RUNNING))), p_pod(v_pod(), terminating=3, **RUNNING), None),
+        (marked(slept(running())), None, None),
+        (marked(slept(running())), host_twin(terminating=3), None),
         (
-            marked(v_pod(**RUNNING)),
-            p_pod(v_pod(), **RUNNING),
+            marked(running()),
+            host_twin(),
             f"metadata.annotations[{SLEEP_POD_MARK}]: the host pod of a sleeping pod",
         ),
-        (slept(v_pod(**RUNNING)), None, "missing"),
+        (slept(running()), None, "missing"),
     ],
     ids=["asleep", "twin-going", "twin-due-to-go", "woken"],
 )

@@ -19,8 +19,9 @@ Guarantees:
   kind, provenance that re-translates to its own name) *and* its provenance
   names exactly the expected virtual namespace and name;
 * :func:`read_host` sees every host object under a name: the host cache
-  (managed objects only) first, then a live read when the runtime offers one,
-  so a foreign object in the way is seen too;
+  (managed objects only) first, then the runtime's lookup of the others (a
+  watch cache of the host namespace's unmarked objects, or a live read), so
+  a foreign object in the way is seen too;
 * :func:`claimed_by_partner` refuses a referenced-copy mapper the host name of
   an object whose colliding partner is referenced by a pod that runs on the
   host (that pod mounts the host name), so a running pod never starts to read
@@ -93,15 +94,17 @@ async def read_host(ctx: SyncContext, resource: Resource, p_name: str) -> Obj | 
     """The host object under ``p_name``, ours or not; ``None`` when there is none.
 
     The host cache first (it holds only objects with this vcluster's marker
-    label), then a live GET through ``ctx.host_read`` when the runtime offers
-    one.  Without live reads a foreign object cannot be seen and ``None`` is
-    answered for it.  Errors of the live read other than 404 propagate.
+    label), then ``ctx.host_lookup`` (the runtime's watch caches of the other
+    objects, :mod:`syncer.hostlookup`, live where it watches none) or else a
+    live GET through ``ctx.host_read``.  Without either a foreign object cannot
+    be seen and ``None`` is answered for it.  Errors other than 404 propagate.
     """
     found = cached_host(ctx, resource, p_name)
-    if found is not None or ctx.host_read is None:
+    lookup = ctx.host_lookup or ctx.host_read
+    if found is not None or lookup is None:
         return found
     try:
-        live = await ctx.host_read(resource, name=p_name)
+        live = await lookup(resource, name=p_name)
     except NotFound:
         return None
     return live if mapping(live.get("metadata")) else None

@@ -26,7 +26,8 @@ the field:
   namespaced), so the pod is not refused and the host decides.  Refused pods
   are revisited after :data:`NODE_RETRY` seconds (a node may join).
 
-Everything here only reads (caches, live host GETs); nothing writes.
+Everything here only reads (caches; live host GETs where the runtime watches no cache
+of a kind's unmarked host objects); nothing writes.
 """
 
 from __future__ import annotations

@@ -83,8 +83,10 @@ class Informer:
         clock: Clock | None = None,
         page_size: int = 500,
         min_watch_timeout: int = 300,
+        name: str | None = None,
     ) -> None:
         self.cluster = cluster
+        self._name = name or f"{cluster}/{resource.plural}"
         self.resource = resource
         self.store = Store()
         self._fanout = _FanOut(
@@ -107,7 +109,8 @@ class Informer:
 
     @property
     def name(self) -> str:
-        return f"{self.cluster}/{self.resource.plural}"
+        """``cluster/plural`` unless named otherwise (two informers of one kind need two names)."""
+        return self._name
 
     def add_handler(self, handler: EventHandler) -> None:
         self._fanout.handlers.append(handler)

@@ -83,6 +83,7 @@ from syncer.dryrun import write_paths
 from syncer.echoes import OwnWrites, RecordingApi
 from syncer.errors import ApiError, ConfigError
 from syncer.events import EventRecorder
+from syncer.hostlookup import HostLookup
 from syncer.hostwriter import HostWriter
 from syncer.inflight import AdaptiveLimit
 from syncer.informer import Informer
@@ -297,6 +298,9 @@ def build(
         enabled = check_reads(mappers, caps)
     except CapabilityError as exc:
         raise PluginError(str(exc)) from exc
+    lookup = HostLookup(
+        live=host_read, client=host, vcluster=s.vcluster_name, namespace=s.host_namespace
+    )
     kinds: dict[str, KindPipeline] = {}
     for kind, mapper in mappers.items():
         v_inf, v_probe = informers.get(client=virtual, resource=mapper.resource)
@@ -324,6 +328,7 @@ def build(
             record_event=recorder.record,
             log=ReconcileLogger(log.bind(kind=kind)),
             host_read=host_read,
+            host_lookup=lookup,
             enabled=enabled,
         )
         sync = KindSync(
@@ -349,6 +354,11 @@ def build(
             )
             if other not in pipeline_informers:
                 pipeline_informers.append(other)
+                probes.append(probe)
+        for informer, probe in list(zip(pipeline_informers[1:], probes[1:], strict=True)):
+            extra = lookup.watch_unmarked(informer)  # the host objects pods may name
+            if extra is not None:
+                pipeline_informers.append(extra)
                 probes.append(probe)
         if isinstance(mapper, Watcher):
             for resource, keys_of in mapper.watches().items():

@@ -1,0 +1,129 @@
+"""Host lookups by name from watch caches: the host namespace's objects, ours or not.
+
+The host caches of the sync path hold only objects carrying this vcluster's
+marker label (``vcluster.loft.sh/managed-by=<vcluster>``).  The tenant
+boundary also needs the *other* objects in the host namespace: a pod may only
+reference a secret, configmap or PVC whose host name is free or held by this
+vcluster's copy of that very object (:mod:`mappers.podguard`), so a foreign
+object under that name must be seen.  Asking the host API server on every pod
+made two 404 GETs per pod; here the other objects are watched instead, with
+the label selector ``vcluster.loft.sh/managed-by!=<vcluster>`` (Kubernetes
+matches objects without the label too), so the two caches together hold every
+object of the kind in the host namespace.
+
+Guarantees:
+
+* :func:`unmanaged_informer` watches exactly the host namespace's objects of
+  one kind that lack this vcluster's marker, keeping only their metadata
+  (:func:`metadata_only`: name, namespace, uid, resourceVersion, labels,
+  annotations, owner references), so a large foreign secret costs a few
+  hundred bytes;
+* :class:`HostLookup` answers a lookup of a kind it watches from the two
+  caches (the managed one first) once both have synced, raising
+  :class:`~syncer.errors.NotFound` when neither holds the name; for any other
+  kind, or before both caches have synced, it reads live through the
+  :class:`~syncer.api.HostReader` it wraps.  A cache answer is as fresh as
+  the watch (milliseconds behind the server); the live read it replaces was
+  stale by the time the pod was created, too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from syncer.api import HostReader
+from syncer.errors import NotFound
+from syncer.informer import Informer
+from syncer.listwatch import ListerWatcher
+from syncer.reflector import ReflectorMetrics
+from syncer.resources import CONFIGMAPS, PVCS, SECRETS, Resource
+from syncer.translate import MANAGED_BY_LABEL
+
+Json = dict[str, Any]
+
+#: The kinds a pod references by name (volumes, env, envFrom, data sources).
+REFERENCED: tuple[Resource, ...] = (SECRETS, CONFIGMAPS, PVCS)
+_KEPT = ("name", "namespace", "uid", "resourceVersion", "labels", "annotations", "ownerReferences")
+
+
+def metadata_only(obj: Json) -> Json:
+    """``obj`` reduced to ``apiVersion``, ``kind`` and the metadata a lookup reads."""
+    metadata = obj.get("metadata")
+    kept = {k: metadata[k] for k in _KEPT if k in metadata} if isinstance(metadata, dict) else {}
+    return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": kept}
+
+
+def unmanaged_selector(vcluster: str) -> str:
+    """The label selector of host objects that do not carry ``vcluster``'s marker."""
+    return f"{MANAGED_BY_LABEL}!={vcluster}"
+
+
+def unmanaged_informer(
+    *,
+    client: ListerWatcher,
+    resource: Resource,
+    namespace: str,
+    vcluster: str,
+    metrics: ReflectorMetrics | None = None,
+) -> Informer:
+    """An informer of ``resource`` objects in ``namespace`` without ``vcluster``'s marker."""
+    return Informer(
+        cluster="host",
+        client=client,
+        resource=resource,
+        namespace=namespace,
+        label_selector=unmanaged_selector(vcluster),
+        transform=metadata_only,
+        metrics=metrics,
+        name=f"host/{resource.plural}/unmanaged",
+    )
+
+
+class HostLookup:
+    """A ``HostReader`` answering from the managed and unmarked host caches where it can.
+
+    ``live`` is the live GET it falls back to; ``client`` lists and watches the
+    host; ``vcluster`` names the marker; ``namespace`` is the host namespace.
+    """
+
+    def __init__(
+        self, *, live: HostReader, client: ListerWatcher, vcluster: str, namespace: str
+    ) -> None:
+        self._live = live
+        self._client = client
+        self._vcluster = vcluster
+        self._namespace = namespace
+        #: ``(group, plural)`` → (managed informer, unmarked informer)
+        self._caches: dict[tuple[str, str], tuple[Informer, Informer]] = {}
+
+    def watch_unmarked(self, managed: Informer) -> Informer | None:
+        """The informer of the unmarked objects of ``managed``'s kind, made on first ask.
+
+        ``None`` unless ``managed`` is a host informer of a :data:`REFERENCED`
+        kind; the informer returned must run for lookups of that kind to be
+        answered from caches (until it has synced they are read live).
+        """
+        resource = managed.resource
+        if managed.cluster != "host" or resource not in REFERENCED:
+            return None
+        key = (resource.group, resource.plural)
+        if key not in self._caches:
+            unmarked = unmanaged_informer(
+                client=self._client,
+                resource=resource,
+                namespace=self._namespace,
+                vcluster=self._vcluster,
+            )
+            self._caches[key] = (managed, unmarked)
+        return self._caches[key][1]
+
+    async def __call__(self, resource: Resource, *, name: str) -> Json:
+        pair = self._caches.get((resource.group, resource.plural))
+        if pair is None or not (pair[0].has_synced and pair[1].has_synced):
+            found: Json = await self._live(resource, name=name)
+            return found
+        for informer in pair:
+            cached = informer.get(self._namespace, name)
+            if cached is not None:
+                return dict(cached)
+        raise NotFound(status=404, reason="NotFound", message=f"{resource.plural} {name!r}")

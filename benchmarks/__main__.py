@@ -28,6 +28,7 @@ from benchmarks.baselines import baseline_p1
 from benchmarks.customresources import scenario_p10
 from benchmarks.harness import ensure_namespaces, wait_for_default_sa
 from benchmarks.kubeletapi import scenario_p8_p9
+from benchmarks.p7 import scenario_p7
 from benchmarks.report import table, write_results
 from benchmarks.run import HOST_NS, Run, Scenario, run_scenario, stop_syncer
 from benchmarks.scenarios import scenario_p1_p5, scenario_p2, scenario_p3, scenario_p4, scenario_p6
@@ -38,6 +39,7 @@ from syncer.localcluster.build import KUBERNETES_VERSION
 #: The scenarios in run order: the ids each serves, its coroutine, whether vsyncer runs during
 #: it.  A new scenario is one line here (and its target in benchmarks.report).
 SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(ids=("P7",), run=scenario_p7, with_syncer=False),
     Scenario(ids=("P1",), run=baseline_p1, with_syncer=False),
     Scenario(ids=("P1", "P5"), run=scenario_p1_p5),
     Scenario(ids=("P6",), run=scenario_p6),
@@ -71,6 +73,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 plane=plane,
                 workdir=workdir,
                 workers=args.workers,
+                repeats=args.repeats,
             )
             await ensure_namespaces(host, [HOST_NS])
             await wait_for_default_sa(host, [HOST_NS])
@@ -105,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=None,
         help="syncer workers per kind (default: vsyncer's own default, as users run it)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="paired rounds of each ratio scenario (median)"
     )
     args = parser.parse_args(argv)
     report = asyncio.run(main_async(args))

@@ -31,6 +31,21 @@ _CLK_TCK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (``/proc/<pid>/stat``)."""
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+
+
+def process_rss_bytes(pid: int) -> int:
+    """Resident set size of process ``pid`` in bytes (``/proc/<pid>/stat``)."""
+    return int(_stat(pid)[21]) * _PAGE
+
+
 class SyncerProcess:
     """``vsyncer run`` between the two local clusters, observed from outside."""
 
@@ -111,16 +126,13 @@ class SyncerProcess:
                 self.proc.kill()
                 self.proc.wait()
 
-    def _stat(self) -> list[str]:
-        assert self.proc is not None
-        return Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-
     def cpu_seconds(self) -> float:
-        fields = self._stat()
-        return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+        assert self.proc is not None
+        return process_cpu_seconds(self.proc.pid)
 
     def rss_bytes(self) -> int:
-        return int(self._stat()[21]) * _PAGE
+        assert self.proc is not None
+        return process_rss_bytes(self.proc.pid)
 
     def metrics(self) -> dict[str, float]:
         """The scraped samples, ``name{labels}`` → value."""
@@ -190,6 +202,14 @@ class PodObserver:
                 self._changed.clear()
                 await self._changed.wait()
         return max(self.first_seen[n] for n in wanted)
+
+    async def wait_count(self, count: int, *, within: float = 900) -> float:
+        """Wait until ``count`` names have been seen; return the monotonic time of the last."""
+        async with asyncio.timeout(within):
+            while len(self.first_seen) < count:
+                self._changed.clear()
+                await self._changed.wait()
+        return max(self.first_seen.values())
 
     async def wait_running(self, count: int, *, within: float = 900) -> None:
         async with asyncio.timeout(within):

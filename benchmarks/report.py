@@ -15,6 +15,11 @@ TARGETS: dict[str, tuple[str, Callable[[dict[str, Any]], float], float]] = {
     "P4": ("≤ 8 KB per pod", lambda r: r["bytes_per_pod"] / 1024, 8.0),
     "P5": ("≤ 2.0 CPU-s per 1,000 pods", lambda r: r["cpu_s_per_1000"], 2.0),
     "P6": ("B's p99 ≤ 1 s", lambda r: r["p99_ms"] / 1000, 1.0),
+    "P7": (
+        "vsyncer ÷ vcluster ≤ 1.0 (to host, to Running, CPU, RSS per pod)",
+        lambda r: max(r["ratio"].values()),
+        1.0,
+    ),
     "P8": ("logs via vsyncer ÷ direct ≥ 0.8", lambda r: r["ratio"], 0.8),
     "P9": ("port-forward ÷ direct ≥ 0.8; exec +p50 ≤ 20 ms", lambda r: r["ratio"], 0.8),
     # benchmarks/customresources.py: within ± 10 % of P1's ratio (no P1 in the run: no verdict)
@@ -53,6 +58,21 @@ def _shown(sid: str, r: dict[str, Any]) -> str:
         return f"{r['bytes_per_pod'] / 1024:.1f} KB per pod ({r['n']} pods)"
     if sid == "P5":
         return f"{r['cpu_s_per_1000']:.2f} CPU-s per 1,000"
+    if sid == "P7":
+        vs, vc, ratio = r["vsyncer"], r["vcluster"], r["ratio"]
+        return (
+            "; ".join(
+                f"{label} {vs[key] * scale:.{digits}f} vs {vc[key] * scale:.{digits}f} {unit}"
+                f" → {ratio[key]:.2f}"
+                for label, key, scale, digits, unit in (
+                    ("host", "to_host_s", 1, 1, "s"),
+                    ("Running", "to_running_s", 1, 1, "s"),
+                    ("CPU", "cpu_s", 1, 1, "CPU-s"),
+                    ("RSS", "rss_per_pod_bytes", 1 / 1024, 1, "KB/pod"),
+                )
+            )
+            + f" (median of {r['rounds']})"
+        )
     if sid in ("P8", "P9"):
         via, direct = r["vsyncer_mb_s"]["median"], r["direct_mb_s"]["median"]
         shown = f"{via:.0f} vs {direct:.0f} MB/s → {r['ratio']:.2f}"

@@ -56,6 +56,8 @@ class Run:
     observer: PodObserver | None = None
     rss_empty: int = 0
     workers: int | None = None  # None: vsyncer's default
+    #: rounds of each paired (baseline, syncer) ratio scenario; medians are reported
+    repeats: int = 3
 
     def n(self, full: int) -> int:
         return max(1, full // 10) if self.quick else full

@@ -68,8 +68,8 @@ async def test_every_object_of_the_namespace_is_found_without_a_request() -> Non
     async with running(managed, unmarked):
         await managed.wait_synced()
         await unmarked.wait_synced()
-        assert [n for _, n in managed.store] == ["ours"]
-        assert sorted(n for _, n in unmarked.store) == ["foreign", "theirs"]
+        assert [o["metadata"]["name"] for o in managed.store.list()] == ["ours"]
+        assert sorted(o["metadata"]["name"] for o in unmarked.store.list()) == ["foreign", "theirs"]
         for name in ("ours", "theirs", "foreign"):
             assert (await lookup(SECRETS, name=name))["metadata"]["name"] == name
         with pytest.raises(NotFound):

@@ -55,3 +55,10 @@ class MapperConfig:
     #: With isolation's NetworkPolicy on: the ``(cidr, except)`` blocks it lets workloads
     #: reach, which a tenant policy's ``ipBlock`` must stay inside; ``None``: no fence.
     isolation_ip_fence: tuple[tuple[str, tuple[str, ...]], ...] | None = None
+    #: Tenant PriorityClasses are synced to the host (``VSYNCER_TO_HOST_PRIORITY_CLASSES``).
+    to_host_priority_classes: bool = False
+    #: Host name patterns and IngressClass names a virtual Ingress may use; empty: any.
+    ingress_hosts: tuple[str, ...] = ()
+    ingress_classes: tuple[str, ...] = ()
+    #: A budget allowing no disruption: ``clamp``, ``refuse`` or ``allow`` (``VSYNCER_PDB_*``).
+    pdb_no_disruption: str = "clamp"

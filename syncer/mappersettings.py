@@ -34,6 +34,10 @@ def mapper_config(settings: Settings) -> MapperConfig:
         custom_resources=s.custom_resource_list(),
         ingress_annotations=s.ingress_annotations,
         isolation_ip_fence=ip_fence(s),
+        to_host_priority_classes=s.to_host_priority_classes,
+        ingress_hosts=s.ingress_hosts,
+        ingress_classes=s.ingress_classes,
+        pdb_no_disruption=s.pdb_no_disruption,
     )
 
 

@@ -57,6 +57,7 @@ from syncer.boundary_settings import BoundaryFields
 from syncer.customresource_settings import ResourceModelFields
 from syncer.errors import ConfigError
 from syncer.isolation_settings import IsolationFields
+from syncer.kind_settings import KindFields
 from syncer.kubeconfigfile import check_kubeconfig
 from syncer.kubelet.settings import KubeletFields
 from syncer.settingerrors import describe
@@ -120,10 +121,17 @@ def _check_kinds(kinds: tuple[str, ...]) -> tuple[str, ...]:
 
 
 class Settings(
-    BoundaryFields, IsolationFields, KubeletFields, SleepFields, ResourceModelFields, BaseSettings
+    BoundaryFields,
+    IsolationFields,
+    KubeletFields,
+    SleepFields,
+    ResourceModelFields,
+    KindFields,
+    BaseSettings,
 ):
     """Everything the daemon can be told (the module docstring: the sources); the ``isolation*``,
-    ``kubelet_*``, ``sleep_*``, ``from_host_*`` and ``custom_*`` fields are the mixins'."""
+    ``kubelet_*``, ``sleep_*``, ``from_host_*``, ``custom_*``, ``ingress_hosts``/``_classes``,
+    ``pdb_*`` and ``to_host_*`` fields are the mixins'."""
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,

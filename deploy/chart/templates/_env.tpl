@@ -26,6 +26,12 @@ service account (VSYNCER_HOST_KUBECONFIG unset: in-cluster). An empty value is u
   value: {{ join "," .Values.sync.optionalKinds | quote }}
 - name: VSYNCER_FROM_HOST_LABEL_SELECTOR
   value: {{ .Values.sync.fromHostLabelSelector | quote }}
+{{- $toHostClasses := dig "priorityclassesToHost" "enabled" false .Values.sync }}
+{{- if and $toHostClasses (dig "priorityclasses" "enabled" false .Values.sync) }}
+{{- fail "sync.priorityclassesToHost.enabled: priority classes sync one way only; turn off sync.priorityclasses.enabled (the host's classes copied up)" }}
+{{- end }}
+- name: VSYNCER_TO_HOST_PRIORITY_CLASSES
+  value: {{ $toHostClasses | quote }}
 - name: VSYNCER_CUSTOM_RESOURCES
   value: {{ ternary (toJson .Values.sync.customResources) "" (gt (len .Values.sync.customResources) 0) | quote }}
 - name: VSYNCER_WORKERS
@@ -80,6 +86,12 @@ service account (VSYNCER_HOST_KUBECONFIG unset: in-cluster). An empty value is u
   value: {{ join "," $v.serviceExternalIPCIDRs | quote }}
 - name: VSYNCER_INGRESS_ANNOTATIONS
   value: {{ join "," $v.ingressAnnotations | quote }}
+- name: VSYNCER_INGRESS_HOSTS
+  value: {{ join "," $v.ingressHosts | quote }}
+- name: VSYNCER_INGRESS_CLASSES
+  value: {{ join "," $v.ingressClasses | quote }}
+- name: VSYNCER_PDB_NO_DISRUPTION
+  value: {{ $v.pdbNoDisruption | quote }}
 - name: VSYNCER_HOST_SERVICE_CIDRS
   value: {{ join "," $v.hostServiceCIDRs | quote }}
 - name: VSYNCER_ENDPOINTS_DENY_CIDRS

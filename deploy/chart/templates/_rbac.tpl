@@ -20,6 +20,8 @@ no status writes on the host); informers list and watch; live reads get.
   (isolation)             resourcequotas, limitranges, networkpolicies: read + create/update;
                           the host Namespace: read + patch of that one (syncer/isolation.py)
   custom resources        toHost: read + create/update/delete; fromHost: read, cluster-wide
+  priorityclassesToHost   priorityclasses: read + create/update/delete, cluster-wide (the
+                          tenant's classes, mappers/priorityclasses_tohost.py)
 Cluster-wide: nodes, storageclasses, ingressclasses, runtimeclasses, priorityclasses,
 customresourcedefinitions: read (fake nodes and the fromHost copies, mappers/nodes.py,
 mappers/*classes.py, mappers/customresourcedefinitions.py).
@@ -52,6 +54,9 @@ Result: JSON {"namespaced": {"group:resource": [verbs]}, "cluster": {...}}.
 {{- $_ := set $ns $sub (list "create" "get") -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+{{- if dig "priorityclassesToHost" "enabled" false .Values.sync -}}
+{{- $_ := set $cluster "scheduling.k8s.io:priorityclasses" (concat (get $cluster "scheduling.k8s.io:priorityclasses" | default list) $write) -}}
 {{- end -}}
 {{- if include "vsyncer.kindEnabled" (dict "root" $root "kind" "events") -}}
 {{- $_ := set $ns ":events" (concat (get $ns ":events" | default list) $read) -}}

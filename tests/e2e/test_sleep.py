@@ -1,4 +1,7 @@
-"""Sleep mode end to end: idle workloads sleep, wake on use; half-done states converge."""
+"""Sleep mode end to end: idle workloads sleep, wake on use; half-done states converge.
+
+The syncer serves the fake nodes' kubelet API, so a ``kubectl logs`` reaches it.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,10 @@ import pytest
 
 from syncer.daemon import Daemon
 from syncer.kube import KubeClient
-from syncer.resources import CONFIGMAPS, NAMESPACES, PODS
+from syncer.localcluster import ControlPlane
+from syncer.localcluster.kwok import append_log
+from syncer.localcluster.processes import free_port
+from syncer.resources import NAMESPACES, PODS
 from syncer.sleep import (
     CRONJOBS,
     DAEMONSETS,
@@ -25,13 +31,17 @@ from syncer.sleep import (
     STATEFULSETS,
 )
 from syncer.sleep_plan import PIN_ANNOTATION, PIN_LABEL, REPLICAS_ANNOTATION, SUSPEND_ANNOTATION
+from syncer.sleep_pods import POD_MARK, is_slept
 from syncer.translate import MANAGED_BY_LABEL
 from tests.e2e.hostsnapshot import until
-from tests.e2e.test_sync_support import VCLUSTER, run_syncer, tenant_namespace
+from tests.e2e.kubectl import kubectl
+from tests.e2e.kubelet_fixtures import advertised
+from tests.e2e.test_sync_support import VCLUSTER, pod, run_syncer, tenant_namespace, translator
 
 Json = dict[str, Any]
 KINDS = ("pods", "configmaps", "secrets", "nodes", "events")
 IDLE = 10.0  # long enough to see each awake state before the next sleep
+BARE = "solo"  # the bare pod: no controller owns it
 
 
 @pytest.fixture
@@ -116,6 +126,7 @@ async def create_workloads(virtual: KubeClient, ns: str, *, replicas: int = 5) -
         "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": template("agent")},
     }
     await virtual.create(DAEMONSETS, namespace=ns, body=daemonset)
+    await virtual.create(PODS, namespace=ns, body=pod(BARE))
 
 
 async def host_pods(host: KubeClient, host_ns: str) -> int:
@@ -125,9 +136,21 @@ async def host_pods(host: KubeClient, host_ns: str) -> int:
     return len(listed["items"])
 
 
-async def state(virtual: KubeClient, ns: str) -> tuple[int, int, bool, bool, bool, bool]:
+async def bare_pod(virtual: KubeClient, ns: str) -> str:
+    """``asleep`` (marked, slept status), ``running`` (unmarked, Running) or what it is."""
+    found = await virtual.get(PODS, namespace=ns, name=BARE)
+    marked = POD_MARK in (found["metadata"].get("annotations") or {})
+    phase = found.get("status", {}).get("phase")
+    if marked and is_slept(found):
+        return "asleep"
+    if not marked and phase == "Running" and not is_slept(found):
+        return "running"
+    return f"marked {marked}, phase {phase}, slept {is_slept(found)}"
+
+
+async def state(virtual: KubeClient, ns: str) -> tuple[int, int, bool, bool, bool, bool, str]:
     """(deployment replicas, statefulset replicas, cronjob suspended, job suspended,
-    daemonset pinned, any sleep record)."""
+    daemonset pinned, any sleep record, the bare pod's state)."""
     d = await virtual.get(DEPLOYMENTS, namespace=ns, name="web")
     s = await virtual.get(STATEFULSETS, namespace=ns, name="db")
     c = await virtual.get(CRONJOBS, namespace=ns, name="nightly")
@@ -147,6 +170,7 @@ async def state(virtual: KubeClient, ns: str) -> tuple[int, int, bool, bool, boo
         bool(j["spec"].get("suspend")),
         PIN_LABEL in (a["spec"]["template"]["spec"].get("nodeSelector") or {}),
         any(records),
+        await bare_pod(virtual, ns),
     )
 
 
@@ -155,18 +179,36 @@ def sleeping(daemon: Daemon) -> float:
 
 
 @contextlib.asynccontextmanager
-async def syncer(ns: str, host_kubeconfig: Path, virtual_kubeconfig: Path) -> AsyncIterator[Daemon]:
+async def syncer(
+    ns: str,
+    host_kubeconfig: Path,
+    virtual_kubeconfig: Path,
+    *,
+    kubelet: ControlPlane | None = None,
+    kubelet_port: int = 0,
+) -> AsyncIterator[Daemon]:
+    """The syncer in sleep mode; with ``kubelet`` it serves the kubelet API on
+    ``kubelet_port``, trusting that control plane's kubelet-client CA."""
+    settings: dict[str, Any] = {}
+    if kubelet is not None:
+        settings = {
+            "kubelet_bind": f"127.0.0.1:{kubelet_port}",
+            "kubelet_address": "127.0.0.1",
+            "kubelet_client_ca": kubelet.virtual.kubelet_client_ca,
+        }
     async with run_syncer(
         host_namespace=ns,
         host_kubeconfig=host_kubeconfig,
         virtual_kubeconfig=virtual_kubeconfig,
         kinds=KINDS,
         sleep_after=IDLE,
+        **settings,
     ) as daemon:
         yield daemon
 
 
-async def test_workloads_sleep_when_idle_and_wake_on_a_write_exactly_as_they_were(
+async def test_workloads_sleep_when_idle_and_wake_on_kubectl_exactly_as_they_were(
+    control_plane: ControlPlane,
     namespace_with_sa: str,
     v_ns: str,
     host: KubeClient,
@@ -174,33 +216,71 @@ async def test_workloads_sleep_when_idle_and_wake_on_a_write_exactly_as_they_wer
     host_kubeconfig: Path,
     virtual_kubeconfig: Path,
 ) -> None:
-    """5/2/unsuspended/a running Job/a DaemonSet → asleep (0/0/suspended/suspended/pinned, no
-    tenant pod on the host) → a kubectl write wakes it → as before, every pod back on the
-    host; `vsyncer wake` too."""
+    """5/2/unsuspended/a running Job/a DaemonSet/a bare pod → asleep (0/0/suspended/suspended/
+    pinned/the bare pod kept but marked, no tenant pod on the host) → a kubectl write wakes
+    it → as before, every pod back on the host; asleep again → a `kubectl logs` of the bare
+    pod wakes it (that first one fails: no host pod yet; a retry prints the log); asleep
+    again → `vsyncer wake`."""
     assert await vsyncer_wake(namespace_with_sa, virtual_kubeconfig) == (
         0,
         "the virtual cluster is awake",
     )
-    async with syncer(namespace_with_sa, host_kubeconfig, virtual_kubeconfig) as daemon:
+    port = free_port()
+    async with syncer(
+        namespace_with_sa,
+        host_kubeconfig,
+        virtual_kubeconfig,
+        kubelet=control_plane,
+        kubelet_port=port,
+    ) as daemon:
+        host_bare = translator(namespace_with_sa).host_name(v_ns, BARE)
+        logs = await asyncio.to_thread(
+            control_plane.kubelet.pod_log,
+            namespace=namespace_with_sa,
+            pod=host_bare,
+            containers=("main",),
+        )
+        append_log(logs["main"].current, "hello from the bare pod")
         await create_workloads(virtual, v_ns)
-        await until(lambda: host_pods(host, namespace_with_sa), what="pods on the host")
+        awake = (5, 2, False, False, False, False, "running")
+        await until(lambda: _is(state(virtual, v_ns), awake), what="every workload running")
+        await until(lambda: _at_least(host_pods(host, namespace_with_sa), 10), what="host pods")
         await until(lambda: marker(virtual), within=90, what="the cluster falling asleep")
-        asleep = (0, 0, True, True, True, True)
+        asleep = (0, 0, True, True, True, True, "asleep")
         await until(lambda: _is(state(virtual, v_ns), asleep), what="every workload asleep")
         await until(lambda: _is(host_pods(host, namespace_with_sa), 0), what="no host pod")
         assert sleeping(daemon) == 1
 
-        cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "poke"}}
-        await virtual.create(CONFIGMAPS, namespace=v_ns, body=cm)
-        awake = (5, 2, False, False, False, False)
+        poke = await kubectl(
+            "-n", v_ns, "create", "configmap", "poke", kubeconfig=virtual_kubeconfig
+        )
+        assert poke.code == 0, poke.stderr
         await until(lambda: _is(state(virtual, v_ns), awake), what="every workload awake")
         assert await marker(virtual) is None
-        # 5 + 2 + the Job's pod, and one DaemonSet pod per fake node those run on.
-        await until(lambda: _at_least(host_pods(host, namespace_with_sa), 9), what="host pods")
+        # 5 + 2 + the Job's pod + the bare pod, and one DaemonSet pod per fake node.
+        await until(lambda: _at_least(host_pods(host, namespace_with_sa), 10), what="host pods")
         assert sleeping(daemon) == 0
 
         await until(lambda: marker(virtual), within=90, what="falling asleep again")
         await until(lambda: _is(state(virtual, v_ns), asleep), what="asleep again")
+        await until(lambda: _is(host_pods(host, namespace_with_sa), 0), what="no host pod again")
+        v_bare = await virtual.get(PODS, namespace=v_ns, name=BARE)
+        await advertised(virtual, node=v_bare["spec"]["nodeName"], port=port)
+        args = ("-n", v_ns, "logs", BARE)
+        first = await kubectl(*args, kubeconfig=virtual_kubeconfig)
+        assert first.code != 0, first.stdout  # no host pod to read yet: the request wakes it
+        await until(lambda: _is(state(virtual, v_ns), awake), what="awake after kubectl logs")
+        assert daemon.activity is not None
+        assert daemon.activity.sources.get("kubelet", 0) >= 1
+
+        async def logs_printed() -> bool:
+            again = await kubectl(*args, kubeconfig=virtual_kubeconfig)
+            return (again.code, again.stdout) == (0, "hello from the bare pod\n")
+
+        await until(logs_printed, what="kubectl logs of the woken bare pod")
+
+        await until(lambda: marker(virtual), within=90, what="falling asleep a third time")
+        await until(lambda: _is(state(virtual, v_ns), asleep), what="asleep a third time")
         assert await vsyncer_wake(namespace_with_sa, virtual_kubeconfig) == (
             0,
             "waking the virtual cluster",
@@ -227,7 +307,7 @@ async def test_a_half_done_sleep_or_wake_converges_and_a_restart_does_not_wake(
     await virtual.patch(STATEFULSETS, namespace=v_ns, name="db", body=sts_asleep)
     async with syncer(namespace_with_sa, host_kubeconfig, virtual_kubeconfig) as daemon:
         await until(
-            lambda: _is(state(virtual, v_ns), (0, 0, True, True, True, True)),
+            lambda: _is(state(virtual, v_ns), (0, 0, True, True, True, True, "asleep")),
             what="sleep finished",
         )
         assert daemon.sleep is not None
@@ -237,7 +317,7 @@ async def test_a_half_done_sleep_or_wake_converges_and_a_restart_does_not_wake(
     await set_marker(virtual, None)
     async with syncer(namespace_with_sa, host_kubeconfig, virtual_kubeconfig):
         await until(
-            lambda: _is(state(virtual, v_ns), (5, 2, False, False, False, False)),
+            lambda: _is(state(virtual, v_ns), (5, 2, False, False, False, False, "running")),
             what="wake finished",
         )
 

@@ -305,9 +305,12 @@ def test_controller_manager_disables_what_the_local_plane_does() -> None:
 
 def test_k3s_control_plane() -> None:
     """k3s: one server container without agent, scheduler or bundled add-ons, the same
-    disabled controllers; vsyncer waits for the kubeconfig k3s writes; no Secret."""
+    disabled controllers; vsyncer waits for the kubeconfig k3s writes; the one Secret is
+    the kubelet client certificate's (tests/deploy/test_chart_k3s.py)."""
     objects = render({"controlPlane": {"distro": "k3s"}})
-    assert not [o for o in objects if o["kind"] == "Secret"]
+    assert [o["metadata"]["name"] for o in objects if o["kind"] == "Secret"] == [
+        "vc-kubelet-client"
+    ]
     names = [
         c["name"] for c in one(objects, "StatefulSet")["spec"]["template"]["spec"]["containers"]
     ]

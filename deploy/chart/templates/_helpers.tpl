@@ -72,5 +72,13 @@ plugin kinds.
 
 {{/* The CA of the virtual API server's kubelet client certificate, as vsyncer sees it. */}}
 {{- define "vsyncer.kubeletClientCA" -}}
-{{- if eq .Values.controlPlane.distro "k3s" -}}/data/k3s/server/tls/client-ca.crt{{- else -}}/etc/vsyncer/virtual/kubelet-client-ca.crt{{- end -}}
+{{- if eq .Values.controlPlane.distro "k3s" -}}/etc/vsyncer/kubelet-client/ca.crt{{- else -}}/etc/vsyncer/virtual/kubelet-client-ca.crt{{- end -}}
+{{- end -}}
+
+{{/*
+k3s: the Secret (kubernetes.io/tls, with ca.crt) of the API server's kubelet client
+certificate: the one given, or the one the chart generates.
+*/}}
+{{- define "vsyncer.k3sKubeletClientSecret" -}}
+{{- .Values.controlPlane.k3s.kubeletClient.secretName | default (printf "%s-kubelet-client" (include "vsyncer.name" .)) -}}
 {{- end -}}

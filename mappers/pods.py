@@ -7,8 +7,9 @@ Guarantees (vcluster's pod rules; the translation itself is :mod:`mappers.podspe
   the copy of that very virtual object, or bound to a node the host lacks is
   refused (:class:`~syncer.api.Refused`; nothing is written to the host), and
   one whose ambiguous references have no host copy yet waits for them (growing
-  requeues, one Warning event).  Then the host workload service account is
-  made sure of (:mod:`mappers.workloadsa`; refused while it cannot exist), the
+  requeues, one Warning event).  Then what it runs as is made sure of
+  (:mod:`mappers.podidentity`: it waits for the host copy of a toHost priority
+  class; the workload account is refused while it cannot exist), the
   host pod is created running as it — keeping a tenant-set ``nodeName`` — and
   its token Secret (:mod:`mappers.podtokens`, whichever kinds are enabled); a
   reference to a kind that is not enabled gets a Warning event
@@ -64,6 +65,7 @@ from mappers.podguard import (
     unready_references,
     waiting_message,
 )
+from mappers.podidentity import IDENTITY_READS, PodIdentity
 from mappers.podsleep import put_to_sleep
 from mappers.podspec import (
     DEFAULT_CLUSTER_DOMAIN,
@@ -87,7 +89,6 @@ from mappers.references import (
 )
 from mappers.tokens import token_sources
 from mappers.unsyncedrefs import warn_unsynced
-from mappers.workloadsa import WorkloadAccount, workload_account_name
 from syncer.api import (
     CONFIGMAPS,
     DONE,
@@ -150,7 +151,7 @@ class PodMapper(PodDrift, CopySyncer):
     # caches of secrets, configmaps and PVCs (references) and of nodes (placement) are read
     # while their mappers run; the host secrets cache of the token Secrets always runs.
     reads: frozenset[Resource] = frozenset()
-    may_read: frozenset[Resource] = frozenset({SECRETS, CONFIGMAPS, PVCS, NODES})
+    may_read: frozenset[Resource] = frozenset({SECRETS, CONFIGMAPS, PVCS, NODES}) | IDENTITY_READS
     host_reads: frozenset[Resource] = frozenset({SECRETS})
 
     def __init__(
@@ -160,7 +161,7 @@ class PodMapper(PodDrift, CopySyncer):
         nameserver: str | None = None,
         cluster_domain: str = DEFAULT_CLUSTER_DOMAIN,
         security: PodSecurity | None = None,
-        workload: WorkloadAccount | None = None,
+        identity: PodIdentity | None = None,
         api: PodApiAddress | None = None,
     ) -> None:
         super().__init__(resource=PODS, translator=translator)
@@ -168,9 +169,7 @@ class PodMapper(PodDrift, CopySyncer):
         self.cluster_domain = cluster_domain
         self.security = security
         self.api = api or PodApiAddress(config=None)
-        self.workload = workload or WorkloadAccount(
-            name=workload_account_name(configured=None, vcluster=translator.vcluster)
-        )
+        self.identity = identity or PodIdentity.of(config=MapperConfig(), translator=translator)
         self.tokens = TokenKeeper(translator=translator)
         self.waits = ReferenceWaits()
         self._references = PodReferenceIndexes()
@@ -210,7 +209,8 @@ class PodMapper(PodDrift, CopySyncer):
             api_port=api_port,
             namespace_labels=dict(labels_of(namespace)) if namespace else {},
             token_secret=token,
-            service_account=self.workload.name,
+            service_account=self.identity.service_account(v_pod),
+            priority_class=self.identity.priority_class(v_pod),
         )
 
     def desired_host(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> Json | None:
@@ -262,13 +262,15 @@ class PodMapper(PodDrift, CopySyncer):
                 )
             return Result(requeue_after=delay)
         self.waits.forget(key)
-        await self.workload.ensure(ctx)  # refused (retried) while it cannot exist
+        held = await self.identity.ensure(ctx, v_obj)  # a wait; refused while it cannot be
+        if held is not None:
+            return held
         await self.api.refresh(ctx)  # likewise the configured virtual API address
         body = self.host_pod(ctx, v_obj, None)
         try:
             created = await create_on_host(ctx, PODS, v_obj=v_obj, body=body, recent=self.recent)
         except Refused as rejected:
-            replaced = self.workload.after_rejection(rejected, host_namespace=ctx.host_namespace)
+            replaced = self.identity.after_rejection(rejected, host_namespace=ctx.host_namespace)
             if replaced is rejected:
                 raise
             raise replaced from rejected  # its account went: made again at the retry
@@ -383,8 +385,6 @@ def make(*, translator: Translator, config: MapperConfig | None = None) -> PodMa
         level=config.pod_security_level,
         allow=config.pod_security_allow,
     )
-    name = workload_account_name(
-        configured=config.workload_service_account, vcluster=translator.vcluster
-    )
-    workload, api = WorkloadAccount(name=name), PodApiAddress(config=config)
-    return PodMapper(translator=translator, security=security, workload=workload, api=api)
+    identity = PodIdentity.of(config=config, translator=translator)
+    api = PodApiAddress(config=config)
+    return PodMapper(translator=translator, security=security, identity=identity, api=api)

@@ -9,13 +9,16 @@
   (:mod:`mappers.metamerge`), in ``vsyncer.dev/synced-metadata``;
 * a tenant-set ``nodeName`` is kept, so host and virtual agree on placement
   (the reconcile refuses a node the host lacks); without one the host
-  scheduler places the pod.  Dropped: the fields host admission computes and
-  would reject from a client (``priority``, ``priorityClassName``,
+  scheduler places the pod.  Dropped: the fields host admission computes from
+  the class and would reject from a client (``priority``,
   ``preemptionPolicy``, ``overhead``) and ``ephemeralContainers`` (not allowed
   on create);
-* the pod runs as the host workload service account
-  (``PodEnvironment.service_account``, :mod:`mappers.workloadsa`; the virtual
-  ``serviceAccountName`` is not copied), whose token is never mounted:
+* ``priorityClassName`` is ``PodEnvironment.priority_class``: the host class
+  (:mod:`mappers.podidentity`: the host copy of a toHost class, the name itself
+  for fromHost classes and ``system-`` ones, else none);
+* the pod runs as the host service account ``PodEnvironment.service_account``
+  (:mod:`mappers.podidentity`; the virtual ``serviceAccountName`` is not
+  copied), whose token is never mounted:
   ``automountServiceAccountToken=false``, ``enableServiceLinks=false``;
   instead every ``serviceAccountToken``
   projection (and the virtual CA next to it) reads from the syncer's token
@@ -110,7 +113,9 @@ class PodEnvironment:
     token_secret: str | None = None
     """Host name of the pod's token Secret; ``None`` drops token projections."""
     service_account: str | None = None
-    """The host workload service account (:mod:`mappers.workloadsa`); ``None``: none named."""
+    """The host service account (:mod:`mappers.podidentity`); ``None``: none named."""
+    priority_class: str | None = None
+    """The host ``priorityClassName`` (:mod:`mappers.podidentity`); ``None``: none."""
 
 
 def translate_pod(
@@ -124,6 +129,8 @@ def translate_pod(
         spec.pop(key, None)
     if env.service_account:
         spec["serviceAccountName"] = env.service_account
+    if env.priority_class:
+        spec["priorityClassName"] = env.priority_class
     spec["automountServiceAccountToken"] = False
     spec["enableServiceLinks"] = False
     spec.setdefault("hostname", pod_hostname(name_of(v_pod)))

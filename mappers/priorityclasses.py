@@ -14,10 +14,14 @@ narrows the classes copied), with one difference:
 * ``value`` is copied as it is: the host decides priorities.  Classes the
   virtual API server makes itself (``system-cluster-critical``,
   ``system-node-critical``) carry no copy label and are never touched.
+
+With ``VSYNCER_TO_HOST_PRIORITY_CLASSES`` the kind runs the other way instead
+(:mod:`mappers.priorityclasses_tohost`); :func:`make` picks the direction.
 """
 
 from __future__ import annotations
 
+from mappers.priorityclasses_tohost import PriorityClassMapper
 from syncer.api import PRIORITYCLASSES, MapperConfig, Obj, Translator
 from syncer.kit import Json
 from syncer.kit.fromhost import FromHostCopier
@@ -32,8 +36,13 @@ class PriorityClassCopier(FromHostCopier):
         return body
 
 
-def make(*, translator: Translator, config: MapperConfig | None = None) -> PriorityClassCopier:
-    """Entry-point factory."""
+def make(
+    *, translator: Translator, config: MapperConfig | None = None
+) -> PriorityClassCopier | PriorityClassMapper:
+    """Entry-point factory: the tenant's classes down with ``to_host_priority_classes``, else
+    the host's up."""
+    if config is not None and config.to_host_priority_classes:
+        return PriorityClassMapper(translator=translator)
     selector = config.from_host_label_selector if config is not None else None
     return PriorityClassCopier(
         resource=PRIORITYCLASSES, translator=translator, label_selector=selector

@@ -59,7 +59,9 @@ def test_a_priority_class_is_never_the_virtual_global_default(default: bool | No
     }
     if default is not None:
         p_obj["globalDefault"] = default
-    body = priorityclasses.make(translator=TRANSLATOR).virtual_copy(p_obj)
+    copier = priorityclasses.make(translator=TRANSLATOR)
+    assert isinstance(copier, priorityclasses.PriorityClassCopier)
+    body = copier.virtual_copy(p_obj)
     assert "globalDefault" not in body  # false, as the API server writes it
     assert body["value"] == 1000
     assert body["preemptionPolicy"] == "Never"

@@ -28,10 +28,11 @@ from benchmarks.baselines import baseline_p1
 from benchmarks.customresources import scenario_p10
 from benchmarks.harness import ensure_namespaces, wait_for_default_sa
 from benchmarks.kubeletapi import scenario_p8_p9
+from benchmarks.latency import scenario_p2, scenario_p6
 from benchmarks.p7 import scenario_p7
 from benchmarks.report import table, write_results
 from benchmarks.run import HOST_NS, Run, Scenario, run_scenario, stop_syncer
-from benchmarks.scenarios import scenario_p1_p5, scenario_p2, scenario_p3, scenario_p4, scenario_p6
+from benchmarks.scenarios import scenario_p1_p5, scenario_p3, scenario_p4
 from syncer.kube import KubeClient
 from syncer.localcluster import ControlPlane, build
 from syncer.localcluster.build import KUBERNETES_VERSION
@@ -42,8 +43,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(ids=("P7",), run=scenario_p7, with_syncer=False),
     Scenario(ids=("P1",), run=baseline_p1, with_syncer=False),
     Scenario(ids=("P1", "P5"), run=scenario_p1_p5),
-    Scenario(ids=("P6",), run=scenario_p6),
-    Scenario(ids=("P2",), run=scenario_p2),
+    Scenario(ids=("P6",), run=scenario_p6, with_syncer=False),
+    Scenario(ids=("P2",), run=scenario_p2, with_syncer=False),
     Scenario(ids=("P4",), run=scenario_p4),
     Scenario(ids=("P3",), run=scenario_p3),
     Scenario(ids=("P8", "P9"), run=scenario_p8_p9),

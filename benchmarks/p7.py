@@ -8,10 +8,11 @@ Per syncer: time to host (first create → last host twin seen), time to
 Running (→ last virtual pod Running), its CPU seconds to Running, and its RSS
 growth per pod.  The row reports medians over the rounds as vsyncer ÷
 vcluster (lower is better for vsyncer), with every round's figures.  After a
-round, everything it made is removed: virtual pods (force-deleted, no syncer
-runs then), their namespaces, the virtual nodes the syncer made, the host
-namespace.  When vcluster cannot be built, the row is ``not_run`` with the
-reason and the run goes on.  Not a test: nothing here asserts.
+round, everything it made is removed (:func:`benchmarks.run.remove_round`):
+virtual pods (force-deleted, no syncer runs then), their namespaces, the
+virtual nodes the syncer made, the host namespace.  When vcluster cannot be
+built, the row is ``not_run`` with the reason and the run goes on.  Not a
+test: nothing here asserts.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ import asyncio
 import contextlib
 import statistics
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from benchmarks.harness import (
     PodObserver,
@@ -29,14 +29,13 @@ from benchmarks.harness import (
     ensure_namespaces,
     wait_for_default_sa,
 )
-from benchmarks.run import NAMESPACES, VCLUSTER, Run, create_virtual, pod_names
+from benchmarks.run import NAMESPACES, VCLUSTER, Run, create_virtual, pod_names, remove_round
 from benchmarks.vcluster import VclusterSyncer
 from benchmarks.vclusterbuild import VclusterBinary, vcluster_binary
-from syncer.errors import AlreadyExists, NotFound
+from syncer.errors import AlreadyExists
 from syncer.localcluster.gotool import BuildError
 from syncer.owneranchor import stand_in
-from syncer.resources import NAMESPACES as NAMESPACES_R
-from syncer.resources import NODES, PODS, SERVICES
+from syncer.resources import SERVICES
 
 HOST_QPS = 2000
 HOST_BURST = 4000
@@ -96,7 +95,9 @@ async def _vcluster_round(run: Run, binary: VclusterBinary, *, n: int, r: int) -
         return await _burst(run, syncer, n=n, prefix=f"p7vc{r}", host_ns=syncer.host_namespace)
     finally:
         await asyncio.to_thread(syncer.stop)
-        await _clean(run, prefix=f"p7vc{r}", host_ns=syncer.host_namespace)
+        await remove_round(
+            run, virtual_namespaces=_namespaces(f"p7vc{r}"), host_namespace=syncer.host_namespace
+        )
 
 
 async def _vsyncer_round(run: Run, *, n: int, r: int) -> dict[str, float]:
@@ -122,13 +123,13 @@ async def _vsyncer_round(run: Run, *, n: int, r: int) -> dict[str, float]:
         return await _burst(run, syncer, n=n, prefix=f"p7vs{r}", host_ns=host_ns)
     finally:
         await asyncio.to_thread(syncer.stop)
-        await _clean(run, prefix=f"p7vs{r}", host_ns=host_ns)
+        await remove_round(run, virtual_namespaces=_namespaces(f"p7vs{r}"), host_namespace=host_ns)
 
 
 async def _burst(
     run: Run, syncer: Measured, *, n: int, prefix: str, host_ns: str
 ) -> dict[str, float]:
-    v_ns = [f"{prefix}-{i}" for i in range(NAMESPACES)]
+    v_ns = _namespaces(prefix)
     await ensure_namespaces(run.virtual, v_ns)
     await wait_for_default_sa(run.virtual, v_ns)
     names = pod_names(prefix, n, v_ns)
@@ -157,27 +158,5 @@ async def _burst(
         await virtual.stop()
 
 
-async def _clean(run: Run, *, prefix: str, host_ns: str) -> None:
-    """Remove a round's virtual pods, namespaces and nodes, and its host namespace."""
-    v_ns = [f"{prefix}-{i}" for i in range(NAMESPACES)]
-    force = {"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0}
-    for ns in v_ns:
-        await _quiet(run.virtual.request, "delete", "DELETE", PODS.path(namespace=ns), body=force)
-        await _quiet(run.virtual.delete, NAMESPACES_R, namespace=None, name=ns)
-    nodes = await run.virtual.list(NODES)
-    for node in nodes.get("items", []):
-        await _quiet(run.virtual.delete, NODES, namespace=None, name=node["metadata"]["name"])
-    await _quiet(run.host.delete, NAMESPACES_R, namespace=None, name=host_ns)
-    async with asyncio.timeout(600):
-        for client, name in [*((run.virtual, ns) for ns in v_ns), (run.host, host_ns)]:
-            while True:
-                try:
-                    await client.get(NAMESPACES_R, namespace=None, name=name)
-                except NotFound:
-                    break
-                await asyncio.sleep(0.5)
-
-
-async def _quiet(call: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> None:
-    with contextlib.suppress(NotFound):
-        await call(*args, **kwargs)
+def _namespaces(prefix: str) -> list[str]:
+    return [f"{prefix}-{i}" for i in range(NAMESPACES)]

@@ -10,11 +10,15 @@ from typing import Any
 
 TARGETS: dict[str, tuple[str, Callable[[dict[str, Any]], float], float]] = {
     "P1": ("syncer ÷ host-only ≤ 1.28, ÷ dual-write ≤ 1.05", lambda r: r["host_ratio"], 1.28),
-    "P2": ("p99 ≤ 100 ms (p50 ≤ 20 ms)", lambda r: r["p99_ms"], 100.0),
+    "P2": (
+        "p99 ≤ 1.5 x relay p99, p50 ≤ relay p50 + 5 ms",
+        lambda r: r["p99_ms"] / r["relay_p99_ms"],
+        1.5,
+    ),
     "P3": ("converge ÷ list ≤ 1.3", lambda r: r["ratio"], 1.3),
     "P4": ("≤ 8 KB per pod", lambda r: r["bytes_per_pod"] / 1024, 8.0),
     "P5": ("≤ 2.0 CPU-s per 1,000 pods", lambda r: r["cpu_s_per_1000"], 2.0),
-    "P6": ("B's p99 ≤ 1 s", lambda r: r["p99_ms"] / 1000, 1.0),
+    "P6": ("B's p99 ÷ relay's under the same burst ≤ 1.0", lambda r: r["ratio"], 1.0),
     "P7": (
         "vsyncer ÷ vcluster ≤ 1.0 (to host, to Running, CPU, RSS per pod)",
         lambda r: max(r["ratio"].values()),
@@ -35,7 +39,7 @@ def _passes(sid: str, result: dict[str, Any]) -> bool:
     if sid == "P1":
         ok = ok and result["ratio"] <= 1.05
     if sid == "P2":
-        ok = ok and result["p50_ms"] <= 20.0
+        ok = ok and result["p50_ms"] <= result["relay_p50_ms"] + 5.0
     if sid == "P9":
         ok = ok and result["exec_added_p50_ms"] <= 20.0
     return ok
@@ -50,8 +54,12 @@ def _shown(sid: str, r: dict[str, Any]) -> str:
             f"{r['syncer_s']:.1f} s vs host-only {r['host_only_s']:.1f} s → {r['host_ratio']:.2f}, "
             f"vs dual-write {r['dual_write_s']:.1f} s → {r['ratio']:.2f}"
         )
-    if sid == "P2":
-        return f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms"
+    if sid in ("P2", "P6"):
+        return (
+            f"p50 {r['p50_ms']:.0f} vs relay {r['relay_p50_ms']:.0f} ms, "
+            f"p99 {r['p99_ms']:.0f} vs relay {r['relay_p99_ms']:.0f} ms "
+            f"(vsyncer p99 {r['p99_min_ms']:.0f}-{r['p99_max_ms']:.0f} ms over {r['rounds']})"
+        )
     if sid == "P3":
         return f"{r['converge_s']:.1f} s vs list {r['list_s']:.1f} s → {r['ratio']:.2f}"
     if sid == "P4":

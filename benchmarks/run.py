@@ -25,12 +25,13 @@ from benchmarks.harness import (
     wait_for_default_sa,
 )
 from benchmarks.pods import pod
-from syncer.errors import AlreadyExists
+from syncer.errors import AlreadyExists, NotFound
 from syncer.kube import KubeClient
 from syncer.localcluster import ControlPlane
 from syncer.localcluster.processes import free_port
 from syncer.owneranchor import stand_in
-from syncer.resources import PODS, SERVICES
+from syncer.resources import NAMESPACES as NAMESPACES_R
+from syncer.resources import NODES, PODS, SERVICES
 from syncer.translate import Translator
 
 VCLUSTER = "bench"
@@ -188,3 +189,32 @@ async def settle(run: Run, *, within: float = 600) -> None:
             return
         await asyncio.sleep(0.2)
     raise TimeoutError("the syncer did not settle")
+
+
+async def remove_round(
+    run: Run, *, virtual_namespaces: list[str], host_namespace: str | None, nodes: bool = True
+) -> None:
+    """Remove a round's virtual pods (force-deleted: no syncer runs then) and namespaces, the
+    virtual nodes (unless ``nodes`` is False) and the host namespace; wait until they are gone."""
+    force = {"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0}
+    for ns in virtual_namespaces:
+        with contextlib.suppress(NotFound):
+            await run.virtual.request("delete", "DELETE", PODS.path(namespace=ns), body=force)
+            await run.virtual.delete(NAMESPACES_R, namespace=None, name=ns)
+    if nodes:
+        for node in (await run.virtual.list(NODES)).get("items", []):
+            with contextlib.suppress(NotFound):
+                await run.virtual.delete(NODES, namespace=None, name=node["metadata"]["name"])
+    gone = [(run.virtual, ns) for ns in virtual_namespaces]
+    if host_namespace is not None:
+        with contextlib.suppress(NotFound):
+            await run.host.delete(NAMESPACES_R, namespace=None, name=host_namespace)
+        gone.append((run.host, host_namespace))
+    async with asyncio.timeout(600):
+        for client, name in gone:
+            while True:
+                try:
+                    await client.get(NAMESPACES_R, namespace=None, name=name)
+                except NotFound:
+                    break
+                await asyncio.sleep(0.5)

@@ -13,10 +13,8 @@ from benchmarks.harness import (
     PodObserver,
     SyncerProcess,
     ensure_namespaces,
-    percentile,
     wait_for_default_sa,
 )
-from benchmarks.pods import pod
 from benchmarks.run import (
     HOST_NS,
     NAMESPACES,
@@ -96,62 +94,6 @@ def _labels(sample: str) -> dict[str, str]:
     inner = sample.partition("{")[2].rstrip("}")
     pairs = (part.split("=", 1) for part in inner.split(",") if "=" in part)
     return {name: value.strip('"') for name, value in pairs}
-
-
-async def scenario_p6(run: Run) -> None:
-    assert run.observer is not None
-    n = run.n(2000)
-    await ensure_namespaces(run.virtual, ["p6-a", "p6-b"])
-    await wait_for_default_sa(run.virtual, ["p6-a", "p6-b"])
-    burst = asyncio.create_task(create_virtual(run, pod_names("p6a", n, ["p6-a"])))
-    quiet: dict[str, float] = {}
-    i = 0
-    while not burst.done() or i < 5:
-        name = f"p6b-{i}"
-        await run.virtual.create(PODS, namespace="p6-b", body=pod(name, namespace="p6-b"))
-        quiet[name] = time.monotonic()
-        run.created += 1
-        i += 1
-        await asyncio.sleep(0.2)
-    await burst
-    await run.observer.wait_for(run.t.host_name("p6-b", name) for name in quiet)
-    latencies = [run.observer.first_seen[run.t.host_name("p6-b", k)] - v for k, v in quiet.items()]
-    run.results["P6"] = {
-        "burst": n,
-        "quiet_pods": len(quiet),
-        "p50_ms": percentile(latencies, 0.5) * 1000,
-        "p99_ms": percentile(latencies, 0.99) * 1000,
-    }
-
-
-async def scenario_p2(run: Run) -> None:
-    assert run.observer is not None
-    rate, seconds = 50, (6 if run.quick else 60)
-    await ensure_namespaces(run.virtual, ["p2"])
-    await wait_for_default_sa(run.virtual, ["p2"])
-    acked: dict[str, float] = {}
-    tasks: list[asyncio.Task[None]] = []
-
-    async def one(name: str) -> None:
-        await run.virtual.create(PODS, namespace="p2", body=pod(name, namespace="p2"))
-        acked[name] = time.monotonic()
-
-    started = time.monotonic()
-    for i in range(rate * seconds):
-        delay = started + i / rate - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(f"p2-{i}")))
-    await asyncio.gather(*tasks)
-    run.created += len(acked)
-    await run.observer.wait_for(run.t.host_name("p2", name) for name in acked)
-    latencies = [run.observer.first_seen[run.t.host_name("p2", k)] - v for k, v in acked.items()]
-    run.results["P2"] = {
-        "rate": rate,
-        "seconds": seconds,
-        "p50_ms": percentile(latencies, 0.5) * 1000,
-        "p99_ms": percentile(latencies, 0.99) * 1000,
-    }
 
 
 async def scenario_p4(run: Run) -> None:

@@ -24,7 +24,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.baselines import baseline_p1
 from benchmarks.customresources import scenario_p10
 from benchmarks.harness import ensure_namespaces, wait_for_default_sa
 from benchmarks.kubeletapi import scenario_p8_p9
@@ -41,8 +40,7 @@ from syncer.localcluster.build import KUBERNETES_VERSION
 #: it.  A new scenario is one line here (and its target in benchmarks.report).
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(ids=("P7",), run=scenario_p7, with_syncer=False),
-    Scenario(ids=("P1",), run=baseline_p1, with_syncer=False),
-    Scenario(ids=("P1", "P5"), run=scenario_p1_p5),
+    Scenario(ids=("P1", "P5"), run=scenario_p1_p5, with_syncer=False),
     Scenario(ids=("P6",), run=scenario_p6, with_syncer=False),
     Scenario(ids=("P2",), run=scenario_p2, with_syncer=False),
     Scenario(ids=("P4",), run=scenario_p4),

@@ -45,14 +45,23 @@ def _passes(sid: str, result: dict[str, Any]) -> bool:
     return ok
 
 
+def _spread(r: dict[str, Any], key: str) -> str:
+    """`` (a-b over N)``: the range of a median's rounds, when it has more than one."""
+    spread = r.get(f"{key}_spread")
+    if not spread or r.get("rounds", 1) < 2:
+        return ""
+    return f" ({spread[0]:.2f}-{spread[1]:.2f} over {r['rounds']})"
+
+
 def _shown(sid: str, r: dict[str, Any]) -> str:
     if sid == "P10":
         vs = f", ÷ P1's {r['vs_p1']:.2f}" if "vs_p1" in r else ", P1 not run"
         return f"{r['syncer_s']:.1f} s vs {r['dual_write_s']:.1f} s → {r['ratio']:.2f}{vs}"
     if sid == "P1":
         return (
-            f"{r['syncer_s']:.1f} s vs host-only {r['host_only_s']:.1f} s → {r['host_ratio']:.2f}, "
-            f"vs dual-write {r['dual_write_s']:.1f} s → {r['ratio']:.2f}"
+            f"{r['syncer_s']:.1f} s vs host-only {r['host_only_s']:.1f} s → "
+            f"{r['host_ratio']:.2f}{_spread(r, 'host_ratio')}, vs dual-write "
+            f"{r['dual_write_s']:.1f} s → {r['ratio']:.2f}{_spread(r, 'ratio')}"
         )
     if sid in ("P2", "P6"):
         return (
@@ -65,7 +74,7 @@ def _shown(sid: str, r: dict[str, Any]) -> str:
     if sid == "P4":
         return f"{r['bytes_per_pod'] / 1024:.1f} KB per pod ({r['n']} pods)"
     if sid == "P5":
-        return f"{r['cpu_s_per_1000']:.2f} CPU-s per 1,000"
+        return f"{r['cpu_s_per_1000']:.2f} CPU-s per 1,000{_spread(r, 'cpu_s_per_1000')}"
     if sid == "P7":
         vs, vc, ratio = r["vsyncer"], r["vcluster"], r["ratio"]
         return (

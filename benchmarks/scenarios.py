@@ -1,4 +1,7 @@
-"""The scenarios of the benchmarks issue (P1-P6), each measured against the running syncer.
+"""The scenarios P1, P3, P4, P5 of the benchmarks issue, measured against vsyncer.
+
+P1/P5 run ``run.repeats`` paired rounds (baselines, then vsyncer) and report
+medians with the spread; P3/P4 measure the running vsyncer once.
 
 Each scenario drives load into the virtual cluster, watches the host side or
 the syncer's ``/metrics``, and stores its figures in ``run.results[<id>]``.
@@ -7,8 +10,10 @@ the syncer's ``/metrics``, and stores its figures in ``run.results[<id>]``.
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 
+from benchmarks.baselines import measure_baseline_p1
 from benchmarks.harness import (
     PodObserver,
     SyncerProcess,
@@ -20,21 +25,61 @@ from benchmarks.run import (
     NAMESPACES,
     Run,
     create_virtual,
+    ensure_syncer,
     fill_to,
     pod_names,
     settle,
     start_syncer,
+    stop_syncer,
 )
 from syncer.resources import PODS
 
 
 async def scenario_p1_p5(run: Run) -> None:
+    """P1 and P5 in ``run.repeats`` paired rounds: the baselines, then vsyncer's burst."""
+    rounds: list[dict[str, float]] = []
+    for r in range(run.repeats):
+        await stop_syncer(run)
+        base = await measure_baseline_p1(run, tag=str(r))
+        await ensure_syncer(run)
+        await settle(run)
+        burst = await _p1_burst(run, prefix=f"p1r{r}")
+        syncer_s = burst["syncer_s"]
+        rounds.append(
+            {
+                **base,
+                **burst,
+                "ratio": syncer_s / base["dual_write_s"],
+                "host_ratio": syncer_s / base["host_only_s"],
+            }
+        )
+    keys = ("host_only_s", "dual_write_s", "syncer_s", "ratio", "host_ratio")
+    run.results["P1"] = {
+        "n": run.n(2000),
+        "rounds": len(rounds),
+        **{k: statistics.median(x[k] for x in rounds) for k in keys},
+        **{f"{k}_spread": [min(x[k] for x in rounds), max(x[k] for x in rounds)] for k in keys},
+        "per_round": [{k: x[k] for k in keys} for x in rounds],
+    }
+    cpu = [x["cpu_s_per_1000"] for x in rounds]
+    last = rounds[-1]
+    run.results["P5"] = {
+        "n": run.n(2000),
+        "rounds": len(rounds),
+        "cpu_s_per_1000": statistics.median(cpu),
+        "cpu_s_per_1000_spread": [min(cpu), max(cpu)],
+        # Where the CPU goes, per pod (the last round): reconciles of any kind, API requests.
+        **{k: v for k, v in last.items() if k.endswith("_per_pod")},
+    }
+
+
+async def _p1_burst(run: Run, *, prefix: str) -> dict[str, float]:
     n = run.n(2000)
     assert run.syncer is not None and run.observer is not None
-    v_ns = [f"p1-{i}" for i in range(NAMESPACES)]
+    v_ns = [f"{prefix}-{i}" for i in range(NAMESPACES)]
     await ensure_namespaces(run.virtual, v_ns)
     await wait_for_default_sa(run.virtual, v_ns)
-    names = pod_names("p1", n, v_ns)
+    names = pod_names(prefix, n, v_ns)
     virtual_running = PodObserver(client=run.virtual, namespace=None, selector=None)
     await virtual_running.start()
     already_running = len(virtual_running.running)
@@ -48,19 +93,10 @@ async def scenario_p1_p5(run: Run) -> None:
     cpu = run.syncer.cpu_seconds() - cpu0
     counts = await asyncio.to_thread(_work_counts, run.syncer)
     await virtual_running.stop()
-    p1 = run.results["P1"]
-    p1.update(
-        {
-            "syncer_s": syncer_s,
-            "ratio": syncer_s / p1["dual_write_s"],
-            "host_ratio": syncer_s / p1["host_only_s"],
-        }
-    )
-    run.results["P5"] = {
-        "n": n,
+    return {
+        "syncer_s": syncer_s,
         "cpu_s": cpu,
         "cpu_s_per_1000": cpu / n * 1000,
-        # Where the CPU goes, per pod: reconciles of any kind, and API requests.
         **{
             f"{what}_per_pod": (counts[what] - counts0.get(what, 0.0)) / n
             for what in sorted(counts)

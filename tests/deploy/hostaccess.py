@@ -90,6 +90,9 @@ KIND_CLUSTER_RULES: dict[str, Rules] = {
         ("apiextensions.k8s.io", "customresourcedefinitions"): READ
     },
 }
+#: toHost priority classes (``sync.priorityclassesToHost``): the tenant's classes are written
+#: cluster-wide (mappers/priorityclasses_tohost.py through the kit).
+TO_HOST_PRIORITY_CLASSES: Rules = {("scheduling.k8s.io", "priorityclasses"): WRITE}
 #: The owner anchor Service is read (syncer/owneranchor.py).
 OWNER_ANCHOR: Rules = {("", "services"): frozenset({"get"})}
 #: The kubelet API of the fake nodes, with pods (syncer/kubelet/).

@@ -28,6 +28,7 @@ from benchmarks.customresources import scenario_p10
 from benchmarks.harness import ensure_namespaces, wait_for_default_sa
 from benchmarks.kubeletapi import scenario_p8_p9
 from benchmarks.latency import scenario_p2, scenario_p6
+from benchmarks.load import LoadMeter, describe
 from benchmarks.p7 import scenario_p7
 from benchmarks.report import table, write_results
 from benchmarks.run import HOST_NS, Run, Scenario, run_scenario, stop_syncer
@@ -53,6 +54,8 @@ SCENARIOS: tuple[Scenario, ...] = (
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     binaries = build().binaries
     only = {s.strip().upper() for s in args.only.split(",")} if args.only else set()
+    meter = LoadMeter()
+    await meter.start()
     with tempfile.TemporaryDirectory(prefix="vsyncer-bench-") as tmp:
         workdir = Path(tmp)
         plane = ControlPlane(binaries=binaries, run_dir=workdir / "plane", nodes=3)
@@ -86,12 +89,15 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 await virtual.close()
         finally:
             await asyncio.to_thread(plane.stop)
+    load = await meter.stop()
     results = {k: v for k, v in run.results.items() if not only or k in only}
     return {
         "kubernetes": KUBERNETES_VERSION,
         "python": platform.python_version(),
         "quick": bool(args.quick),
         "workers": args.workers,
+        "repeats": args.repeats,
+        "load": load,
         "scenarios": results,
     }
 
@@ -114,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report = asyncio.run(main_async(args))
     print(table(report["scenarios"]))
+    print(describe(report["load"]))
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     if args.results is not None:

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.load import describe
+
 TARGETS: dict[str, tuple[str, Callable[[dict[str, Any]], float], float]] = {
     "P1": ("syncer ÷ host-only ≤ 1.28, ÷ dual-write ≤ 1.05", lambda r: r["host_ratio"], 1.28),
     "P2": (
@@ -132,6 +134,8 @@ def write_results(path: Path, report: dict[str, Any]) -> None:
             f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on commit `{commit or 'unknown'}`; "
             f"machine: {machine}; Python {report['python']}; Kubernetes {report['kubernetes']}"
             f"{'; --quick' if report['quick'] else ''}.",
+            "",
+            describe(report["load"]) if "load" in report else "",
             "",
             table(report["scenarios"]),
             "",

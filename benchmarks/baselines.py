@@ -22,14 +22,14 @@ async def baseline_p1(run: Run) -> None:
     run.results["P1"] = await measure_baseline_p1(run, tag="b")
 
 
-async def measure_baseline_p1(run: Run, *, tag: str) -> dict[str, float]:
+async def measure_baseline_p1(run: Run, *, tag: str, n: int | None = None) -> dict[str, float]:
     """Host-only and dual-write creation of the P1 burst with the same client and concurrency.
 
-    ``tag`` keeps each round's namespaces apart.  Returns ``n``, ``host_only_s``,
-    ``dual_write_s``.  The dual-write's virtual pods are removed before it returns (a syncer
-    must not find them); the host pods stay.
+    ``tag`` keeps each round's namespaces apart; ``n`` defaults to the P1 burst.  Returns
+    ``n``, ``host_only_s``, ``dual_write_s``.  The dual-write's virtual pods are removed
+    before it returns (a syncer must not find them); the host pods stay.
     """
-    n = run.n(2000)
+    n = run.n(2000) if n is None else n
     host_ns = [f"direct-host-{tag}"]
     await ensure_namespaces(run.host, host_ns)
     await wait_for_default_sa(run.host, host_ns)
@@ -61,7 +61,9 @@ async def measure_baseline_p1(run: Run, *, tag: str) -> dict[str, float]:
         return both
 
     started = time.monotonic()
-    await bounded((job(ns, name) for ns, name in pod_names("dw", n, v_ns)), concurrency=CONCURRENCY)
+    await bounded(
+        (job(ns, name) for ns, name in pod_names(f"dw{tag}", n, v_ns)), concurrency=CONCURRENCY
+    )
     dual_write = time.monotonic() - started
     await remove_round(run, virtual_namespaces=v_ns, host_namespace=None, nodes=False)
     return {"n": n, "host_only_s": host_only, "dual_write_s": dual_write}

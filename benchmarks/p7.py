@@ -60,11 +60,11 @@ async def scenario_p7(run: Run) -> None:
     rounds: dict[str, list[dict[str, float]]] = {"vcluster": [], "vsyncer": []}
     for r in range(run.repeats):
         try:
-            rounds["vcluster"].append(await _vcluster_round(run, binary, n=n, r=r))
+            rounds["vcluster"].append(await vcluster_round(run, binary, n=n, tag=str(r)))
         except RuntimeError as exc:
             run.results["P7"] = {"not_run": f"vcluster's syncer did not run: {exc}"}
             return
-        rounds["vsyncer"].append(await _vsyncer_round(run, n=n, r=r))
+        rounds["vsyncer"].append(await vsyncer_round(run, n=n, tag=str(r)))
     medians = {
         who: {m: statistics.median(x[m] for x in figures) for m in MEASURES}
         for who, figures in rounds.items()
@@ -80,28 +80,30 @@ async def scenario_p7(run: Run) -> None:
     }
 
 
-async def _vcluster_round(run: Run, binary: VclusterBinary, *, n: int, r: int) -> dict[str, float]:
+async def vcluster_round(run: Run, binary: VclusterBinary, *, n: int, tag: str) -> dict[str, float]:
+    """vcluster's syncer alone on an ``n``-pod burst (``tag`` names its namespaces)."""
     syncer = VclusterSyncer(
         binary=binary,
         plane=run.plane,
-        directory=run.workdir / f"p7-vcluster-{r}",
+        directory=run.workdir / f"p7-vcluster-{tag}",
         name="p7vc",
-        host_namespace=f"p7-vcluster-{r}",
+        host_namespace=f"p7-vcluster-{tag}",
         host_qps=HOST_QPS,
         host_burst=HOST_BURST,
     )
     try:
         await asyncio.to_thread(syncer.start)
-        return await _burst(run, syncer, n=n, prefix=f"p7vc{r}", host_ns=syncer.host_namespace)
+        return await _burst(run, syncer, n=n, prefix=f"p7vc{tag}", host_ns=syncer.host_namespace)
     finally:
         await asyncio.to_thread(syncer.stop)
         await remove_round(
-            run, virtual_namespaces=_namespaces(f"p7vc{r}"), host_namespace=syncer.host_namespace
+            run, virtual_namespaces=_namespaces(f"p7vc{tag}"), host_namespace=syncer.host_namespace
         )
 
 
-async def _vsyncer_round(run: Run, *, n: int, r: int) -> dict[str, float]:
-    host_ns = f"p7-vsyncer-{r}"
+async def vsyncer_round(run: Run, *, n: int, tag: str) -> dict[str, float]:
+    """A vsyncer of its own, alone on an ``n``-pod burst (``tag`` names its namespaces)."""
+    host_ns = f"p7-vsyncer-{tag}"
     await ensure_namespaces(run.host, [host_ns])
     await wait_for_default_sa(run.host, [host_ns])
     with contextlib.suppress(AlreadyExists):
@@ -113,17 +115,19 @@ async def _vsyncer_round(run: Run, *, n: int, r: int) -> dict[str, float]:
         virtual_kubeconfig=run.plane.virtual.kubeconfig,
         host_namespace=host_ns,
         vcluster=VCLUSTER,
-        log=run.workdir / f"p7-vsyncer-{r}.log",
+        log=run.workdir / f"p7-vsyncer-{tag}.log",
         workers=run.workers,
         host_qps=HOST_QPS,
         host_burst=HOST_BURST,
     )
     try:
         await asyncio.to_thread(syncer.start)
-        return await _burst(run, syncer, n=n, prefix=f"p7vs{r}", host_ns=host_ns)
+        return await _burst(run, syncer, n=n, prefix=f"p7vs{tag}", host_ns=host_ns)
     finally:
         await asyncio.to_thread(syncer.stop)
-        await remove_round(run, virtual_namespaces=_namespaces(f"p7vs{r}"), host_namespace=host_ns)
+        await remove_round(
+            run, virtual_namespaces=_namespaces(f"p7vs{tag}"), host_namespace=host_ns
+        )
 
 
 async def _burst(

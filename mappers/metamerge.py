@@ -25,9 +25,10 @@ the marker labels, the namespace labels ``ns-label-…``) never flow up; the
 renamed colliding keys (``release``, ``vcluster.loft.sh/namespace`` …) are
 translated back to the tenant's key; a host label literally named like a
 colliding key cannot be told apart from the renamed one and stays on the
-host.  Annotation keys ``vcluster.loft.sh/…`` and the syncer's reserved keys
-never flow up.  Virtual keys that cannot flow up are copied down one way, as
-before.
+host.  Label keys the host label denylist denies (``grafana_dashboard`` …,
+renamed on the host like colliding keys) take no part either way.  Annotation
+keys ``vcluster.loft.sh/…`` and the syncer's reserved keys never flow up.
+Virtual keys that cannot flow up are copied down one way, as before.
 
 Ordering contract for the caller: write the merged maps to the virtual pod
 *first*, then the host pod (with a fresh record).  A failure in between then
@@ -81,6 +82,11 @@ def label_flows(key: str) -> bool:
     return key in COLLIDING_LABEL_KEYS or not is_reserved_key(key)
 
 
+def label_merges(translator: Translator, key: str) -> bool:
+    """Whether a label key takes part in the merge: it flows and is not denied on the host."""
+    return label_flows(key) and not translator.label_denylist.denies(key)
+
+
 def annotation_flows(key: str) -> bool:
     """Whether an annotation key (the same on both sides) takes part in the merge."""
     return not is_reserved_key(key)
@@ -93,7 +99,7 @@ def host_labels_back(translator: Translator, host: Mapping[str, str]) -> dict[st
     for key, value in host.items():
         if key in renamed:
             back[renamed[key]] = value
-        elif key not in COLLIDING_LABEL_KEYS and label_flows(key):
+        elif key not in COLLIDING_LABEL_KEYS and label_merges(translator, key):
             back[key] = value
     return back
 
@@ -108,7 +114,7 @@ class Sides:
 
 def label_sides(translator: Translator, v_obj: Obj, p_obj: Obj) -> Sides:
     return Sides(
-        virtual={k: v for k, v in labels_of(v_obj).items() if label_flows(k)},
+        virtual={k: v for k, v in labels_of(v_obj).items() if label_merges(translator, k)},
         host=host_labels_back(translator, labels_of(p_obj)),
     )
 
@@ -194,7 +200,7 @@ def merge_pod_metadata(translator: Translator, v_obj: Obj, p_obj: Obj) -> Merged
     merged_annotations = three_way_merge(
         last=last_annotations, virtual=annotations.virtual, host=annotations.host
     )
-    kept_labels = {k: v for k, v in labels_of(v_obj).items() if not label_flows(k)}
+    kept_labels = {k: v for k, v in labels_of(v_obj).items() if not label_merges(translator, k)}
     kept_annotations = {k: v for k, v in annotations_of(v_obj).items() if not annotation_flows(k)}
     return MergedMetadata(
         labels={**kept_labels, **merged_labels},

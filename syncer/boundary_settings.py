@@ -21,6 +21,9 @@ environment, lists or the same string in YAML.
   objects), so any other prefixed key is refused (:mod:`mappers.ingresses`).
   The default is :data:`DEFAULT_INGRESS_ANNOTATIONS`: ingress-nginx's routing,
   TLS-redirect, timeout, size and CORS keys, none of which names an object or URL.
+* ``host_label_denylist`` — label keys (or key prefixes ending in ``*``) a tenant's
+  object never carries to the host as they are: renamed like vcluster's colliding
+  keys (:mod:`syncer.hostlabels`, whose default the module documents key by key).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, field_validator
 from pydantic_settings import NoDecode
 
+from syncer.hostlabels import DEFAULT_HOST_LABEL_DENYLIST, parse_entries
 from syncer.podsecurity import validate_allow_entry
 
 _NGINX = "nginx.ingress.kubernetes.io/"
@@ -71,6 +75,7 @@ class BoundaryFields(BaseModel):
     host_service_cidrs: Annotated[tuple[str, ...], NoDecode] = ("10.96.0.0/12",)
     endpoints_deny_cidrs: Annotated[tuple[str, ...], NoDecode] = ()
     ingress_annotations: Annotated[tuple[str, ...], NoDecode] = DEFAULT_INGRESS_ANNOTATIONS
+    host_label_denylist: Annotated[tuple[str, ...], NoDecode] = DEFAULT_HOST_LABEL_DENYLIST
 
     @field_validator(
         "pod_security_allow",
@@ -78,6 +83,7 @@ class BoundaryFields(BaseModel):
         "host_service_cidrs",
         "endpoints_deny_cidrs",
         "ingress_annotations",
+        "host_label_denylist",
         mode="before",
     )
     @classmethod
@@ -113,3 +119,8 @@ class BoundaryFields(BaseModel):
                     " nginx.ingress.kubernetes.io/proxy-*"
                 )
         return value
+
+    @field_validator("host_label_denylist")
+    @classmethod
+    def _label_keys(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return parse_entries(value)  # ValueError: one line naming the entry

@@ -83,6 +83,7 @@ from syncer.dryrun import write_paths
 from syncer.echoes import OwnWrites, RecordingApi
 from syncer.errors import ApiError, ConfigError
 from syncer.events import EventRecorder
+from syncer.hostlabels import HostLabelDenylist
 from syncer.hostlookup import HostLookup
 from syncer.hostwriter import HostWriter
 from syncer.inflight import AdaptiveLimit
@@ -91,7 +92,7 @@ from syncer.keys import ObjectKey
 from syncer.kube import KubeClient
 from syncer.mappersettings import mapper_config
 from syncer.metrics import Metrics
-from syncer.owneranchor import OwnerAnchor
+from syncer.owneranchor import anchor_for
 from syncer.plugins import PluginError, build_mappers, with_custom_resources
 from syncer.ratelimit import Throttle
 from syncer.reconcilelog import ReconcileLogger
@@ -253,22 +254,17 @@ def build(
     (holding the lease, with leader election).
     """
     s = settings
-    translator = Translator(vcluster=s.vcluster_name, host_namespace=s.host_namespace)
+    translator = Translator(
+        vcluster=s.vcluster_name,
+        host_namespace=s.host_namespace,
+        label_denylist=HostLabelDenylist.of(s.host_label_denylist),
+    )
     # The sync layer writes through these, so each cluster's own writes are known (echoes);
     # a dry run sends none of them (syncer/dryrun.py).
     v_out, p_out = write_paths(virtual=virtual, host=host, metrics=metrics, dry_run=s.dry_run)
     v_api = RecordingApi(client=v_out, writes=OwnWrites())
     p_api = RecordingApi(client=p_out, writes=OwnWrites())
-    anchor = (
-        OwnerAnchor(
-            client=host,
-            namespace=s.host_namespace,
-            name=s.owner_anchor or s.vcluster_name,
-            setting="VSYNCER_OWNER_ANCHOR",
-        )
-        if s.set_owner
-        else None
-    )
+    anchor = anchor_for(s, client=host)
     writer = HostWriter(
         client=p_api,
         translator=translator,

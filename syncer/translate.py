@@ -24,16 +24,20 @@ name that are DNS-1123 labels:
   the provenance annotations (:meth:`Translator.virtual_key_from_host`), and a
   reconcile must still compare that key with its own.
 * Translated label keys are valid qualified names (``prefix/name``, name part at
-  most 63 characters).  Label and annotation *values* are copied as they are: the
-  virtual API server has already validated them by the same rules as the host's.
+  most 63 characters), and none is a key the host label denylist denies
+  (:mod:`syncer.hostlabels`).  Label and annotation *values* are copied as they
+  are: the virtual API server has already validated them by the same rules as
+  the host's.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from syncer.hostlabels import DEFAULT_DENYLIST, RESERVED_KEY_PREFIXES, HostLabelDenylist
 
 MANAGED_BY_LABEL = "vcluster.loft.sh/managed-by"
 NAMESPACE_LABEL = "vcluster.loft.sh/namespace"
@@ -54,11 +58,6 @@ OWNER_REFERENCES_ANNOTATION = "vcluster.loft.sh/owner-references"
 COLLIDING_LABEL_KEYS = frozenset(
     {"release", NAMESPACE_LABEL, MANAGED_BY_LABEL, CONTROLLED_BY_LABEL}
 )
-#: Key prefixes of the syncers' own labels and annotations on host objects.  A tenant's
-#: label under one is renamed like a colliding key (so it cannot pose as a marker, a
-#: namespace-label copy or a token secret); a tenant's annotation under one never
-#: reaches the host (:func:`is_reserved_key`).
-RESERVED_KEY_PREFIXES = ("vcluster.loft.sh/", "vsyncer.dev/")
 
 #: The ``object-kind`` of the host Secrets holding a pod's virtual service-account token:
 #: their provenance names the *pod*, and their name is :func:`token_host_name`.
@@ -97,7 +96,9 @@ def safe_concat(*parts: str) -> str:
 
 
 def is_reserved_key(key: str) -> bool:
-    """Whether a label or annotation key is in the syncers' own key space."""
+    """Whether a label or annotation key is in the syncers' own key space
+    (:data:`RESERVED_KEY_PREFIXES`: such a tenant label is renamed like a colliding key,
+    such a tenant annotation never reaches the host)."""
     return key.startswith(RESERVED_KEY_PREFIXES)
 
 
@@ -187,15 +188,24 @@ def _mapping(value: object) -> Mapping[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Translator:
-    """The translation rules of one virtual cluster syncing into one host namespace."""
+    """The translation rules of one virtual cluster syncing into one host namespace.
+
+    ``label_denylist``: the label keys renamed besides vcluster's (:mod:`syncer.hostlabels`).
+    """
 
     vcluster: str
     host_namespace: str
+    label_denylist: HostLabelDenylist = DEFAULT_DENYLIST
+    _renamed_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+    _renamed_prefixes: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for field, value in (("vcluster", self.vcluster), ("host_namespace", self.host_namespace)):
+        for name, value in (("vcluster", self.vcluster), ("host_namespace", self.host_namespace)):
             if not value or not value.isascii():
-                raise ValueError(f"{field} must be a non-empty ASCII name, got {value!r}")
+                raise ValueError(f"{name} must be a non-empty ASCII name, got {value!r}")
+        deny = self.label_denylist  # precomputed: translate_label_key is on every write
+        object.__setattr__(self, "_renamed_keys", COLLIDING_LABEL_KEYS | deny.keys)
+        object.__setattr__(self, "_renamed_prefixes", RESERVED_KEY_PREFIXES + deny.prefixes)
 
     def host_name(self, namespace: str, name: str) -> str:
         """The host name of the namespaced virtual object ``namespace/name``."""
@@ -210,11 +220,12 @@ class Translator:
     def translate_label_key(self, key: str) -> str:
         """A user label key as it appears on the host.
 
-        Colliding keys (vcluster's four) and every key under a reserved prefix
-        (:data:`RESERVED_KEY_PREFIXES`, vsyncer's stricter rule) are renamed to
+        Colliding keys (vcluster's four), every key under a reserved prefix
+        (:data:`RESERVED_KEY_PREFIXES`) and every key ``label_denylist`` denies
+        (vsyncer's stricter rules) are renamed to
         ``vcluster.loft.sh/label-<vcluster>-x-<sha256(key)[:10]>``.
         """
-        if key not in COLLIDING_LABEL_KEYS and not is_reserved_key(key):
+        if key not in self._renamed_keys and not key.startswith(self._renamed_prefixes):
             return key
         return safe_concat("vcluster.loft.sh/label", self.vcluster, "x", _sha256_prefix(key))
 

@@ -59,6 +59,7 @@ NON_DEFAULT: dict[str, Any] = {
         "hostServiceCIDRs": ["10.100.0.0/16"],
         "endpointsDenyCIDRs": ["10.0.0.0/8", "172.16.0.0/12"],
         "ingressAnnotations": ["nginx.ingress.kubernetes.io/rewrite-target"],
+        "hostLabelDenylist": ["grafana_*", "example.com/team"],
         "metricsPort": 9090,
         "probesPort": 9091,
         "kubelet": {"port": 11250, "clientNames": ["kube-apiserver-kubelet-client", "other"]},
@@ -201,6 +202,7 @@ def test_every_setting_comes_from_the_values(values: dict[str, Any] | None, tmp_
     assert loaded.host_service_cidrs == ("10.100.0.0/16",)
     assert loaded.endpoints_deny_cidrs == ("10.0.0.0/8", "172.16.0.0/12")
     assert loaded.ingress_annotations == ("nginx.ingress.kubernetes.io/rewrite-target",)
+    assert loaded.host_label_denylist == ("grafana_*", "example.com/team")
     assert loaded.kubelet_client_names == ("kube-apiserver-kubelet-client", "other")
     assert loaded.isolation
     assert loaded.isolation_quota == ("requests.cpu=4",)

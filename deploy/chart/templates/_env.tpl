@@ -84,6 +84,8 @@ service account (VSYNCER_HOST_KUBECONFIG unset: in-cluster). An empty value is u
   value: {{ join "," $v.podSecurity.allow | quote }}
 - name: VSYNCER_SERVICE_EXTERNAL_IP_CIDRS
   value: {{ join "," $v.serviceExternalIPCIDRs | quote }}
+- name: VSYNCER_HOST_LABEL_DENYLIST
+  value: {{ join "," $v.hostLabelDenylist | quote }}
 - name: VSYNCER_INGRESS_ANNOTATIONS
   value: {{ join "," $v.ingressAnnotations | quote }}
 - name: VSYNCER_INGRESS_HOSTS

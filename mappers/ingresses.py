@@ -20,8 +20,13 @@ field                                on the host
                                      synced while an ingress refers to it (the
                                      referenced-copy rule of the secrets kind,
                                      through :data:`SECRET_INDEX`)
-``tls[].hosts``, ``rules[].host``,   kept as they are
-paths, ``ingressClassName``
+``tls[].hosts``, ``rules[].host``,   kept as they are, once allowed by
+``ingressClassName``                 ``VSYNCER_INGRESS_HOSTS`` and
+                                     ``VSYNCER_INGRESS_CLASSES`` (unset: any;
+                                     else refused, ``ingress_host`` /
+                                     ``ingress_class``:
+                                     :mod:`mappers.ingresshosts`)
+paths                                kept as they are
 anything else                        refused (``unknown_field``)
 ===================================  ===========================================
 
@@ -52,6 +57,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from mappers.collisions import PARTNER_RETRY, cached_host, holds, is_ambiguous
+from mappers.ingresshosts import check_class, check_hosts
 from mappers.servicespec import unknown_field
 from syncer.api import (
     INGRESSES,
@@ -234,7 +240,9 @@ class IngressMapper(CopySyncer):
 
     def __init__(self, *, translator: Translator, config: MapperConfig | None = None) -> None:
         super().__init__(resource=INGRESSES, translator=translator)
-        self.annotations = (config or MapperConfig()).ingress_annotations
+        config = config or MapperConfig()
+        self.annotations = config.ingress_annotations
+        self.hosts, self.classes = config.ingress_hosts, config.ingress_classes
 
     def indexes(self) -> Mapping[str, Callable[[Obj], Iterable[str]]]:
         return {SECRET_INDEX: secret_index}
@@ -246,6 +254,8 @@ class IngressMapper(CopySyncer):
             return None
         spec, namespace = mapping(v_obj.get("spec")), namespace_of(v_obj)
         body["spec"] = host_ingress_spec(spec, namespace=namespace, translator=self.translator)
+        check_hosts(spec, allowed=self.hosts)
+        check_class(spec, allowed=self.classes)
         check_annotations(v_obj, allowed=self.annotations)
         check_references(ctx, namespace=namespace, spec=spec)
         return body

@@ -34,6 +34,23 @@ tenant's budget, and a plain ``minAvailable`` needs no controller on the host.
 The tenant can write that status, but only to loosen its own pods' budget,
 which it may do through the spec anyway.
 
+A budget that allows no disruption at all (:func:`blocking_field`:
+``maxUnavailable`` ``0`` or ``0%``, ``minAvailable`` ``100%``, or a counted
+``desiredHealthy`` of every expected pod) would stop every drain of the host
+nodes its pods run on, for the host's admin as much as for the tenant.
+vcluster passes it through; ``VSYNCER_PDB_NO_DISRUPTION``
+(:attr:`~syncer.api.MapperConfig.pdb_no_disruption`) decides here:
+
+* ``clamp`` (the default): once the virtual cluster has counted the budget's
+  pods, the host copy gets ``minAvailable`` = the expected pods minus one, so a
+  drain moves one pod at a time and the tenant keeps all but one running
+  (until counted, the spec as it is, as for every budget of that form);
+* ``refuse``: refused (``pdb_no_disruption``, a Warning event and the metric)
+  while it allows no disruption; the virtual status's next count (more pods)
+  or a change of the spec brings it back.  An existing host copy stays as it
+  was;
+* ``allow``: passed through, as vcluster does.
+
 ``status`` does **not** come up, on purpose: the virtual cluster's own
 disruption controller writes it, from the virtual pods (whose readiness the
 pods mapper brings up from the host), and the virtual eviction API reads it.
@@ -53,7 +70,7 @@ from typing import Any, TypeGuard
 
 from mappers.policyselectors import pod_selector
 from mappers.servicespec import unknown_field
-from syncer.api import PDBS, Obj, Refused, Resource, SyncContext, Translator, thaw
+from syncer.api import PDBS, MapperConfig, Obj, Refused, Resource, SyncContext, Translator, thaw
 from syncer.kit import CopySyncer, Json, items, mapping, namespace_of
 
 #: Every field of the v1.36 PodDisruptionBudgetSpec.
@@ -104,6 +121,31 @@ def _count(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+def _counted(v_obj: Obj) -> int | None:
+    """``expectedPods`` of the virtual status when it is a count of this generation."""
+    status = mapping(v_obj.get("status"))
+    generation = mapping(v_obj.get("metadata")).get("generation")
+    expected = status.get("expectedPods")
+    if generation is None or status.get("observedGeneration") != generation:
+        return None
+    return expected if _count(expected) and expected > 0 else None
+
+
+def blocking_field(v_obj: Obj) -> str | None:
+    """The field by which the budget allows no disruption at all, as ``path: why``; ``None``
+    when it allows some (or cannot be told yet)."""
+    spec, status = mapping(v_obj.get("spec")), mapping(v_obj.get("status"))
+    if spec.get("maxUnavailable") in (0, "0%"):
+        return f"spec.maxUnavailable: {spec['maxUnavailable']!r} lets no pod go"
+    if spec.get("minAvailable") == "100%":
+        return "spec.minAvailable: '100%' keeps every pod"
+    expected, desired = _counted(v_obj), status.get("desiredHealthy")
+    if expected is not None and _count(desired) and desired >= expected:
+        field = "minAvailable" if "minAvailable" in spec else "maxUnavailable"
+        return f"spec.{field}: keeps all {expected} pods it counts"
+    return None
+
+
 class PodDisruptionBudgetMapper(CopySyncer):
     """Spec down with a confined selector; the status stays each cluster's (see the module)."""
 
@@ -111,8 +153,9 @@ class PodDisruptionBudgetMapper(CopySyncer):
     #: Reads no cache besides its own kind's.
     reads: frozenset[Resource] = frozenset()
 
-    def __init__(self, *, translator: Translator) -> None:
+    def __init__(self, *, translator: Translator, no_disruption: str = "clamp") -> None:
         super().__init__(resource=PDBS, translator=translator)
+        self.no_disruption = no_disruption
 
     def desired_host(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> Json | None:
         """The host budget; raises :class:`Refused` for a spec that must not reach the host."""
@@ -123,6 +166,16 @@ class PodDisruptionBudgetMapper(CopySyncer):
             mapping(v_obj.get("spec")), namespace=namespace_of(v_obj), translator=self.translator
         )
         minimum = counted_minimum(v_obj)
+        blocking = blocking_field(v_obj) if self.no_disruption != "allow" else None
+        if blocking is not None and self.no_disruption == "refuse":
+            raise Refused(
+                reason="pdb_no_disruption",
+                message=f"{blocking}: it would stop every drain of the host's nodes"
+                " (VSYNCER_PDB_NO_DISRUPTION)",
+            )
+        expected = _counted(v_obj) if blocking is not None else None
+        if expected is not None:
+            minimum = expected - 1  # clamp: one pod at a time may go
         if minimum is not None:
             spec.pop("maxUnavailable", None)
             spec["minAvailable"] = minimum
@@ -137,6 +190,9 @@ class PodDisruptionBudgetMapper(CopySyncer):
             return None
 
 
-def make(*, translator: Translator) -> PodDisruptionBudgetMapper:
+def make(
+    *, translator: Translator, config: MapperConfig | None = None
+) -> PodDisruptionBudgetMapper:
     """Entry-point factory."""
-    return PodDisruptionBudgetMapper(translator=translator)
+    no_disruption = (config or MapperConfig()).pdb_no_disruption
+    return PodDisruptionBudgetMapper(translator=translator, no_disruption=no_disruption)

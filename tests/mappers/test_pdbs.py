@@ -6,8 +6,14 @@ from typing import Any
 
 import pytest
 
-from mappers.pdbs import PodDisruptionBudgetMapper, counted_minimum, host_budget_spec
-from syncer.api import DONE, MANAGED_BY_LABEL, NAMESPACE_LABEL, PDBS, Refused
+from mappers.pdbs import (
+    PodDisruptionBudgetMapper,
+    blocking_field,
+    counted_minimum,
+    host_budget_spec,
+    make,
+)
+from syncer.api import DONE, MANAGED_BY_LABEL, NAMESPACE_LABEL, PDBS, MapperConfig, Refused
 from syncer.kit.testing import TRANSLATOR as T
 from syncer.kit.testing import FakeContext
 
@@ -155,3 +161,57 @@ async def test_a_counted_budget_reaches_the_host_as_a_minimum() -> None:
     assert fake.host.created[0]["spec"] == {"minAvailable": 2, "selector": {"matchLabels": MINE}}
     uncounted = v_budget(maxUnavailable=1, selector={})
     assert mapper.drift(fake.ctx, uncounted, fake.host.created[0]) == "spec"
+
+
+@pytest.mark.parametrize(
+    ("v_obj", "blocking"),
+    [
+        (v_budget(maxUnavailable=0), "spec.maxUnavailable"),
+        (v_budget(maxUnavailable="0%"), "spec.maxUnavailable"),
+        (v_budget(minAvailable="100%"), "spec.minAvailable"),
+        (counted({"minAvailable": 3}, desiredHealthy=3), "spec.minAvailable"),
+        (counted({"minAvailable": "90%"}, desiredHealthy=3), "spec.minAvailable"),
+        (counted({"minAvailable": 2}), None),
+        (counted({"maxUnavailable": 1}), None),
+        (counted({"minAvailable": 3}, desiredHealthy=3, observedGeneration=1), None),
+    ],
+    ids=["max-0", "max-0%", "min-100%", "min-all", "rounds-to-all", "min-2", "max-1", "stale"],
+)
+def test_budgets_allowing_no_disruption(v_obj: Json, blocking: str | None) -> None:
+    found = blocking_field(v_obj)
+    assert (found.split(":")[0] if found else None) == blocking
+
+
+@pytest.mark.parametrize(
+    ("spec", "host_minimum"),
+    [({"maxUnavailable": 0}, 2), ({"minAvailable": 3}, 2), ({"minAvailable": "100%"}, 2)],
+)
+async def test_clamp_lets_one_pod_go_at_a_time(spec: Json, host_minimum: int) -> None:
+    """The default: a counted budget that keeps all 3 pods reaches the host as 2 of 3."""
+    mapper = PodDisruptionBudgetMapper(translator=T)
+    v_obj = counted({**spec, "selector": {}}, desiredHealthy=3)
+    fake = FakeContext(virtual={}, enabled=[PDBS])
+    await mapper.sync_to_host(fake.ctx, v_obj)
+    assert fake.host.created[0]["spec"] == {
+        "minAvailable": host_minimum,
+        "selector": {"matchLabels": MINE},
+    }
+
+
+async def test_refuse_keeps_it_off_the_host_and_allow_passes_it() -> None:
+    v_obj = counted({"maxUnavailable": 0, "selector": {}}, desiredHealthy=3)
+    refuse = make(translator=T, config=MapperConfig(pdb_no_disruption="refuse"))
+    fake = FakeContext(virtual={}, enabled=[PDBS])
+    with pytest.raises(Refused) as refused:
+        await refuse.sync_to_host(fake.ctx, v_obj)
+    assert refused.value.reason == "pdb_no_disruption"
+    assert refused.value.message.startswith("spec.maxUnavailable:")
+    assert "VSYNCER_PDB_NO_DISRUPTION" in refused.value.message
+    assert fake.calls == []
+    assert refuse.drift(fake.ctx, v_obj, None) is None
+    # A budget that lets a pod go is not affected.
+    assert await refuse.sync_to_host(fake.ctx, counted({"maxUnavailable": 1})) == DONE
+
+    allow = make(translator=T, config=MapperConfig(pdb_no_disruption="allow"))
+    await allow.sync_to_host(fake.ctx, v_obj)
+    assert fake.host.created[-1]["spec"]["minAvailable"] == 3  # the count, as vcluster keeps it

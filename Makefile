@@ -37,7 +37,7 @@ $(BENCH_STAMP): $(STAMP)
 
 # The benchmarks, with vcluster's syncer as the P7 baseline (built once, cached; not part of `test`).
 bench: $(BENCH_STAMP) controlplane
-	$(PY) -m benchmarks --json benchmarks/results.json --results benchmarks/RESULTS.md
+	$(PY) -m benchmarks --json benchmarks/results.json --results benchmarks/RESULTS.md --plots benchmarks
 
 # Only P7: vsyncer against vcluster's syncer on the same burst (prints the table, writes nothing).
 bench-vcluster: $(BENCH_STAMP) controlplane

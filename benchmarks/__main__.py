@@ -32,6 +32,7 @@ from benchmarks.load import LoadMeter, describe
 from benchmarks.p7 import scenario_p7
 from benchmarks.report import table, write_results
 from benchmarks.run import HOST_NS, Run, Scenario, run_scenario, stop_syncer
+from benchmarks.scale import scenario_scale
 from benchmarks.scenarios import scenario_p1_p5, scenario_p3, scenario_p4
 from syncer.kube import KubeClient
 from syncer.localcluster import ControlPlane, build
@@ -41,6 +42,7 @@ from syncer.localcluster.build import KUBERNETES_VERSION
 #: it.  A new scenario is one line here (and its target in benchmarks.report).
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(ids=("P7",), run=scenario_p7, with_syncer=False),
+    Scenario(ids=("SCALE",), run=scenario_scale, with_syncer=False),
     Scenario(ids=("P1", "P5"), run=scenario_p1_p5, with_syncer=False),
     Scenario(ids=("P6",), run=scenario_p6, with_syncer=False),
     Scenario(ids=("P2",), run=scenario_p2, with_syncer=False),
@@ -76,6 +78,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 workdir=workdir,
                 workers=args.workers,
                 repeats=args.repeats,
+                plots=args.plots,
+                scale_50k=args.scale_50k,
             )
             await ensure_namespaces(host, [HOST_NS])
             await wait_for_default_sa(host, [HOST_NS])
@@ -117,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeats", type=int, default=3, help="paired rounds of each ratio scenario (median)"
     )
+    parser.add_argument(
+        "--plots", type=Path, default=None, help="draw the scale and P1-over-time PNGs here"
+    )
+    parser.add_argument("--scale-50k", action="store_true", help="add N=50,000 to the scale curve")
     args = parser.parse_args(argv)
     report = asyncio.run(main_async(args))
     print(table(report["scenarios"]))

@@ -26,6 +26,7 @@ TARGETS: dict[str, tuple[str, Callable[[dict[str, Any]], float], float]] = {
         lambda r: max(r["ratio"].values()),
         1.0,
     ),
+    "SCALE": ("vsyncer per pod at largest N ÷ smallest ≤ 1.25", lambda r: r["growth"], 1.25),
     "P8": ("logs via vsyncer ÷ direct ≥ 0.8", lambda r: r["ratio"], 0.8),
     "P9": ("port-forward ÷ direct ≥ 0.8; exec +p50 ≤ 20 ms", lambda r: r["ratio"], 0.8),
     # benchmarks/customresources.py: within ± 10 % of P1's ratio (no P1 in the run: no verdict)
@@ -55,6 +56,13 @@ def _spread(r: dict[str, Any], key: str) -> str:
     return f" ({spread[0]:.2f}-{spread[1]:.2f} over {r['rounds']})"
 
 
+def _scale_point(p: dict[str, Any]) -> str:
+    shown = f"N={p['n']}: {p['vsyncer_ms_per_pod']:.1f} ms, {p['vsyncer_kb_per_pod']:.1f} KB/pod"
+    if "vcluster_ms_per_pod" in p:
+        shown += f" (vcluster {p['vcluster_ms_per_pod']:.1f} ms, {p['vcluster_kb_per_pod']:.0f} KB)"
+    return shown
+
+
 def _shown(sid: str, r: dict[str, Any]) -> str:
     if sid == "P10":
         vs = f", ÷ P1's {r['vs_p1']:.2f}" if "vs_p1" in r else ", P1 not run"
@@ -77,6 +85,8 @@ def _shown(sid: str, r: dict[str, Any]) -> str:
         return f"{r['bytes_per_pod'] / 1024:.1f} KB per pod ({r['n']} pods)"
     if sid == "P5":
         return f"{r['cpu_s_per_1000']:.2f} CPU-s per 1,000{_spread(r, 'cpu_s_per_1000')}"
+    if sid == "SCALE":
+        return "; ".join(_scale_point(p) for p in r["points"]) + f" → {r['growth']:.2f}"
     if sid == "P7":
         vs, vc, ratio = r["vsyncer"], r["vcluster"], r["ratio"]
         return (

@@ -59,6 +59,9 @@ class Run:
     workers: int | None = None  # None: vsyncer's default
     #: rounds of each paired (baseline, syncer) ratio scenario; medians are reported
     repeats: int = 3
+    #: where the PNGs go (None: no plots)
+    plots: Path | None = None
+    scale_50k: bool = False
 
     def n(self, full: int) -> int:
         return max(1, full // 10) if self.quick else full

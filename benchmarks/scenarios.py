@@ -13,6 +13,7 @@ import asyncio
 import statistics
 import time
 
+from benchmarks import timeline
 from benchmarks.baselines import measure_baseline_p1
 from benchmarks.harness import (
     PodObserver,
@@ -43,7 +44,13 @@ async def scenario_p1_p5(run: Run) -> None:
         base = await measure_baseline_p1(run, tag=str(r))
         await ensure_syncer(run)
         await settle(run)
-        burst = await _p1_burst(run, prefix=f"p1r{r}")
+        samples: list[dict[str, float]] = []
+        burst = await _p1_burst(run, prefix=f"p1r{r}", samples=samples)
+        if r == 0 and run.plots is not None:
+            title = f"One P1 burst of {run.n(2000)} pods through vsyncer"
+            await asyncio.to_thread(
+                timeline.plot, samples, run.plots / "p1-timeline.png", title=title
+            )
         syncer_s = burst["syncer_s"]
         rounds.append(
             {
@@ -73,7 +80,7 @@ async def scenario_p1_p5(run: Run) -> None:
     }
 
 
-async def _p1_burst(run: Run, *, prefix: str) -> dict[str, float]:
+async def _p1_burst(run: Run, *, prefix: str, samples: list[dict[str, float]]) -> dict[str, float]:
     n = run.n(2000)
     assert run.syncer is not None and run.observer is not None
     v_ns = [f"{prefix}-{i}" for i in range(NAMESPACES)]
@@ -86,10 +93,16 @@ async def _p1_burst(run: Run, *, prefix: str) -> dict[str, float]:
     counts0 = await asyncio.to_thread(_work_counts, run.syncer)
     cpu0 = run.syncer.cpu_seconds()
     started = time.monotonic()
-    await create_virtual(run, names)
-    last = await run.observer.wait_for(run.t.host_name(ns, name) for ns, name in names)
+
+    async def burst() -> float:
+        assert run.observer is not None
+        await create_virtual(run, names)
+        last = await run.observer.wait_for(run.t.host_name(ns, name) for ns, name in names)
+        await virtual_running.wait_running(already_running + n)
+        return last
+
+    last = await timeline.sampled(run.syncer, burst(), samples)
     syncer_s = last - started
-    await virtual_running.wait_running(already_running + n)
     cpu = run.syncer.cpu_seconds() - cpu0
     counts = await asyncio.to_thread(_work_counts, run.syncer)
     await virtual_running.stop()

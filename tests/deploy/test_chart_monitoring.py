@@ -8,7 +8,7 @@ from typing import Any
 
 from syncer.metrics import Metrics
 from syncer.translate import Translator
-from tests.deploy.chart_support import CHART, helm, one, render
+from tests.deploy.chart_support import CHART, helm, one, render, render_failure
 from tests.deploy.promql_parser import parse
 from tests.promql import exported, metric_names
 from tests.test_dashboard import load, queries
@@ -17,7 +17,7 @@ ON = {
     "monitoring": {
         "serviceMonitor": {"enabled": True, "labels": {"prometheus": "main"}},
         "prometheusRule": {"enabled": True},
-        "dashboard": {"enabled": True},
+        "dashboard": {"enabled": True, "namespace": "monitoring"},
     }
 }
 KINDS = {"ServiceMonitor", "PrometheusRule"}
@@ -92,11 +92,38 @@ def test_every_alert_the_issue_asks_for_reads_only_exported_metrics() -> None:
 
 
 def test_the_dashboard_config_map_carries_the_dashboard_for_the_sidecar() -> None:
-    """The ConfigMap has Grafana's sidecar label and the JSON file unchanged."""
+    """The ConfigMap has Grafana's sidecar label and the JSON file unchanged, in the
+    namespace given."""
     objects = render(ON)
     config = one(objects, "ConfigMap", "vc-vsyncer-dashboard")
+    assert config["metadata"]["namespace"] == "monitoring"
     assert config["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert json.loads(config["data"]["vsyncer.json"])["uid"] == "vsyncer"
+
+
+def test_the_dashboard_is_never_put_where_tenants_config_maps_are_synced() -> None:
+    """No namespace, or the release namespace (``default`` here), fails the render with a
+    message naming the value: a sidecar watching that namespace would load a synced tenant
+    ConfigMap as a dashboard."""
+    for namespace in ("", "default"):
+        values = {"monitoring": {"dashboard": {"enabled": True, "namespace": namespace}}}
+        error = render_failure(values)
+        assert "monitoring.dashboard.namespace" in error
+        assert 'not the release namespace "default"' in error
+
+
+def test_a_tenant_config_map_labelled_for_the_sidecar_loses_the_label_on_the_host() -> None:
+    """Defence in depth: the label keys the chart's dashboard carries for the sidecar never
+    reach the host on a tenant's object (the default host label denylist renames them)."""
+    sidecar = one(render(ON), "ConfigMap", "vc-vsyncer-dashboard")["metadata"]["labels"]
+    chart_own = {"app.kubernetes.io/name", "app.kubernetes.io/instance", "release"}
+    chart_own |= {"app.kubernetes.io/version", "app.kubernetes.io/managed-by", "helm.sh/chart"}
+    keys = set(sidecar) - chart_own
+    assert keys == {"grafana_dashboard"}
+    copy = Translator(vcluster="vc", host_namespace="tenant-a").translate_labels(
+        dict.fromkeys(keys, "1"), namespace="shop"
+    )
+    assert not keys & set(copy)
 
 
 def test_every_alert_and_dashboard_query_parses_with_prometheus_own_parser() -> None:

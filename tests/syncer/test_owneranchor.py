@@ -14,7 +14,13 @@ from syncer.clock import FakeClock
 from syncer.errors import Forbidden, NotFound
 from syncer.hostwriter import HostWriter
 from syncer.kit.metadata import host_metadata
-from syncer.owneranchor import AnchorMissing, OwnerAnchor, owner_reference
+from syncer.owneranchor import (
+    REFRESH_SECONDS,
+    RETRY_SECONDS,
+    AnchorMissing,
+    OwnerAnchor,
+    owner_reference,
+)
 from syncer.resources import CONFIGMAPS, NODES, SERVICES, Resource
 from syncer.translate import OWNER_REFERENCES_ANNOTATION, Translator
 
@@ -273,3 +279,62 @@ async def test_controller_follows_the_virtual_objects_controller(
         body["metadata"]["annotations"][OWNER_REFERENCES_ANNOTATION] = virtual_owners
     await writer.create(CONFIGMAPS, body=body)
     assert _owners(writes.bodies[0][1]) == [{**ANCHOR, "controller": controller}]
+
+
+async def test_a_re_created_anchor_is_followed_after_the_refresh_age() -> None:
+    """Within REFRESH_SECONDS no GET; after it one GET, and the new uid from then on, so
+    objects created later are not owned by the deleted Service (which the host's garbage
+    collector would take for a dead owner, again and again)."""
+    clock = FakeClock()
+    services = Services(uid="first")
+    anchor = _anchor(services, clock)
+    assert (await anchor.reference())["uid"] == "first"
+    services.uid = "second"
+    clock.advance(REFRESH_SECONDS - 0.5)
+    assert (await anchor.reference())["uid"] == "first"
+    assert len(services.gets) == 1
+    clock.advance(0.5)
+    waiting = [asyncio.ensure_future(anchor.reference()) for _ in range(10)]
+    assert {ref["uid"] for ref in await asyncio.gather(*waiting)} == {"second"}
+    assert len(services.gets) == 2
+    assert anchor.known is not None
+    assert anchor.known["uid"] == "second"
+
+
+async def test_a_deleted_anchor_makes_creates_wait_again() -> None:
+    """Found gone on a re-read (an uninstall): creates raise AnchorMissing and send nothing,
+    so vsyncer does not re-create what the garbage collector is deleting; once the Service is
+    back its uid is used."""
+    clock = FakeClock()
+    services, writes = Services(uid="first"), Writes()
+    anchor = _anchor(services, clock)
+    writer = HostWriter(client=writes, translator=T, anchor=anchor)  # type: ignore[arg-type]
+    await writer.create(CONFIGMAPS, body=_copy())
+    services.uid = None
+    clock.advance(REFRESH_SECONDS)
+    with pytest.raises(AnchorMissing, match="not found"):
+        await writer.create(CONFIGMAPS, body=_copy())
+    assert anchor.known is None
+    assert len(writes.bodies) == 1
+    services.uid = "third"
+    clock.advance(RETRY_SECONDS)
+    await writer.create(CONFIGMAPS, body=_copy())
+    assert [_owners(body)[0]["uid"] for _, body in writes.bodies] == ["first", "third"]
+
+
+async def test_a_failed_re_read_keeps_the_known_uid() -> None:
+    """A 403 or 500 on the re-read says nothing about the Service: the known reference
+    stays, and it is looked at again after RETRY_SECONDS (not on every write)."""
+    clock = FakeClock()
+    services = Services(uid="first")
+    anchor = _anchor(services, clock)
+    await anchor.reference()
+    services.error = Forbidden(status=403, reason="Forbidden", message="services is forbidden")
+    clock.advance(REFRESH_SECONDS)
+    assert (await anchor.reference())["uid"] == "first"
+    assert (await anchor.reference())["uid"] == "first"
+    assert len(services.gets) == 2
+    services.error, services.uid = None, "second"
+    clock.advance(RETRY_SECONDS)
+    assert (await anchor.reference())["uid"] == "second"
+    assert len(services.gets) == 3

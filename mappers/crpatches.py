@@ -35,7 +35,7 @@ Pure functions; the input is never changed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,9 +101,10 @@ def _rewrite(
 
 
 def _found(node: Any, steps: list[tuple[str, bool]], where: str) -> Iterator[tuple[str, Any]]:
-    """``(path, value)`` of every value at ``steps`` under ``node``."""
+    """``(path, value)`` of every value at ``steps`` under ``node`` (a cached, read-only
+    object too)."""
     (key, every), rest = steps[0], steps[1:]
-    if not isinstance(node, dict) or key not in node:
+    if not isinstance(node, Mapping) or key not in node:
         return
     here = f"{where}.{key}" if where else key
     if every and isinstance(node[key], list):

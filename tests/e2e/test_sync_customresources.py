@@ -23,7 +23,7 @@ from syncer.daemon import Daemon
 from syncer.errors import AlreadyExists, NotFound
 from syncer.kit import FROM_HOST_LABEL
 from syncer.kube import KubeClient
-from syncer.resources import CRDS, Resource
+from syncer.resources import CRDS, SECRETS, Resource
 from syncer.settings import Settings
 from tests.e2e.test_sync_support import (
     VCLUSTER,
@@ -311,3 +311,48 @@ async def test_a_from_host_custom_resource_is_copied_up_read_only(
         await wait_for_object(virtual, cluster, namespace=None, name="shared", predicate=gone)
         with pytest.raises(NotFound):
             await virtual.get(cluster, namespace=None, name="private")
+
+
+async def test_a_reference_patch_syncs_the_named_secret_while_referenced(
+    namespace: str,
+    v_ns: str,
+    resource: Resource,
+    host: KubeClient,
+    virtual: KubeClient,
+    host_kubeconfig: Path,
+    virtual_kubeconfig: Path,
+) -> None:
+    """The object waits (Warning event) until its secret exists; the secret is then synced
+    because the object names it, the field points at its host copy, and the copy goes when
+    the reference does."""
+    await install(host, resource)
+    patch = {"path": "spec.secretRef.name", "type": "reference", "kind": "secrets"}
+    t = translator(namespace)
+    async with run_syncer(
+        host_namespace=namespace,
+        host_kubeconfig=host_kubeconfig,
+        virtual_kubeconfig=virtual_kubeconfig,
+        kinds=("secrets",),
+        custom_resources=[{**entry(resource), "patches": [patch]}],
+    ):
+        spec = {"secretRef": {"name": "creds"}}
+        await virtual.create(resource, namespace=v_ns, body=gadget(resource, "r", spec=spec))
+        event = await wait_for_event(
+            virtual, namespace=v_ns, reason="WaitingForReferences", name="r"
+        )
+        assert "secret 'creds' (spec.secretRef.name)" in event["message"]
+        with pytest.raises(NotFound):
+            await host.get(resource, namespace=namespace, name=t.host_name(v_ns, "r"))
+
+        body = {"metadata": {"name": "creds"}, "stringData": {"password": "s3cret"}}
+        await virtual.create(SECRETS, namespace=v_ns, body=body)
+        p_secret = t.host_name(v_ns, "creds")
+        await wait_for_object(host, SECRETS, namespace=namespace, name=p_secret, predicate=exists)
+        p_obj = await wait_for_object(
+            host, resource, namespace=namespace, name=t.host_name(v_ns, "r"), predicate=exists
+        )
+        assert p_obj is not None
+        assert p_obj["spec"] == {"secretRef": {"name": p_secret}}
+
+        await virtual.patch(resource, namespace=v_ns, name="r", body={"spec": {"secretRef": None}})
+        await wait_for_object(host, SECRETS, namespace=namespace, name=p_secret, predicate=gone)

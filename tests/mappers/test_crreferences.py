@@ -4,6 +4,7 @@ until what it names is on the host."""
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -93,8 +94,11 @@ def test_a_reference_always_lands_in_this_namespace_of_this_vcluster(name: str) 
 
 
 def test_the_index_files_what_each_kind_names() -> None:
+    """Of a cached object (read-only at the top, as the store hands it out) too."""
     mapper = _mapper()
-    v_obj = widget(secretRef={"name": "db"}, targets=[{"config": "a"}, {"config": "a"}])
+    v_obj = MappingProxyType(
+        widget(secretRef={"name": "db"}, targets=[{"config": "a"}, {"config": "a"}])
+    )
     indexes = mapper.indexes()
     assert list(indexes[reference_index("secrets")](v_obj)) == ["shop/db"]
     assert list(indexes[reference_index("configmaps")](v_obj)) == ["shop/a"]

@@ -1,29 +1,40 @@
 """Splice two byte streams: copy both directions until either side closes.
 
-The relay of an upgraded (101) connection.  Bytes are copied as they come,
-in chunks of at most :data:`CHUNK` bytes, without looking at them (no SPDY or
-WebSocket frame is parsed).  Back-pressure: each direction awaits the
-receiving side's ``drain()`` before it reads again, and an asyncio
-``StreamReader`` stops reading its socket when its buffer is full, so a slow
-reader slows the writer down instead of filling memory (at most about
-``CHUNK`` + the transports' buffers per direction).
+The relay of an upgraded (101) connection.  Each side is handed over as an
+asyncio stream pair; the splice takes its transport over with a protocol of
+its own (:class:`_Pump`), so bytes go from one transport's ``data_received``
+straight to the other transport's ``write`` in the event loop's callback,
+without a coroutine switch, a copy into a stream buffer or a frame parsed
+(no SPDY or WebSocket framing is looked at).  Bytes the stream had already
+read past the HTTP head are relayed first, in order.
 
-When either side reaches end of stream or fails, both are closed and the
-other direction is cancelled: a TLS stream cannot be half-closed, and the
-kubelet protocols end the whole connection when one peer goes away.  Closing
-(:func:`close_all`) waits at most :data:`CLOSE_WAIT` seconds for each TLS
-goodbye (the peer's ``close_notify``), then aborts the connection, so none
-is left half-closed behind the splice.
+Back-pressure is the transports' own flow control: when the bytes waiting
+to be written to one side pass :data:`HIGH_WATER`, reading from the other
+side pauses until they fall under :data:`LOW_WATER`, so at most about
+``HIGH_WATER`` plus one read (256 KiB for TLS on uvloop) is held per
+direction, and a slow reader slows the writer down instead of filling memory.
+
+When either side reaches end of stream or fails, both are closed: a TLS
+stream cannot be half-closed, and the kubelet protocols end the whole
+connection when one peer goes away.  Closing (:func:`close_all`) waits at
+most :data:`CLOSE_WAIT` seconds for each TLS goodbye (the peer's
+``close_notify``), then aborts the connection, so none is left half-closed
+behind the splice.  The stream's own protocol is told when its connection is
+lost, so ``StreamWriter.wait_closed`` and whoever owned the connection
+before see its end.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
-CHUNK = 2**16
+#: bytes buffered for writing to one side before reading from the other pauses
+HIGH_WATER = 2**20
+#: ... and the level under which reading resumes
+LOW_WATER = 2**18
 CLOSE_WAIT = 2.0
 
 
@@ -43,38 +54,77 @@ class Spliced:
     b_to_a: int
 
 
-async def _copy(source: Side, sink: Side, counter: list[int]) -> None:
-    reader, writer = source.reader, sink.writer
-    while True:
-        data = await reader.read(CHUNK)
-        if not data:
-            return
-        writer.write(data)
-        counter[0] += len(data)
-        await writer.drain()
+class _Pump(asyncio.Protocol):
+    """The protocol of one side's transport: what it reads is written to ``sink``."""
+
+    def __init__(
+        self, *, previous: asyncio.BaseProtocol, sink: asyncio.Transport, ended: asyncio.Event
+    ) -> None:
+        self.previous, self.sink, self.ended = previous, sink, ended
+        self.copied = 0
+
+    def data_received(self, data: bytes) -> None:
+        if not self.sink.is_closing():
+            self.sink.write(data)
+            self.copied += len(data)
+
+    def eof_received(self) -> bool:
+        self.ended.set()
+        return False  # close: no half-closed relay
+
+    def pause_writing(self) -> None:
+        # Our side's outgoing buffer is full: stop reading what would be written to it.
+        self.sink.pause_reading()
+
+    def resume_writing(self) -> None:
+        if not self.sink.is_closing():
+            self.sink.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.ended.set()
+        self.previous.connection_lost(exc)
+
+
+def _transport(side: Side) -> asyncio.Transport:
+    # A stream's transport reads too; uvloop's are not asyncio.Transport subclasses,
+    # so this is a cast, not a check.
+    return cast(asyncio.Transport, side.writer.transport)
+
+
+async def _buffered(reader: asyncio.StreamReader) -> bytes:
+    """What ``reader`` holds, once no more bytes can reach it (its protocol was replaced)."""
+    if reader.exception() is not None:
+        return b""
+    reader.feed_eof()
+    return await reader.read()  # at end of stream: returns the buffer at once
 
 
 async def splice(a: Side, b: Side) -> Spliced:
     """Copy ``a`` → ``b`` and ``b`` → ``a`` until one ends; close both; return the counts.
 
     Transport errors (reset, broken pipe, TLS errors) end the splice like an end
-    of stream; cancellation closes both sides and propagates.
+    of stream; cancellation closes both sides and propagates.  The streams'
+    readers must not be read from meanwhile.
     """
-    forward, backward = [0], [0]
-    tasks = [
-        asyncio.ensure_future(_copy(a, b, forward)),
-        asyncio.ensure_future(_copy(b, a, backward)),
-    ]
+    ended = asyncio.Event()
+    ta, tb = _transport(a), _transport(b)
+    pa = _Pump(previous=ta.get_protocol(), sink=tb, ended=ended)
+    pb = _Pump(previous=tb.get_protocol(), sink=ta, ended=ended)
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for transport, pump in ((ta, pa), (tb, pb)):
+            transport.set_protocol(pump)
+            transport.set_write_buffer_limits(high=HIGH_WATER, low=LOW_WATER)
+        for side, pump in ((a, pa), (b, pb)):
+            pump.data_received(await _buffered(side.reader))
+        for transport in (ta, tb):
+            if transport.is_closing():
+                ended.set()
+            else:
+                transport.resume_reading()
+        await ended.wait()
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, ConnectionError, OSError):
-                await task
         await close_all((a, b))
-    return Spliced(a_to_b=forward[0], b_to_a=backward[0])
+    return Spliced(a_to_b=pa.copied, b_to_a=pb.copied)
 
 
 async def close_all(sides: Sequence[Side], *, within: float = CLOSE_WAIT) -> None:

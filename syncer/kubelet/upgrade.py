@@ -21,8 +21,9 @@ Why the client connection leaves aiohttp here: aiohttp.web has no public way
 to hand an upgraded connection to the application except as a WebSocket.
 Before the 101 is written, the handler gives the connection's transport a
 protocol of its own (``transport.set_protocol``, a plain asyncio
-``StreamReaderProtocol``), so every byte after the 101 reaches the splice and
-writes get asyncio's flow control.  The splice closes the connection when
+``StreamReaderProtocol``, which the splice replaces by its own and tells of
+the connection's loss), so every byte after the 101 reaches the splice.  The
+splice closes the connection when
 it ends; aiohttp's protocol is then told of the loss (a transport that is
 still open would go back to it, and it would close it), so aiohttp's own
 bookkeeping of the connection ends too.  The client speaks only after it

@@ -1,13 +1,19 @@
-"""Tests for syncer.kubelet.splice: both directions intact, back-pressure, end on close."""
+"""Tests for syncer.kubelet.splice: both directions intact, back-pressure, end on close.
+
+Each scenario runs on asyncio's loop (the test's) and on uvloop (the daemon's), whose
+transports differ.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+import uvloop
 
 from syncer.kubelet.splice import Side, Spliced, splice
 
@@ -27,16 +33,37 @@ async def _pair() -> tuple[Side, Side]:
     return Side(reader=reader, writer=writer), near
 
 
-@pytest.fixture
-async def ends() -> AsyncIterator[tuple[Side, Side, asyncio.Task[Spliced]]]:
-    """client ↔ [a | splice | b] ↔ backend: yields the client, the backend and the splice."""
+Ends = tuple[Side, Side, "asyncio.Task[Spliced]"]
+
+
+@contextlib.asynccontextmanager
+async def _ends(*, head: bytes = b"") -> AsyncIterator[Ends]:
+    """client ↔ [a | splice | b] ↔ backend: yields the client, the backend and the splice.
+
+    With ``head``, the client and the backend each first send ``head`` and then
+    ``b"early"`` in one write, and the splice starts once ``a`` and ``b`` have read
+    ``head`` (as an upgrade's head is read before its splice).
+    """
     client, a = await _pair()
     b, backend = await _pair()
+    if head:
+        for sender, receiver in ((client, a), (backend, b)):
+            sender.writer.write(head + b"early")
+            await receiver.reader.readexactly(len(head))
     task = asyncio.ensure_future(splice(a, b))
-    yield client, backend, task
-    task.cancel()
-    for side in (client, backend):
-        side.writer.close()
+    try:
+        yield client, backend, task
+    finally:
+        task.cancel()
+        for side in (client, backend):
+            side.writer.close()
+
+
+@pytest.fixture
+async def ends() -> AsyncIterator[Ends]:
+    """The spliced ends of :func:`_ends`."""
+    async with _ends() as made:
+        yield made
 
 
 async def _send(side: Side, data: bytes) -> None:
@@ -45,7 +72,7 @@ async def _send(side: Side, data: bytes) -> None:
 
 
 async def test_bytes_cross_both_ways_intact(
-    ends: tuple[Side, Side, asyncio.Task[Spliced]],
+    ends: Ends,
 ) -> None:
     """4 MiB each way arrive unchanged; the counts are what was copied."""
     client, backend, task = ends
@@ -63,7 +90,7 @@ async def test_bytes_cross_both_ways_intact(
 
 
 async def test_closing_one_side_closes_the_other(
-    ends: tuple[Side, Side, asyncio.Task[Spliced]],
+    ends: Ends,
 ) -> None:
     """The backend going away ends the splice and the client sees end of stream."""
     client, backend, task = ends
@@ -74,7 +101,7 @@ async def test_closing_one_side_closes_the_other(
 
 
 async def test_a_reader_that_does_not_read_holds_the_writer_back(
-    ends: tuple[Side, Side, asyncio.Task[Spliced]],
+    ends: Ends,
 ) -> None:
     """Back-pressure: 64 MiB cannot be pushed while the backend reads nothing.
 
@@ -90,3 +117,37 @@ async def test_a_reader_that_does_not_read_holds_the_writer_back(
     received = await asyncio.wait_for(backend.reader.readexactly(len(data)), 60)
     await asyncio.wait_for(sender, 10)
     assert received == data
+
+
+async def test_bytes_read_before_the_splice_are_relayed_first() -> None:
+    """Bytes a stream already holds past the head go through, before later ones."""
+    async with _ends(head=b"HTTP/1.1 101\r\n\r\n") as (client, backend, task):
+        await _send(client, b"-late")
+        await _send(backend, b"-late")
+        assert await asyncio.wait_for(backend.reader.readexactly(10), 10) == b"early-late"
+        assert await asyncio.wait_for(client.reader.readexactly(10), 10) == b"early-late"
+        client.writer.close()
+        assert await asyncio.wait_for(task, 10) == Spliced(a_to_b=10, b_to_a=10)
+
+
+_SCENARIOS: dict[str, Callable[[Ends], Awaitable[None]]] = {
+    "intact": test_bytes_cross_both_ways_intact,
+    "close": test_closing_one_side_closes_the_other,
+    "back-pressure": test_a_reader_that_does_not_read_holds_the_writer_back,
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(_SCENARIOS))
+def test_on_uvloop(scenario: str) -> None:
+    """The same scenarios hold on uvloop."""
+
+    async def run() -> None:
+        async with _ends() as made:
+            await _SCENARIOS[scenario](made)
+
+    uvloop.run(run())
+
+
+def test_early_bytes_on_uvloop() -> None:
+    """Bytes held past the head are relayed first on uvloop too."""
+    uvloop.run(test_bytes_read_before_the_splice_are_relayed_first())

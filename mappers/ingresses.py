@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
 from typing import Any, NamedTuple
 
 from mappers.collisions import PARTNER_RETRY, cached_host, holds, is_ambiguous
@@ -160,20 +161,27 @@ def references(spec: Mapping[str, Any]) -> list[Reference]:
     return found
 
 
-def tls_secret_names(ingress: Obj) -> frozenset[str]:
-    """The TLS secrets a synced ingress refers to (none for an ingress that is refused)."""
+def tls_secret_names(
+    ingress: Obj, *, hosts: tuple[str, ...] = (), classes: tuple[str, ...] = ()
+) -> frozenset[str]:
+    """The TLS secrets a synced ingress refers to (none for an ingress that is refused, by
+    its spec or by the allowed ``hosts`` and ``classes``)."""
     spec = mapping(ingress.get("spec"))
     try:
         check_ingress_spec(spec)
+        check_hosts(spec, allowed=hosts)
+        check_class(spec, allowed=classes)
     except Refused:
         return frozenset()
     return frozenset(r.name for r in references(spec) if r.resource == SECRETS)
 
 
-def secret_index(ingress: Obj) -> list[str]:
+def secret_index(
+    ingress: Obj, *, hosts: tuple[str, ...] = (), classes: tuple[str, ...] = ()
+) -> list[str]:
     """The :data:`SECRET_INDEX` values of ``ingress``: ``ns/name`` of each TLS secret."""
-    namespace = namespace_of(ingress)
-    return [index_value(namespace, name) for name in sorted(tls_secret_names(ingress))]
+    names = tls_secret_names(ingress, hosts=hosts, classes=classes)
+    return [index_value(namespace_of(ingress), name) for name in sorted(names)]
 
 
 def host_ingress_spec(spec: Mapping[str, Any], *, namespace: str, translator: Translator) -> Json:
@@ -245,7 +253,7 @@ class IngressMapper(CopySyncer):
         self.hosts, self.classes = config.ingress_hosts, config.ingress_classes
 
     def indexes(self) -> Mapping[str, Callable[[Obj], Iterable[str]]]:
-        return {SECRET_INDEX: secret_index}
+        return {SECRET_INDEX: partial(secret_index, hosts=self.hosts, classes=self.classes)}
 
     def desired_host(self, ctx: SyncContext, v_obj: Obj, p_obj: Obj | None) -> Json | None:
         """The host ingress; raises :class:`Refused` for one that must not reach the host."""

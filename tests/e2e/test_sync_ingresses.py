@@ -17,6 +17,7 @@ import pytest
 
 from syncer.kube import KubeClient
 from syncer.resources import INGRESSES, SECRETS, SERVICES
+from tests.e2e.hostsnapshot import refused
 from tests.e2e.test_sync_networkpolicies import edit
 from tests.e2e.test_sync_support import (
     exists,
@@ -224,4 +225,62 @@ async def test_a_backend_naming_an_arbitrary_object_is_refused(
         # Its TLS secret is not kept for it either.
         assert (
             await get_or_none(host, SECRETS, namespace=ns, name=t.host_name(v_ns, "cert")) is None
+        )
+
+
+async def test_hosts_and_classes_outside_the_settings_are_refused(
+    namespace_with_sa: str,
+    v_ns: str,
+    host: KubeClient,
+    virtual: KubeClient,
+    host_kubeconfig: Path,
+    virtual_kubeconfig: Path,
+) -> None:
+    """With VSYNCER_INGRESS_HOSTS/_CLASSES: another tenant's host name and a class outside
+    the list are refused (events, metric) and never reach the host, nor does their TLS
+    secret; once the tenant moves the ingress to its own host name it is synced."""
+    ns, t = namespace_with_sa, translator(namespace_with_sa)
+    hijack = ingress("hijack", service="web", secret="cert")  # host shop.example
+    classless = ingress("classless", service="web", secret="cert")
+    classless["spec"]["rules"][0]["host"] = "shop.team-a.example"
+    classless["spec"]["tls"][0]["hosts"] = ["shop.team-a.example"]
+    del classless["spec"]["ingressClassName"]
+    async with run_syncer(
+        host_namespace=ns,
+        host_kubeconfig=host_kubeconfig,
+        virtual_kubeconfig=virtual_kubeconfig,
+        kinds=KINDS,
+        ingress_hosts=("*.team-a.example",),
+        ingress_classes=("nginx",),
+    ) as daemon:
+        await virtual.create(SECRETS, namespace=v_ns, body=tls_secret("cert"))
+        await virtual.create(INGRESSES, namespace=v_ns, body=hijack)
+        await virtual.create(INGRESSES, namespace=v_ns, body=classless)
+        event = await wait_for_event(virtual, namespace=v_ns, reason="SyncRefused", name="hijack")
+        assert event["message"].startswith("spec.rules[0].host: host 'shop.example'")
+        event = await wait_for_event(
+            virtual, namespace=v_ns, reason="SyncRefused", name="classless"
+        )
+        assert event["message"].startswith("spec.ingressClassName:")
+        assert refused(daemon, kind="ingresses.networking.k8s.io", reason="ingress_host") >= 1
+        assert refused(daemon, kind="ingresses.networking.k8s.io", reason="ingress_class") >= 1
+        for name in ("hijack", "classless"):
+            p_name = t.host_name(v_ns, name)
+            assert await get_or_none(host, INGRESSES, namespace=ns, name=p_name) is None
+        assert (
+            await get_or_none(host, SECRETS, namespace=ns, name=t.host_name(v_ns, "cert")) is None
+        )
+
+        def own_host(obj: Json) -> None:
+            obj["spec"]["rules"][0]["host"] = "shop.team-a.example"
+            obj["spec"]["tls"][0]["hosts"] = ["*.team-a.example"]
+
+        await edit(virtual, INGRESSES, namespace=v_ns, name="hijack", change=own_host)
+        p_ingress = await wait_for_object(
+            host, INGRESSES, namespace=ns, name=t.host_name(v_ns, "hijack"), predicate=exists
+        )
+        assert p_ingress is not None
+        assert p_ingress["spec"]["rules"][0]["host"] == "shop.team-a.example"
+        await wait_for_object(
+            host, SECRETS, namespace=ns, name=t.host_name(v_ns, "cert"), predicate=exists
         )

@@ -18,8 +18,18 @@ import pytest
 from syncer.kube import KubeClient
 from syncer.resources import PDBS, PODS, Resource
 from syncer.translate import MANAGED_BY_LABEL, NAMESPACE_LABEL
+from tests.e2e.hostsnapshot import refused
 from tests.e2e.test_sync_networkpolicies import edit, host_pod, picked
-from tests.e2e.test_sync_support import gone, pod, run_syncer, tenant_namespace, translator, where
+from tests.e2e.test_sync_support import (
+    get_or_none,
+    gone,
+    pod,
+    run_syncer,
+    tenant_namespace,
+    translator,
+    wait_for_event,
+    where,
+)
 from tests.kubehelpers import wait_for_object
 
 Json = dict[str, Any]
@@ -52,6 +62,20 @@ def web_pod(name: str) -> Json:
     body = pod(name)
     body["metadata"]["labels"] = {"app": "web"}
     return body
+
+
+def replica_set(replicas: int) -> Json:
+    template = web_pod("unused")
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": template["spec"]},
+        },
+    }
 
 
 def expects(count: int) -> Any:
@@ -141,17 +165,7 @@ async def test_a_max_unavailable_budget_reaches_the_host_as_the_virtual_count(
     ``maxUnavailable`` as it is it would allow none).
     """
     ns, t = namespace_with_sa, translator(namespace_with_sa)
-    template = web_pod("unused")
-    replicas = {
-        "apiVersion": "apps/v1",
-        "kind": "ReplicaSet",
-        "metadata": {"name": "web"},
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": {"metadata": {"labels": {"app": "web"}}, "spec": template["spec"]},
-        },
-    }
+    replicas = replica_set(2)
     p_name = t.host_name(v_ns, "web")
     async with run_syncer(
         host_namespace=ns,
@@ -178,3 +192,54 @@ async def test_a_max_unavailable_budget_reaches_the_host_as_the_virtual_count(
         assert p_budget["status"]["expectedPods"] == 2
         v_budget = await virtual.get(PDBS, namespace=v_ns, name="web")
         assert v_budget["spec"] == budget("web", maxUnavailable=1)["spec"]  # the tenant's own
+
+
+async def test_a_budget_allowing_no_disruption_is_clamped_or_refused(
+    namespace_with_sa: str,
+    v_ns: str,
+    host: KubeClient,
+    virtual: KubeClient,
+    host_kubeconfig: Path,
+    virtual_kubeconfig: Path,
+) -> None:
+    """``maxUnavailable: 0`` over 2 pods would stop every host drain: by default the host copy
+    lets one pod go (the host's disruption controller allows 1); with ``refuse`` a second
+    such budget gets a Warning event and no host copy."""
+    ns, t = namespace_with_sa, translator(namespace_with_sa)
+    async with run_syncer(
+        host_namespace=ns,
+        host_kubeconfig=host_kubeconfig,
+        virtual_kubeconfig=virtual_kubeconfig,
+        kinds=KINDS,
+    ):
+        await virtual.create(REPLICASETS, namespace=v_ns, body=replica_set(2))
+        await virtual.create(PDBS, namespace=v_ns, body=budget("web", maxUnavailable=0))
+        clamped = await wait_for_object(
+            host,
+            PDBS,
+            namespace=ns,
+            name=t.host_name(v_ns, "web"),
+            predicate=where(
+                lambda o: (
+                    o["spec"].get("minAvailable") == 1
+                    and o.get("status", {}).get("disruptionsAllowed") == 1
+                )
+            ),
+        )
+        assert clamped is not None
+        v_budget = await virtual.get(PDBS, namespace=v_ns, name="web")
+        assert v_budget["spec"]["maxUnavailable"] == 0  # the tenant's own, untouched
+        assert v_budget["status"]["disruptionsAllowed"] == 0  # and enforced in virtual
+
+    async with run_syncer(
+        host_namespace=ns,
+        host_kubeconfig=host_kubeconfig,
+        virtual_kubeconfig=virtual_kubeconfig,
+        kinds=KINDS,
+        pdb_no_disruption="refuse",
+    ) as daemon:
+        await virtual.create(PDBS, namespace=v_ns, body=budget("all", minAvailable="100%"))
+        event = await wait_for_event(virtual, namespace=v_ns, reason="SyncRefused", name="all")
+        assert event["message"].startswith("spec.minAvailable: '100%' keeps every pod")
+        assert refused(daemon, kind="poddisruptionbudgets.policy", reason="pdb_no_disruption") >= 1
+        assert await get_or_none(host, PDBS, namespace=ns, name=t.host_name(v_ns, "all")) is None

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mappers.ingresses import IngressMapper
+from mappers.ingresses import SECRET_INDEX, IngressMapper
 from mappers.ingresshosts import check_class, check_hosts, ingress_hosts
 from syncer.api import DONE, INGRESSES, MapperConfig, Refused
 from tests.mappers.fakes import Fake, T
@@ -113,3 +113,12 @@ async def test_the_mapper_refuses_before_any_host_write() -> None:
     mapper = IngressMapper(translator=T, config=allowed)
     assert await mapper.sync_to_host(fake.ctx, v_obj) == DONE
     assert fake.host.created[0]["spec"]["ingressClassName"] == "nginx"
+
+
+def test_a_refused_ingress_keeps_no_tls_secret() -> None:
+    """The secrets kind syncs a TLS secret only for an ingress that reaches the host."""
+    config = MapperConfig(ingress_hosts=("*.other.example",))
+    index = IngressMapper(translator=T, config=config).indexes()[SECRET_INDEX]
+    assert list(index(v_ingress())) == []  # host shop.example is refused
+    allowed = IngressMapper(translator=T, config=MapperConfig(ingress_hosts=("shop.example",)))
+    assert list(allowed.indexes()[SECRET_INDEX](v_ingress())) == ["shop/cert"]

@@ -7,14 +7,14 @@ kubelet-client certificate, and only for synced pods of its own vcluster.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import itertools
 import ssl
 from typing import Any
 
 import aiohttp
 import pytest
 
-from syncer.errors import NotFound
 from syncer.kube import KubeClient
 from syncer.localcluster import ControlPlane
 from syncer.resources import PODS, Resource
@@ -26,7 +26,8 @@ from syncer.translate import (
 )
 from tests.e2e.kubectl import kubectl
 from tests.e2e.kubelet_fixtures import Tenant, tenant
-from tests.e2e.test_sync_support import VCLUSTER, pod, tenant_namespace, translator
+from tests.e2e.test_sync_support import VCLUSTER, gone, pod, tenant_namespace, translator
+from tests.kubehelpers import wait_for_object
 
 __all__ = ["tenant"]
 
@@ -130,18 +131,34 @@ def _foreign(
     return body
 
 
+def _refused_writes(t: Tenant) -> float:
+    """vsyncer_host_writes_refused_total for pods, every reason."""
+    total = 0.0
+    for metric in t.daemon.metrics.registry.collect():
+        for sample in metric.samples:
+            if sample.name == "vsyncer_host_writes_refused_total":
+                total += sample.value if sample.labels.get("kind") == "pods" else 0.0
+    return total
+
+
 @pytest.mark.parametrize("forged", [False, True])
 async def test_a_foreign_host_pod_is_unreachable_by_any_path(
     tenant: Tenant, control_plane: ControlPlane, host: KubeClient, forged: bool
 ) -> None:
-    """A host pod under the host name of virtual pod ``ghost/intruder`` that is not ours: 404.
+    """A host pod under the host name of virtual pod ``ghost/<name>`` that is not ours: 404,
+    and vsyncer leaves it alone (the same object stays; no write to it was even tried).
 
     Unlabelled, it is not even in the syncer's host cache; with a forged marker
-    label, its provenance names another pod, so the ownership rule refuses it once the
-    cache holds it (the rule itself: tests/syncer/kubelet).
+    label, the test waits until the cache holds it: its provenance names another pod,
+    so the ownership rule is what refuses it.  Each case has a host name of its own
+    and its clean-up waits until the pod is gone: kwok, the host's kubelet here,
+    deletes a terminating pod by name without a UID precondition, so a pod created
+    under a name kwok is still deleting can vanish (seen in CI when both cases shared
+    one name).
     """
     t = tenant
-    name = translator(t.host_ns).host_name("ghost", "intruder")
+    v_name = "forged" if forged else "plain"
+    name = translator(t.host_ns).host_name("ghost", v_name)
     labels = {MANAGED_BY_LABEL: VCLUSTER} if forged else {}
     annotations = (
         {
@@ -152,24 +169,36 @@ async def test_a_foreign_host_pod_is_unreachable_by_any_path(
         if forged
         else {}
     )
-    await host.create(
+    refused = _refused_writes(t)
+    created = await host.create(
         PODS,
         namespace=t.host_ns,
         body=_foreign(t.host_ns, name, labels=labels, annotations=annotations),
     )
+    uid = created["metadata"]["uid"]
     ctx = _tls(control_plane, with_certificate=True)
     try:
+        if forged:  # the ownership rule is what refuses it: wait until the syncer's cache has it
+            store = t.daemon.informers[("host", "pods")].store
+            async with asyncio.timeout(30):
+                for _ in itertools.count():  # a bounded poll of the daemon thread's cache
+                    if (t.host_ns, name) in store:  # a membership test, thread-safe
+                        break
+                    await asyncio.sleep(0.05)
         for path in (
-            "/containerLogs/ghost/intruder/main",
-            "/exec/ghost/intruder/main?command=id&output=1",
-            "/attach/ghost/intruder/main?output=1",
-            "/portForward/ghost/intruder",
+            f"/containerLogs/ghost/{v_name}/main",
+            f"/exec/ghost/{v_name}/main?command=id&output=1",
+            f"/attach/ghost/{v_name}/main?output=1",
+            f"/portForward/ghost/{v_name}",
         ):
             status, body = await _direct(t, path, ctx, headers=SPDY)
             assert status == 404, (path, body)
+        kept = await host.get(PODS, namespace=t.host_ns, name=name)
+        assert kept["metadata"]["uid"] == uid
+        assert _refused_writes(t) == refused
     finally:
-        with contextlib.suppress(NotFound):  # already gone is what this clean-up wants
-            await host.delete(PODS, namespace=t.host_ns, name=name, grace_period_seconds=0)
+        await host.delete(PODS, namespace=t.host_ns, name=name, uid=uid, grace_period_seconds=0)
+        await wait_for_object(host, PODS, namespace=t.host_ns, name=name, predicate=gone)
 
 
 async def test_host_errors_are_passed_through(tenant: Tenant, control_plane: ControlPlane) -> None:

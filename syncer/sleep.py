@@ -192,7 +192,8 @@ class SleepController:
 
     def enqueue_all(self, *, namespace: str | None = None) -> None:
         """Enqueue every workload and bare pod, or only those of ``namespace``."""
-        plurals = [*self._resources, *([PODS.plural] if self._pods else [])]
+        # Bare pods first: each takes two more writes (status, host delete) after its mark.
+        plurals = [*([PODS.plural] if self._pods else []), *self._resources]
         for plural in plurals:
             store = self._store(plural).store
             keys = (

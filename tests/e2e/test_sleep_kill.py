@@ -1,6 +1,6 @@
 """Sleep mode under SIGKILL: killed at random moments of falling asleep and of waking, five
-times each, the syncer's next process always ends fully asleep or fully awake, and no
-object ever holds anything but its own count or its own record of it."""
+times each, the syncer's next process always ends fully asleep or fully awake, no object
+ever holds anything but its own count or its own record of it, and no bare pod is lost."""
 
 from __future__ import annotations
 
@@ -13,16 +13,19 @@ from typing import Any
 import pytest
 
 from syncer.kube import KubeClient
-from syncer.resources import NAMESPACES
+from syncer.resources import NAMESPACES, PODS
 from syncer.sleep import CRONJOBS, DEPLOYMENTS, MARKER, MARKER_NAMESPACE
 from syncer.sleep_plan import REPLICAS_ANNOTATION, SUSPEND_ANNOTATION
+from syncer.sleep_pods import POD_MARK, is_slept
+from syncer.translate import MANAGED_BY_LABEL, OBJECT_NAME_ANNOTATION
 from tests.e2e.hostsnapshot import until
-from tests.e2e.test_sync_support import VCLUSTER, tenant_namespace
+from tests.e2e.test_sync_support import VCLUSTER, pod, tenant_namespace
 from tests.faults.syncerproc import SyncerConfig, SyncerProcess
 from tests.owneranchors import create_owner_anchor
 
 Json = dict[str, Any]
 COUNT = 30  # paused Deployments (no pods: only their counts matter), replicas 1..COUNT
+BARE = ("b1", "b2", "b3")  # bare pods: kept and marked asleep, their host pods gone
 ROUNDS = 5
 
 
@@ -81,6 +84,35 @@ async def snapshot(virtual: KubeClient, ns: str) -> tuple[set[str], set[str], bo
     return asleep, awake, marked
 
 
+async def bare_pods(virtual: KubeClient, host: KubeClient, ns: str, host_ns: str) -> Json:
+    """Each bare pod's state: ``asleep`` (marked, slept status, no host pod), ``awake``
+    (unmarked, Running on the host and in the virtual cluster) or ``between``; a bare pod
+    gone from the virtual cluster fails the test at once."""
+    v_pods = {p["metadata"]["name"]: p for p in (await virtual.list(PODS, namespace=ns))["items"]}
+    listed = await host.list(
+        PODS, namespace=host_ns, label_selector=f"{MANAGED_BY_LABEL}={VCLUSTER}"
+    )
+    on_host = {
+        p["metadata"]["annotations"].get(OBJECT_NAME_ANNOTATION): p["status"].get("phase")
+        for p in listed["items"]
+        if not p["metadata"].get("deletionTimestamp")
+    }
+    states: Json = {}
+    for name in BARE:
+        v_pod = v_pods.get(name)
+        if v_pod is None:
+            raise AssertionError(f"bare pod {name} lost")
+        marked = POD_MARK in (v_pod["metadata"].get("annotations") or {})
+        running = v_pod.get("status", {}).get("phase") == "Running"
+        if marked and is_slept(v_pod) and name not in on_host:
+            states[name] = "asleep"
+        elif not marked and running and on_host.get(name) == "Running":
+            states[name] = "awake"
+        else:
+            states[name] = "between"
+    return states
+
+
 async def test_sigkill_mid_sleep_and_mid_wake_always_ends_consistent(
     namespace_with_sa: str,
     v_ns: str,
@@ -112,6 +144,8 @@ async def test_sigkill_mid_sleep_and_mid_wake_always_ends_consistent(
         },
     }
     await virtual.create(CRONJOBS, namespace=v_ns, body=cronjob)
+    for name in BARE:
+        await virtual.create(PODS, namespace=v_ns, body=pod(name))
     await create_owner_anchor(host, namespace=namespace_with_sa, vcluster=VCLUSTER)
     process = SyncerProcess(
         config=SyncerConfig(
@@ -119,9 +153,12 @@ async def test_sigkill_mid_sleep_and_mid_wake_always_ends_consistent(
             host_namespace=namespace_with_sa,
             host_kubeconfig=host_kubeconfig,
             virtual_kubeconfig=virtual_kubeconfig,
-            kinds="pods,configmaps,secrets,events",
+            # Nodes too: a bare pod bound to a node its virtual cluster lacks is the virtual
+            # pod garbage collector's to delete.
+            kinds="pods,configmaps,secrets,events,nodes",
             # Virtual writes paced at 20 a second: falling asleep or waking (one patch per
-            # object, 31 objects) takes about 1.5 s, so a kill 0.1-0.8 s in cuts it short.
+            # object, 34 objects, and the bare pods' status) takes about 2 s, so a kill
+            # 0.1-0.8 s in cuts it short.
             extra={
                 "VSYNCER_SLEEP_AFTER": "8",
                 "VSYNCER_VIRTUAL_QPS": "20",
@@ -131,14 +168,18 @@ async def test_sigkill_mid_sleep_and_mid_wake_always_ends_consistent(
         run_dir=tmp_path,
     )
     rng = random.Random(1401)
-    kills = partial = 0
+    kills = partial = pods_between = 0
 
     async def fully(state: str) -> bool:
         asleep, awake, marked = await snapshot(virtual, v_ns)
-        return (asleep == names and marked) if state == "asleep" else (awake == names)
+        pods = await bare_pods(virtual, host, v_ns, namespace_with_sa)
+        if state == "asleep":
+            return asleep == names and marked and set(pods.values()) == {"asleep"}
+        return awake == names and set(pods.values()) == {"awake"}
 
     try:
         await process.start()
+        await until(lambda: fully("awake"), what="the bare pods running")
         for _ in range(ROUNDS):
             # Falling asleep: the marker goes first, then the objects; kill somewhere in there.
             await until(lambda: _marked(virtual), what="falling asleep")
@@ -146,6 +187,7 @@ async def test_sigkill_mid_sleep_and_mid_wake_always_ends_consistent(
             process.kill()
             kills += 1
             partial += _partial(await snapshot(virtual, v_ns))  # every object whole
+            pods_between += _between(await bare_pods(virtual, host, v_ns, namespace_with_sa))
             await process.start()
             await until(lambda: fully("asleep"), what=f"asleep after kill {kills}")
             # Waking: remove the marker (what `vsyncer wake` does), kill mid-wake.
@@ -155,6 +197,7 @@ async def test_sigkill_mid_sleep_and_mid_wake_always_ends_consistent(
             process.kill()
             kills += 1
             partial += _partial(await snapshot(virtual, v_ns))
+            pods_between += _between(await bare_pods(virtual, host, v_ns, namespace_with_sa))
             await process.start()
             await until(lambda: fully("awake"), what=f"awake after kill {kills}")
     except AssertionError as exc:
@@ -163,6 +206,7 @@ async def test_sigkill_mid_sleep_and_mid_wake_always_ends_consistent(
         await process.stop()
     assert kills == 2 * ROUNDS
     assert partial >= 1, "no kill landed mid-transition: the test proved nothing"
+    assert pods_between >= 1, "no kill landed while a bare pod was between asleep and awake"
 
 
 async def _marked(virtual: KubeClient) -> bool:
@@ -174,3 +218,8 @@ def _partial(state: tuple[set[str], set[str], bool]) -> int:
     """1 when the kill left some objects asleep and others awake (a transition cut short)."""
     asleep, awake, _ = state
     return int(bool(asleep) and bool(awake))
+
+
+def _between(pods: Json) -> int:
+    """1 when the kill left a bare pod between asleep and awake (none is lost: checked)."""
+    return int("between" in pods.values())

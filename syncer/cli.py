@@ -1,4 +1,4 @@
-"""Command line: ``vsyncer run | explain | wake | dev | version`` and ``vsyncer --version``.
+"""Command line: ``vsyncer run | explain | wake | rbac | dev | version`` and ``vsyncer --version``.
 
 ``run`` starts the daemon from settings (env ``VSYNCER_*`` and an optional YAML
 file): it checks what validation alone cannot (:func:`syncer.startup.preflight`:
@@ -11,6 +11,8 @@ drift (:mod:`syncer.explain`; exit 0 in sync, 1 drifted, 2 not ours; ``-o json``
 for scripts).  ``wake``
 removes sleep mode's marker, so the running syncer wakes the cluster
 (:func:`syncer.sleep.wake`; exit 0, or 2 when the cluster cannot be reached).
+``rbac`` prints, as YAML, the host Role and ClusterRole the settings need
+(:mod:`syncer.rbac`, the rules the Helm chart renders); it reads no cluster.
 
 ``dev`` builds (once) and starts a local host and virtual cluster under
 ``.dev/``, prints how to reach them, then runs the syncer between them (vcluster
@@ -202,6 +204,22 @@ def _wake(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rbac(args: argparse.Namespace) -> int:
+    import yaml
+
+    from syncer.errors import ConfigError
+    from syncer.rbac import manifests
+    from syncer.settings import load_settings
+
+    try:
+        objects = manifests(load_settings(config_file=args.config))
+    except ConfigError as exc:
+        print(f"vsyncer rbac: {exc}", file=sys.stderr)
+        return 2
+    print(yaml.safe_dump_all(objects, sort_keys=False), end="")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vsyncer", description="the syncer of a virtual cluster")
     parser.add_argument("--version", action="version", version=f"vsyncer {__version__}")
@@ -219,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     why.add_argument("--config", type=Path, default=None, help="YAML settings file")
     wake = sub.add_parser("wake", help="wake a sleeping virtual cluster (sleep mode)")
     wake.add_argument("--config", type=Path, default=None, help="YAML settings file")
+    rbac = sub.add_parser("rbac", help="print the host Role and ClusterRole the settings need")
+    rbac.add_argument("--config", type=Path, default=None, help="YAML settings file")
     dev = sub.add_parser("dev", help="run a local host and virtual cluster until Ctrl-C")
     dev.add_argument("--run-dir", type=Path, default=Path(".dev"))
     dev.add_argument("--nodes", type=int, default=3)
@@ -235,4 +255,6 @@ def main(argv: list[str] | None = None) -> int:
         return _explain(args)
     if args.command == "wake":
         return _wake(args)
+    if args.command == "rbac":
+        return _rbac(args)
     return _dev(args)

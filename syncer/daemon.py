@@ -31,7 +31,8 @@ Guarantees:
   the guarded sleep controller (:mod:`syncer.sleep`) starts with the workers.
 * With ``VSYNCER_ISOLATION=true``, the guarded isolation controller
   (:mod:`syncer.isolation`) starts when the workers would, and the workers
-  wait (at most ``cache_sync_timeout``) until its objects are in place.
+  wait (at most ``cache_sync_timeout``) until its objects are in place; pod
+  creates wait as long as any is not (:mod:`syncer.isolation_gate`, ``/readyz``).
 * With ``VSYNCER_KUBELET_CLIENT_CA`` set, the fake nodes' kubelet API
   (:mod:`syncer.kubelet`) serves once the pipelines are built, over the host
   pods informer's cache, and stops (its streams ended) before the clients close.
@@ -132,6 +133,8 @@ class Daemon:
             return False, reason
         if self.elector is not None and not (self.elector.is_leader or self.elector.healthy()):
             return False, "leader election unhealthy"
+        if self.isolation and self.leading and (pending := self.isolation.pending()):
+            return False, f"isolation objects not in place, pod creates wait: {pending}"
         return True, ""
 
     @property
@@ -254,6 +257,9 @@ class Daemon:
             )
         elector = self.elector
         may_write = elector.may_write if elector is not None else (lambda: True)
+        self.isolation = isolation_for(
+            settings=s, host=host, may_write=may_write, metrics=self.metrics
+        )
         wiring = pipeline.build(
             settings=s,
             factories=self._factories if self._factories is not None else discover(),
@@ -262,6 +268,7 @@ class Daemon:
             may_write=may_write,
             metrics=self.metrics,
             blocked_initial=self._blocked_initial,
+            pod_fence=self.isolation.pending if self.isolation is not None else None,
         )
         self.pipelines = dict(wiring.kinds)
         self.informers = dict(wiring.informers)
@@ -276,9 +283,6 @@ class Daemon:
             settings=s, virtual=virtual, informers=self.informers.values(), metrics=self.metrics
         )
         self.activity = self.sleep.tracker if self.sleep is not None else None
-        self.isolation = isolation_for(
-            settings=s, host=host, may_write=may_write, metrics=self.metrics
-        )
 
     # -- per-kind bring-up ----------------------------------------------------------------
 

@@ -40,8 +40,11 @@ Guarantees:
 * :attr:`IsolationController.settled` is set once every key has been
   reconciled successfully once (the objects are in place, or a name is held by
   an object that is not ours and was reported): the daemon starts
-  the kinds' workers only then (or after ``cache_sync_timeout``), so no tenant
-  pod reaches the host before its quota and default limits do.
+  the kinds' workers then (or after ``cache_sync_timeout``).
+* :meth:`IsolationController.pending` says, from the caches, which of the
+  quota, limit range and policies is not in place as ours; while any is not,
+  pod creates are refused (:mod:`syncer.isolation_gate`), so no tenant pod
+  reaches the host unfenced, and ``/readyz`` names what is missing.
 """
 
 from __future__ import annotations
@@ -246,6 +249,17 @@ class IsolationController:
                     self.queue.add(key)
                 await asyncio.sleep(self._resync)
 
+    def pending(self) -> str | None:
+        """``None`` once every isolation object is cached and ours, else what is not."""
+        missing = [
+            f"{resource.kind} {key.name} "
+            + ("missing" if current is None else "held by an object that is not vsyncer's")
+            for key, (resource, _) in sorted(self._wanted.items())
+            for current in [self.informers[resource.plural].get(key.namespace, key.name)]
+            if current is None or not is_ours(current, vcluster=self.spec.vcluster)
+        ]
+        return "; ".join(missing) or None
+
     async def wait_settled(self, *, stop: asyncio.Event, at_most: float) -> None:
         """Until :attr:`settled` or ``stop`` is set, at most ``at_most`` seconds."""
         waiters = {asyncio.ensure_future(self.settled.wait()), asyncio.ensure_future(stop.wait())}
@@ -255,7 +269,10 @@ class IsolationController:
             for waiter in waiters:
                 waiter.cancel()
         if not self.settled.is_set() and not stop.is_set():
-            self._log.warning("isolation objects not in place yet; starting the workers anyway")
+            self._log.warning(
+                "isolation objects not in place yet; starting the workers, pod creates wait",
+                pending=self.pending(),
+            )
 
     async def reconcile(self, key: ObjectKey) -> Result:
         """Make the object of ``key`` (or the namespace label) what isolation wants."""

@@ -88,6 +88,7 @@ from syncer.hostlookup import HostLookup
 from syncer.hostwriter import HostWriter
 from syncer.inflight import AdaptiveLimit
 from syncer.informer import Informer
+from syncer.isolation_gate import PodFence
 from syncer.keys import ObjectKey
 from syncer.kube import KubeClient
 from syncer.mappersettings import mapper_config
@@ -247,11 +248,13 @@ def build(
     may_write: Callable[[], bool],
     metrics: Metrics,
     blocked_initial: float,
+    pod_fence: Callable[[], str | None] | None = None,
 ) -> Wiring:
     """The pipelines of ``settings.kinds``; raises ``PluginError`` for a bad mapper.
 
     Every host write goes through one :class:`HostWriter`, gated on ``may_write()``
-    (holding the lease, with leader election).
+    (holding the lease, with leader election); with ``pod_fence`` (isolation mode's
+    pending objects) pod creates wait while it names any (:mod:`syncer.isolation_gate`).
     """
     s = settings
     translator = Translator(
@@ -273,6 +276,7 @@ def build(
         anchor=anchor,
         limit=AdaptiveLimit(),
     )
+    host_writes = writer if pod_fence is None else PodFence(writer=writer, pending=pod_fence)
     names, factories = with_custom_resources(
         kinds=s.kinds, factories=factories, custom_resources=s.custom_resource_list()
     )
@@ -317,7 +321,7 @@ def build(
         metrics.register_queue(queue)
         context = SyncContext(
             translator=translator,
-            host=writer,
+            host=host_writes,
             virtual=v_api,
             virtual_cache=informers.cache(cluster="virtual", kind=kind, allowed=allowed),
             host_cache=informers.cache(cluster="host", kind=kind, allowed=allowed),

@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import socket
+import ssl
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -61,6 +63,20 @@ class Tenant:
     logs: dict[str, PodLog]
     kubelet_port: int
     kubeconfig: Path
+    kubelet_address: str = "127.0.0.1"
+
+
+def kubelet_tls(control_plane: ControlPlane, *, with_certificate: bool) -> ssl.SSLContext:
+    """A client TLS context for calling vsyncer's kubelet port directly (its serving
+    certificate is self-signed, so not verified), with the virtual API server's
+    kubelet-client certificate or without any."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if with_certificate:
+        v = control_plane.virtual
+        ctx.load_cert_chain(v.kubelet_client_cert, keyfile=v.kubelet_client_key)
+    return ctx
 
 
 async def host_namespace(host: KubeClient) -> str:
@@ -135,8 +151,10 @@ async def running_virtual_pod(virtual: KubeClient, *, namespace: str, body: Json
     return found
 
 
-async def advertised(virtual: KubeClient, *, node: str, port: int) -> None:
-    """Wait until virtual node ``node`` advertises the kubelet server at 127.0.0.1:``port``."""
+async def advertised(
+    virtual: KubeClient, *, node: str, port: int, address: str = "127.0.0.1"
+) -> None:
+    """Wait until virtual node ``node`` advertises the kubelet server at ``address``:``port``."""
 
     def ours(obj: Json | None) -> bool:
         if obj is None:
@@ -145,20 +163,30 @@ async def advertised(virtual: KubeClient, *, node: str, port: int) -> None:
         addresses = {a["type"]: a["address"] for a in status.get("addresses", [])}
         return bool(
             status.get("daemonEndpoints", {}).get("kubeletEndpoint", {}).get("Port") == port
-            and addresses.get("InternalIP") == "127.0.0.1"
+            and addresses.get("InternalIP") == address
         )
 
     await wait_for_object(virtual, NODES, namespace=None, name=node, predicate=ours)
 
 
-@pytest.fixture(scope="module")
-async def tenant(
+def routable_address() -> str:
+    """This machine's IPv4 address on its default route (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("198.51.100.1", 9))  # TEST-NET-2: routed by the default route only
+        return str(probe.getsockname()[0])
+
+
+@contextlib.asynccontextmanager
+async def serving_tenant(
     control_plane: ControlPlane,
     host: KubeClient,
     virtual: KubeClient,
-    host_kubeconfig: Path,
-    virtual_kubeconfig: Path,
+    *,
+    address: str = "127.0.0.1",
 ) -> AsyncIterator[Tenant]:
+    """A :class:`Tenant` whose kubelet server listens on, and is advertised at, ``address``."""
+    host_kubeconfig = control_plane.host.kubeconfig
+    virtual_kubeconfig = control_plane.virtual.kubeconfig
     host_ns = await host_namespace(host)
     port = free_port()
     try:
@@ -171,8 +199,8 @@ async def tenant(
             metrics_bind="127.0.0.1:0",
             probes_bind="127.0.0.1:0",
             shutdown_grace=10,
-            kubelet_bind=f"127.0.0.1:{port}",
-            kubelet_address="127.0.0.1",
+            kubelet_bind=f"{address}:{port}",
+            kubelet_address=address,
             kubelet_client_ca=control_plane.virtual.kubelet_client_ca,
         )
         async with syncer_on_uvloop(settings) as daemon, tenant_namespace(virtual) as v_ns:
@@ -180,7 +208,7 @@ async def tenant(
             v_pod = await running_virtual_pod(
                 virtual, namespace=v_ns, body=pod("web", containers=containers)
             )
-            await advertised(virtual, node=v_pod["spec"]["nodeName"], port=port)
+            await advertised(virtual, node=v_pod["spec"]["nodeName"], port=port, address=address)
             host_pod = translator(host_ns).host_name(v_ns, "web")
             logs = await asyncio.to_thread(
                 control_plane.kubelet.pod_log,
@@ -197,6 +225,16 @@ async def tenant(
                 logs=logs,
                 kubelet_port=port,
                 kubeconfig=virtual_kubeconfig,
+                kubelet_address=address,
             )
     finally:
         await host.delete(NAMESPACES, namespace=None, name=host_ns)
+
+
+@pytest.fixture(scope="module")
+async def tenant(
+    control_plane: ControlPlane, host: KubeClient, virtual: KubeClient
+) -> AsyncIterator[Tenant]:
+    """The module's tenant, its kubelet server on loopback."""
+    async with serving_tenant(control_plane, host, virtual) as made:
+        yield made

@@ -25,7 +25,7 @@ from syncer.translate import (
     OBJECT_NAMESPACE_ANNOTATION,
 )
 from tests.e2e.kubectl import kubectl
-from tests.e2e.kubelet_fixtures import Tenant, tenant
+from tests.e2e.kubelet_fixtures import Tenant, kubelet_tls, tenant
 from tests.e2e.test_sync_support import VCLUSTER, gone, pod, tenant_namespace, translator
 from tests.kubehelpers import wait_for_object
 
@@ -78,16 +78,6 @@ async def test_rbac_allows_logs_and_forbids_exec(tenant: Tenant, virtual: KubeCl
     assert _requests(t, "exec") == execs_before
 
 
-def _tls(control_plane: ControlPlane, *, with_certificate: bool) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE  # vsyncer's serving certificate is self-signed
-    if with_certificate:
-        v = control_plane.virtual
-        ctx.load_cert_chain(v.kubelet_client_cert, keyfile=v.kubelet_client_key)
-    return ctx
-
-
 async def _direct(
     t: Tenant, path: str, ctx: ssl.SSLContext, *, headers: dict[str, str] | None = None
 ) -> tuple[int, str]:
@@ -104,7 +94,7 @@ async def test_direct_call_without_the_client_certificate_is_401(
 ) -> None:
     """The kubelet port answers 401 to anyone without the kubelet-client certificate."""
     t = tenant
-    ctx = _tls(control_plane, with_certificate=False)
+    ctx = kubelet_tls(control_plane, with_certificate=False)
     for path in (f"/containerLogs/{t.v_ns}/{t.pod}/app", f"/exec/{t.v_ns}/{t.pod}/app"):
         assert await _direct(t, path, ctx, headers=SPDY) == (401, "Unauthorized\n")
 
@@ -114,7 +104,7 @@ async def test_direct_call_for_a_pod_without_a_host_twin_is_404(
 ) -> None:
     """With the certificate: a pod of another namespace that was never synced is 404."""
     t = tenant
-    ctx = _tls(control_plane, with_certificate=True)
+    ctx = kubelet_tls(control_plane, with_certificate=True)
     async with tenant_namespace(virtual) as other:
         status, body = await _direct(t, f"/containerLogs/{other}/{t.pod}/app", ctx)
     assert status == 404
@@ -176,7 +166,7 @@ async def test_a_foreign_host_pod_is_unreachable_by_any_path(
         body=_foreign(t.host_ns, name, labels=labels, annotations=annotations),
     )
     uid = created["metadata"]["uid"]
-    ctx = _tls(control_plane, with_certificate=True)
+    ctx = kubelet_tls(control_plane, with_certificate=True)
     try:
         if forged:  # the ownership rule is what refuses it: wait until the syncer's cache has it
             store = t.daemon.informers[("host", "pods")].store
@@ -204,7 +194,7 @@ async def test_a_foreign_host_pod_is_unreachable_by_any_path(
 async def test_host_errors_are_passed_through(tenant: Tenant, control_plane: ControlPlane) -> None:
     """The host API server's refusal comes back with its status and message."""
     t = tenant
-    ctx = _tls(control_plane, with_certificate=True)
+    ctx = kubelet_tls(control_plane, with_certificate=True)
     status, body = await _direct(t, f"/containerLogs/{t.v_ns}/{t.pod}/nosuch", ctx)
     assert status == 400
     assert "nosuch" in body

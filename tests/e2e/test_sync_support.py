@@ -52,12 +52,14 @@ async def run_syncer(
     virtual_kubeconfig: Path,
     kinds: Sequence[str] = ALL_KINDS,
     within: float = 60.0,
+    ready: Callable[[Daemon], bool] | None = None,
     **extra: Any,
 ) -> AsyncIterator[Daemon]:
     """The daemon, running until the block ends; yields once its caches have synced.
 
     ``extra`` are further :class:`~syncer.settings.Settings` fields (e.g.
-    ``service_external_ip_cidrs=("192.0.2.0/24",)``).
+    ``service_external_ip_cidrs=("192.0.2.0/24",)``); ``ready``: when to yield
+    instead (default: once ``Daemon.ready()`` says so).
     """
     settings = Settings(
         vcluster_name=VCLUSTER,
@@ -75,7 +77,7 @@ async def run_syncer(
     task = asyncio.create_task(daemon.run(install_signals=False))
     try:
         async with asyncio.timeout(within):
-            while not daemon.ready()[0]:
+            while not (ready(daemon) if ready is not None else daemon.ready()[0]):
                 if task.done():
                     raise AssertionError(f"daemon exited early with {task.result()}")
                 await asyncio.sleep(0.05)  # a bounded readiness poll, not a guess

@@ -10,8 +10,8 @@ Guarantees:
   requires it and replaces every ``k8s.io/*`` staging module that the tag's own
   ``go.mod`` requires at ``v0.0.0`` with its published ``v0.<minor>.<patch>``.
   The list is read from the tag's ``go.mod``, not guessed.
-* kwok is built from a copy of its module with two fixes to its kubelet server
-  (exec exit codes, stdin end; see :mod:`syncer.localcluster.kwokpatch`).
+* kwok is built from a copy of its module with three fixes (exec exit codes,
+  stdin end, UID-preconditioned pod deletes; see :mod:`syncer.localcluster.kwokpatch`).
 * ``etcd``, ``kwok`` and ``helm`` (which installs the chart in ``deploy/chart``
   in the tests) get a generated module each, so their dependency graphs never
   constrain Kubernetes'.

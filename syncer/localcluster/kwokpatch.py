@@ -1,4 +1,4 @@
-"""Two fixes to kwok's kubelet server, applied to a copy of its module when it is built.
+"""Three fixes to kwok, applied to a copy of its module when it is built.
 
 kwok v0.8.0 plays ``exec`` by running the command on this machine, with two
 differences from a kubelet that ``kubectl`` users notice:
@@ -14,6 +14,14 @@ differences from a kubelet that ``kubectl`` users notice:
   but never closes the pipe, so a command that reads to the end (``cat``,
   ``tar x``: ``kubectl cp`` into a pod) never finishes.  The fix closes the
   pipe when the client's stdin ends, as a container runtime does.
+
+And one difference from a kubelet that tests notice:
+
+* **Deletes by name only.**  kwok finishes a terminating pod with a delete
+  by name and no precondition, and may send it again (a retried or duplicated
+  job), so a new pod created under the same name meanwhile is deleted too.  A
+  kubelet's final delete carries the pod's UID as a precondition; the fix adds
+  it, so a stale delete is refused (409) instead.
 
 Guarantees: :func:`patched_copy` copies the published module (read from the
 Go module cache) to a directory of the build cache and changes exactly the
@@ -31,7 +39,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-REVISION = "vsyncer.1"
+REVISION = "vsyncer.2"
 
 
 class PatchError(RuntimeError):
@@ -60,6 +68,18 @@ HUNKS = (
         path="pkg/utils/exec/exec.go",
         old="\t\t\t\t_, _ = io.Copy(inPipe, opt.In)\n",
         new="\t\t\t\t_, _ = io.Copy(inPipe, opt.In)\n\t\t\t\t_ = inPipe.Close()\n",
+    ),
+    Hunk(
+        path="pkg/kwok/controllers/pod_controller.go",
+        old=(
+            "\terr := c.typedClient.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, deleteOpt)\n"
+        ),
+        new=(
+            "\topt := deleteOpt\n"
+            "\topt.Preconditions = metav1.NewUIDPreconditions(string(pod.UID))\n"
+            "\terr := c.typedClient.CoreV1().Pods(pod.Namespace)"
+            ".Delete(ctx, pod.Name, opt)\n"
+        ),
     ),
 )
 

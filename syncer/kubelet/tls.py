@@ -21,6 +21,11 @@ Guarantees:
   ``kube-apiserver-kubelet-client``), so where the kubelet-client CA also signs
   other clients (users, approved CSRs) they are answered 401 too; an empty list
   accepts any certificate that CA signed.
+* The client's cipher order is followed (OpenSSL's server preference is off,
+  among the same strong suites): the API server, a Go client, puts
+  AES-128-GCM first on CPUs with AES instructions, as Go's own kubelet server
+  would choose, instead of the AES-256-GCM OpenSSL's order imposes; on a
+  relay that encrypts every byte twice that is CPU the streams keep.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ def server_context(
     """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
     if cert is not None and key is not None:
         ctx.load_cert_chain(cert, keyfile=key)
     else:

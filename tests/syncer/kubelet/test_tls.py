@@ -32,6 +32,15 @@ def test_server_context_asks_for_client_certificates(tmp_path: Path) -> None:
     assert ctx.cert_store_stats()["x509"] == 1
 
 
+def test_the_clients_cipher_order_is_followed(tmp_path: Path) -> None:
+    """No server preference: a Go client's AES-128-GCM-first order is what is used."""
+    cert_pem, _ = self_signed(hosts=("127.0.0.1",))
+    ca = tmp_path / "ca.crt"
+    ca.write_bytes(cert_pem)
+    ctx = server_context(client_ca=ca, cert=None, key=None, hosts=("127.0.0.1",))
+    assert not ctx.options & ssl.OP_CIPHER_SERVER_PREFERENCE
+
+
 def test_verified_client() -> None:
     """Only a non-empty peer certificate dict counts."""
     assert verified_client({"subject": ((("commonName", "x"),),)})

@@ -4,7 +4,7 @@ For each N of :data:`SIZES` (``run.n`` of 1,000 / 5,000 / 20,000, and 50,000
 with ``--scale-50k``), each alone on the same clusters: the dual-write
 baseline, a fresh vsyncer and a fresh vcluster syncer (when it builds;
 :mod:`benchmarks.p7`) on an N-pod burst.  Per point: seconds per pod to reach
-the host, and RSS growth per pod at Running.  The curve must stay flat: the
+the host, and RSS growth per pod at Running (and each side's P7 figures).  The curve must stay flat: the
 row's measure is vsyncer's worst per-pod cost at the largest N ÷ at the
 smallest.  Everything a point made is removed before the next.  A PNG of both
 curves is drawn when the run has a plot directory.  Not a test.
@@ -48,12 +48,14 @@ async def scenario_scale(run: Run) -> None:
             "dual_write_ms_per_pod": dual["dual_write_s"] / n * 1000,
             "vsyncer_ms_per_pod": vs["to_host_s"] / n * 1000,
             "vsyncer_kb_per_pod": vs["rss_per_pod_bytes"] / 1024,
+            "vsyncer": vs,
         }
         if binary is not None and not vcluster_note:
             try:
                 vc = await vcluster_round(run, binary, n=n, tag=tag)
                 point["vcluster_ms_per_pod"] = vc["to_host_s"] / n * 1000
                 point["vcluster_kb_per_pod"] = vc["rss_per_pod_bytes"] / 1024
+                point["vcluster"] = vc
             except RuntimeError as exc:
                 vcluster_note = f"vcluster's syncer did not run: {exc}"
         points.append(point)

@@ -4,10 +4,11 @@ For each N of :data:`SIZES` (``run.n`` of 1,000 / 5,000 / 20,000, and 50,000
 with ``--scale-50k``), each alone on the same clusters: the dual-write
 baseline, a fresh vsyncer and a fresh vcluster syncer (when it builds;
 :mod:`benchmarks.p7`) on an N-pod burst.  Per point: seconds per pod to reach
-the host, and RSS growth per pod at Running (and each side's P7 figures).  The curve must stay flat: the
-row's measure is vsyncer's worst per-pod cost at the largest N ÷ at the
-smallest.  Everything a point made is removed before the next.  A PNG of both
-curves is drawn when the run has a plot directory.  Not a test.
+the host, and RSS growth per pod at Running (and each side's P7 figures).
+The curve must stay flat: the row's measure is vsyncer's worst per-pod cost
+at the largest N ÷ at the smallest.  Everything a point made is removed
+before the next.  A PNG of both curves is drawn when the run has a plot
+directory.  Not a test.
 """
 
 from __future__ import annotations

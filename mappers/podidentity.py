@@ -19,21 +19,44 @@ vcluster's pod translator:
   virtual classes are the host's);
 * neither: no class (the host's global default applies), as before classes synced.
 
-The service account is the shared host workload account
-(:mod:`mappers.workloadsa`).
+Service accounts (``serviceAccountName``; the host pod never mounts the host
+account's token, its projected token is the virtual account's):
+
+* the ``serviceaccounts`` kind on: the host copy of the pod's own virtual
+  account (:mod:`mappers.serviceaccounts`, name by the namespaced rule); the
+  pod waits, as for a class, until this vcluster's copy of exactly that
+  account is in the host cache (the copy is made because the pod names it);
+  a host rejection for a missing account is retried after
+  :data:`~mappers.workloadsa.RETRY_SECONDS` (``service_account``);
+* off: the shared host workload account (:mod:`mappers.workloadsa`), made
+  sure of before the pod is created.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from types import MappingProxyType
 
 from mappers.podguard import ReferenceWaits
 from mappers.priorityclasses_tohost import host_priority_class_name, is_system_class
-from mappers.workloadsa import WorkloadAccount, workload_account_name
+from mappers.serviceaccounts import (
+    SERVICE_ACCOUNT_INDEX,
+    pod_service_account,
+    service_account_index,
+)
+from mappers.workloadsa import (
+    RETRY_MAX_SECONDS,
+    RETRY_SECONDS,
+    WorkloadAccount,
+    workload_account_name,
+)
 from syncer.api import (
     PODS,
     PRIORITYCLASSES,
+    SERVICEACCOUNTS,
+    IndexFunc,
     MapperConfig,
     Obj,
     Refused,
@@ -41,7 +64,7 @@ from syncer.api import (
     SyncContext,
     Translator,
 )
-from syncer.kit import key_of_virtual, mapping, name_of, uid_of
+from syncer.kit import key_of_virtual, mapping, name_of, namespace_of, uid_of
 
 
 class PriorityClasses(Enum):
@@ -68,7 +91,11 @@ def priority_class_name(v_pod: Obj) -> str | None:
 
 
 #: The host caches :class:`PodIdentity` reads, while their kinds run (the pods mapper's may_read).
-IDENTITY_READS = frozenset({PRIORITYCLASSES})
+IDENTITY_READS = frozenset({PRIORITYCLASSES, SERVICEACCOUNTS})
+#: The index the pods mapper keeps for the serviceaccounts kind (which accounts pods use).
+IDENTITY_INDEXES: Mapping[str, IndexFunc] = MappingProxyType(
+    {SERVICE_ACCOUNT_INDEX: service_account_index}
+)
 
 
 @dataclass
@@ -78,6 +105,7 @@ class PodIdentity:
     translator: Translator
     workload: WorkloadAccount
     priority_classes: PriorityClasses = PriorityClasses.NONE
+    service_accounts: bool = False
     waits: ReferenceWaits = field(default_factory=ReferenceWaits)
 
     @classmethod
@@ -90,12 +118,14 @@ class PodIdentity:
             translator=translator,
             workload=WorkloadAccount(name=name),
             priority_classes=PriorityClasses.of(config),
+            service_accounts=SERVICEACCOUNTS.qualified in config.kinds,
         )
 
     def service_account(self, v_pod: Obj) -> str:
         """The host ``serviceAccountName`` of ``v_pod``'s host pod."""
-        del v_pod
-        return self.workload.name
+        if not self.service_accounts:
+            return self.workload.name
+        return self.translator.host_name(namespace_of(v_pod), pod_service_account(v_pod))
 
     def priority_class(self, v_pod: Obj) -> str | None:
         """The host ``priorityClassName`` of ``v_pod``'s host pod; ``None``: none."""
@@ -109,17 +139,31 @@ class PodIdentity:
     def missing(self, ctx: SyncContext, v_pod: Obj) -> list[str]:
         """What ``v_pod``'s host pod would name that the host does not have yet, as
         ``field: what`` lines (empty: nothing missing).  Reads the host caches only."""
+        missing = self._missing_account(ctx, v_pod)
         name = priority_class_name(v_pod)
         if (
             name is None
             or self.priority_classes is not PriorityClasses.TO_HOST
             or is_system_class(name)
         ):
-            return []
+            return missing
         p_obj = ctx.host_cache(PRIORITYCLASSES).get("", self.translator.host_cluster_name(name))
         if p_obj is not None and self.translator.virtual_key_from_host(p_obj) == ("", name):
+            return missing
+        return [
+            *missing,
+            f"spec.priorityClassName: priority class '{name}' is not synced to the host yet",
+        ]
+
+    def _missing_account(self, ctx: SyncContext, v_pod: Obj) -> list[str]:
+        if not self.service_accounts:
             return []
-        return [f"spec.priorityClassName: priority class '{name}' is not synced to the host yet"]
+        namespace, name = namespace_of(v_pod), pod_service_account(v_pod)
+        p_name = self.translator.host_name(namespace, name)
+        p_obj = ctx.host_cache(SERVICEACCOUNTS).get(self.translator.host_namespace, p_name)
+        if p_obj is not None and self.translator.virtual_key_from_host(p_obj) == (namespace, name):
+            return []
+        return [f"spec.serviceAccountName: service account '{name}' is not synced to the host yet"]
 
     async def ensure(self, ctx: SyncContext, v_pod: Obj) -> Result | None:
         """``None`` once ``v_pod``'s host pod may be created, else the wait to return.
@@ -145,9 +189,23 @@ class PodIdentity:
                 )
             return Result(requeue_after=delay)
         self.waits.forget(key)
-        await self.workload.ensure(ctx)
+        if not self.service_accounts:
+            await self.workload.ensure(ctx)
         return None
 
     def after_rejection(self, refusal: Refused, *, host_namespace: str) -> Refused:
-        """:meth:`WorkloadAccount.after_rejection`: a rejection for a missing account."""
-        return self.workload.after_rejection(refusal, host_namespace=host_namespace)
+        """The refusal to raise for a host pod the host rejected with ``refusal``: one for a
+        missing account (it went since the cache saw it) is retried soon; others as they are."""
+        if not self.service_accounts:
+            return self.workload.after_rejection(refusal, host_namespace=host_namespace)
+        if refusal.reason != "host_rejected" or (
+            f"service account {host_namespace}/" not in refusal.message
+        ):
+            return refusal
+        return Refused(
+            reason="service_account",
+            message=refusal.message,
+            retry_after=RETRY_SECONDS,
+            retry_max=RETRY_MAX_SECONDS,
+            event_reason="SyncError",
+        )

@@ -65,7 +65,7 @@ from mappers.podguard import (
     unready_references,
     waiting_message,
 )
-from mappers.podidentity import IDENTITY_READS, PodIdentity
+from mappers.podidentity import IDENTITY_INDEXES, IDENTITY_READS, PodIdentity
 from mappers.podsleep import put_to_sleep
 from mappers.podspec import (
     DEFAULT_CLUSTER_DOMAIN,
@@ -182,6 +182,7 @@ class PodMapper(PodDrift, CopySyncer):
             SECRET_INDEX: self._references.secrets,
             PVC_INDEX: self._references.pvcs,
             NODE_INDEX: index_node,
+            **IDENTITY_INDEXES,
         }
 
     def watches(

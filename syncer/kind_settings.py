@@ -26,6 +26,10 @@ environment, lists or the same string in YAML.
   every drain of the host nodes its pods run on (:mod:`mappers.pdbs`):
   ``clamp`` (the default) lets one pod go at a time, ``refuse`` keeps it off the
   host, ``allow`` passes it through as vcluster does.
+* ``service_account_annotations`` (``VSYNCER_SERVICE_ACCOUNT_ANNOTATIONS``):
+  annotation key patterns copied onto the host copies of the ``serviceaccounts``
+  kind (:mod:`mappers.serviceaccounts`); others stay virtual.  Default
+  :data:`DEFAULT_SERVICE_ACCOUNT_ANNOTATIONS`, the workload-identity keys.
 """
 
 from __future__ import annotations
@@ -40,6 +44,13 @@ from syncer.errors import ConfigError
 
 #: The kind the toHost priority classes run as.
 PRIORITY_CLASSES_KIND = "priorityclasses.scheduling.k8s.io"
+#: The workload-identity annotations of EKS (IRSA), GKE and Azure, copied by default.
+DEFAULT_SERVICE_ACCOUNT_ANNOTATIONS = (
+    "eks.amazonaws.com/role-arn",
+    "iam.gke.io/gcp-service-account",
+    "azure.workload.identity/client-id",
+)
+_ANNOTATION_PATTERN = re.compile(r"[A-Za-z0-9*?.\-_/]+")
 _HOST_PATTERN = re.compile(r"[a-z0-9*?.\-]+")
 _CLASS = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
 
@@ -57,6 +68,9 @@ class KindFields(BaseModel):
     ingress_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     ingress_classes: Annotated[tuple[str, ...], NoDecode] = ()
     pdb_no_disruption: Literal["clamp", "refuse", "allow"] = "clamp"
+    service_account_annotations: Annotated[tuple[str, ...], NoDecode] = (
+        DEFAULT_SERVICE_ACCOUNT_ANNOTATIONS
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -83,7 +97,9 @@ class KindFields(BaseModel):
             )
         return {**data, "kinds": [*listed, PRIORITY_CLASSES_KIND]}
 
-    @field_validator("ingress_hosts", "ingress_classes", mode="before")
+    @field_validator(
+        "ingress_hosts", "ingress_classes", "service_account_annotations", mode="before"
+    )
     @classmethod
     def _split_kind_lists(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -106,4 +122,14 @@ class KindFields(BaseModel):
         for name in value:
             if not _CLASS.fullmatch(name):
                 raise ValueError(f"{name!r} is not an IngressClass name such as nginx")
+        return value
+
+    @field_validator("service_account_annotations")
+    @classmethod
+    def _annotation_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            if not _ANNOTATION_PATTERN.fullmatch(pattern):
+                raise ValueError(
+                    f"{pattern!r} is not an annotation key pattern such as eks.amazonaws.com/*"
+                )
         return value

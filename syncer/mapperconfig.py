@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from syncer.customresources import CustomResource
+from syncer.kind_settings import DEFAULT_SERVICE_ACCOUNT_ANNOTATIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +63,6 @@ class MapperConfig:
     ingress_classes: tuple[str, ...] = ()
     #: A budget allowing no disruption: ``clamp``, ``refuse`` or ``allow`` (``VSYNCER_PDB_*``).
     pdb_no_disruption: str = "clamp"
+    #: Annotation key patterns the host copy of a ServiceAccount carries
+    #: (``VSYNCER_SERVICE_ACCOUNT_ANNOTATIONS``): by default the workload-identity keys.
+    service_account_annotations: tuple[str, ...] = DEFAULT_SERVICE_ACCOUNT_ANNOTATIONS

@@ -38,6 +38,7 @@ def mapper_config(settings: Settings) -> MapperConfig:
         ingress_hosts=s.ingress_hosts,
         ingress_classes=s.ingress_classes,
         pdb_no_disruption=s.pdb_no_disruption,
+        service_account_annotations=s.service_account_annotations,
     )
 
 

@@ -69,6 +69,7 @@ BUILTIN = (
     "networkpolicies.networking.k8s.io",
     "ingresses.networking.k8s.io",
     "poddisruptionbudgets.policy",
+    "serviceaccounts",
     "storageclasses.storage.k8s.io",
     "ingressclasses.networking.k8s.io",
     "runtimeclasses.node.k8s.io",

@@ -21,6 +21,7 @@ from mappers.pods import PodMapper
 from mappers.pvcs import PersistentVolumeClaimMapper
 from mappers.references import CONFIGMAP_INDEX, NODE_INDEX, PVC_INDEX, SECRET_INDEX
 from mappers.secrets import SecretMapper
+from mappers.serviceaccounts import SERVICE_ACCOUNT_INDEX
 from mappers.services import ServiceMapper
 from syncer import pipeline
 from syncer.api import (
@@ -81,6 +82,7 @@ def test_the_indexes_the_fakes_register_are_the_pods_mapper_s() -> None:
         SECRET_INDEX,
         PVC_INDEX,
         NODE_INDEX,
+        SERVICE_ACCOUNT_INDEX,
     }
 
 

@@ -88,6 +88,8 @@ service account (VSYNCER_HOST_KUBECONFIG unset: in-cluster). An empty value is u
   value: {{ join "," $v.hostLabelDenylist | quote }}
 - name: VSYNCER_INGRESS_ANNOTATIONS
   value: {{ join "," $v.ingressAnnotations | quote }}
+- name: VSYNCER_SERVICE_ACCOUNT_ANNOTATIONS
+  value: {{ join "," $v.serviceAccountAnnotations | quote }}
 - name: VSYNCER_INGRESS_HOSTS
   value: {{ join "," $v.ingressHosts | quote }}
 - name: VSYNCER_INGRESS_CLASSES

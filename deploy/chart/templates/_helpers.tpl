@@ -54,7 +54,7 @@ plugin kinds.
 */}}
 {{- define "vsyncer.kinds" -}}
 {{- $kinds := list -}}
-{{- range $kind := list "pods" "services" "endpoints" "configmaps" "secrets" "persistentvolumeclaims" "events" "nodes" "networkpolicies.networking.k8s.io" "ingresses.networking.k8s.io" "poddisruptionbudgets.policy" "storageclasses.storage.k8s.io" "ingressclasses.networking.k8s.io" "runtimeclasses.node.k8s.io" "priorityclasses.scheduling.k8s.io" "customresourcedefinitions.apiextensions.k8s.io" -}}
+{{- range $kind := list "pods" "services" "endpoints" "configmaps" "secrets" "persistentvolumeclaims" "events" "nodes" "networkpolicies.networking.k8s.io" "ingresses.networking.k8s.io" "poddisruptionbudgets.policy" "serviceaccounts" "storageclasses.storage.k8s.io" "ingressclasses.networking.k8s.io" "runtimeclasses.node.k8s.io" "priorityclasses.scheduling.k8s.io" "customresourcedefinitions.apiextensions.k8s.io" -}}
 {{- if dig (regexReplaceAll "\\..*$" $kind "") "enabled" false $.Values.sync -}}{{- $kinds = append $kinds $kind -}}{{- end -}}
 {{- end -}}
 {{- $kinds = concat $kinds $.Values.sync.extraKinds -}}

@@ -9,7 +9,8 @@ no status writes on the host); informers list and watch; live reads get.
   configmaps, secrets,
   persistentvolumeclaims,
   networkpolicies, ingresses,
-  poddisruptionbudgets    read + create/update/delete (mappers/*.py, syncer/kit/copysync.py)
+  poddisruptionbudgets,
+  serviceaccounts         read + create/update/delete (mappers/*.py, syncer/kit/copysync.py)
   events                  read only: host events flow up (mappers/events.py)
   (with pods)             serviceaccounts: get of the workload account, which the chart
                           creates (mappers/workloadsa.py) - in rbac.yaml, by name
@@ -34,7 +35,7 @@ Result: JSON {"namespaced": {"group:resource": [verbs]}, "cluster": {...}}.
 {{- $ns := dict -}}
 {{- $cluster := dict -}}
 {{- $root := . -}}
-{{- $writers := dict "pods" ":pods" "services" ":services" "endpoints" ":endpoints" "configmaps" ":configmaps" "secrets" ":secrets" "persistentvolumeclaims" ":persistentvolumeclaims" "networkpolicies.networking.k8s.io" "networking.k8s.io:networkpolicies" "ingresses.networking.k8s.io" "networking.k8s.io:ingresses" "poddisruptionbudgets.policy" "policy:poddisruptionbudgets" -}}
+{{- $writers := dict "pods" ":pods" "services" ":services" "endpoints" ":endpoints" "configmaps" ":configmaps" "secrets" ":secrets" "persistentvolumeclaims" ":persistentvolumeclaims" "networkpolicies.networking.k8s.io" "networking.k8s.io:networkpolicies" "ingresses.networking.k8s.io" "networking.k8s.io:ingresses" "poddisruptionbudgets.policy" "policy:poddisruptionbudgets" "serviceaccounts" ":serviceaccounts" -}}
 {{- $readers := dict "nodes" ":nodes" "storageclasses.storage.k8s.io" "storage.k8s.io:storageclasses" "ingressclasses.networking.k8s.io" "networking.k8s.io:ingressclasses" "runtimeclasses.node.k8s.io" "node.k8s.io:runtimeclasses" "priorityclasses.scheduling.k8s.io" "scheduling.k8s.io:priorityclasses" "customresourcedefinitions.apiextensions.k8s.io" "apiextensions.k8s.io:customresourcedefinitions" -}}
 {{- range $kind, $key := $writers -}}
 {{- if include "vsyncer.kindEnabled" (dict "root" $root "kind" $kind) -}}

@@ -39,14 +39,7 @@ KIND_RULES: dict[str, Rules] = {
     # mappers/pods.py + syncer/kit/copysync.py; the pod's token Secret: mappers/podtokens.py
     # (create, update; the garbage collector removes it with its owner, the host pod).
     # The workload service account is read by name (mappers/workloadsa.py): workload_rules.
-    # Configmaps and PVCs a pod names are looked up in a watch cache of the namespace's
-    # objects when their kinds are off (syncer/hostlookup.py): read only.
-    "pods": {
-        ("", "pods"): WRITE,
-        ("", "secrets"): KEEP,
-        ("", "configmaps"): READ,
-        ("", "persistentvolumeclaims"): READ,
-    },
+    "pods": {("", "pods"): WRITE, ("", "secrets"): KEEP},
     "services": {("", "services"): WRITE},  # mappers/services.py
     "endpoints": {("", "endpoints"): WRITE},  # mappers/endpoints.py (the kit)
     "configmaps": {("", "configmaps"): WRITE},  # mappers/configmaps.py (the kit)

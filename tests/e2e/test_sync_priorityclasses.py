@@ -143,10 +143,15 @@ async def test_classes_go_down_capped_and_pods_name_the_host_class(
         assert waited["spec"]["priorityClassName"] == t.host_cluster_name(big)
 
         # Deleting the virtual class deletes its host copy.
-        await virtual.delete(PRIORITYCLASSES, namespace=None, name=high)
-        await wait_for_object(
-            host, PRIORITYCLASSES, namespace=None, name=t.host_cluster_name(high), predicate=gone
-        )
+        for name in (high, big):
+            await virtual.delete(PRIORITYCLASSES, namespace=None, name=name)
+            await wait_for_object(
+                host,
+                PRIORITYCLASSES,
+                namespace=None,
+                name=t.host_cluster_name(name),
+                predicate=gone,
+            )
 
 
 async def host_object(host: KubeClient, resource: Any, namespace: str | None, name: str) -> Any:

@@ -29,15 +29,17 @@ Guarantees:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from syncer.api import HostReader
+from syncer.availability import Probe
 from syncer.errors import NotFound
 from syncer.informer import Informer
 from syncer.listwatch import ListerWatcher
 from syncer.reflector import ReflectorMetrics
 from syncer.resources import CONFIGMAPS, PVCS, SECRETS, Resource
-from syncer.translate import MANAGED_BY_LABEL
+from syncer.translate import MANAGED_BY_LABEL, Translator
 
 Json = dict[str, Any]
 
@@ -66,7 +68,8 @@ def unmanaged_informer(
     vcluster: str,
     metrics: ReflectorMetrics | None = None,
 ) -> Informer:
-    """An informer of ``resource`` objects in ``namespace`` without ``vcluster``'s marker."""
+    """An informer of ``resource`` objects in ``namespace`` without ``vcluster``'s marker,
+    metadata only."""
     return Informer(
         cluster="host",
         client=client,
@@ -80,21 +83,22 @@ def unmanaged_informer(
 
 
 class HostLookup:
-    """A ``HostReader`` answering from the managed and unmarked host caches where it can.
+    """A ``HostReader`` answering from host caches where it can, live otherwise.
 
     ``live`` is the live GET it falls back to; ``client`` lists and watches the
-    host; ``vcluster`` names the marker; ``namespace`` is the host namespace.
+    host; ``translator`` names the vcluster (the marker) and the host namespace.
+    Per kind it answers from the managed cache and its unmarked twin
+    (:meth:`watch_unmarked`); a kind no mapper caches on the host (its kind is
+    off) is read live.
     """
 
-    def __init__(
-        self, *, live: HostReader, client: ListerWatcher, vcluster: str, namespace: str
-    ) -> None:
+    def __init__(self, *, live: HostReader, client: ListerWatcher, translator: Translator) -> None:
         self._live = live
         self._client = client
-        self._vcluster = vcluster
-        self._namespace = namespace
-        #: ``(group, plural)`` → (managed informer, unmarked informer)
-        self._caches: dict[tuple[str, str], tuple[Informer, Informer]] = {}
+        self._vcluster = translator.vcluster
+        self._namespace = translator.host_namespace
+        #: ``(group, plural)`` → the informers that together hold every object of the kind
+        self._caches: dict[tuple[str, str], tuple[Informer, ...]] = {}
 
     def watch_unmarked(self, managed: Informer) -> Informer | None:
         """The informer of the unmarked objects of ``managed``'s kind, made on first ask.
@@ -115,14 +119,26 @@ class HostLookup:
                 vcluster=self._vcluster,
             )
             self._caches[key] = (managed, unmarked)
-        return self._caches[key][1]
+        return self._caches[key][-1]
+
+    def informers_for(
+        self, *, host: Sequence[tuple[Informer, Probe]]
+    ) -> list[tuple[Informer, Probe]]:
+        """What a pipeline must also run for its ``host`` informers, with the probe of each:
+        the unmarked twin of each one of a :data:`REFERENCED` kind."""
+        extra: list[tuple[Informer, Probe]] = []
+        for informer, probe in host:
+            twin = self.watch_unmarked(informer)
+            if twin is not None:
+                extra.append((twin, probe))
+        return extra
 
     async def __call__(self, resource: Resource, *, name: str) -> Json:
-        pair = self._caches.get((resource.group, resource.plural))
-        if pair is None or not (pair[0].has_synced and pair[1].has_synced):
+        informers = self._caches.get((resource.group, resource.plural), ())
+        if not informers or not all(informer.has_synced for informer in informers):
             found: Json = await self._live(resource, name=name)
             return found
-        for informer in pair:
+        for informer in informers:
             cached = informer.get(self._namespace, name)
             if cached is not None:
                 return dict(cached)

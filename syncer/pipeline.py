@@ -298,9 +298,7 @@ def build(
         enabled = check_reads(mappers, caps)
     except CapabilityError as exc:
         raise PluginError(str(exc)) from exc
-    lookup = HostLookup(
-        live=host_read, client=host, vcluster=s.vcluster_name, namespace=s.host_namespace
-    )
+    lookup = HostLookup(live=host_read, client=host, translator=translator)
     kinds: dict[str, KindPipeline] = {}
     for kind, mapper in mappers.items():
         v_inf, v_probe = informers.get(client=virtual, resource=mapper.resource)
@@ -355,11 +353,10 @@ def build(
             if other not in pipeline_informers:
                 pipeline_informers.append(other)
                 probes.append(probe)
-        for informer, probe in list(zip(pipeline_informers[1:], probes[1:], strict=True)):
-            extra = lookup.watch_unmarked(informer)  # the host objects pods may name
-            if extra is not None:
-                pipeline_informers.append(extra)
-                probes.append(probe)
+        host_side = list(zip(pipeline_informers[1:], probes[1:], strict=True))
+        more = lookup.informers_for(host=host_side)
+        pipeline_informers += [i for i, _ in more]  # the host objects pods may name
+        probes += [p for _, p in more]
         if isinstance(mapper, Watcher):
             for resource, keys_of in mapper.watches().items():
                 other, probe = informers.get(client=virtual, resource=resource)

@@ -6,16 +6,18 @@ from typing import Any
 
 import pytest
 
+from syncer.availability import Probe
 from syncer.errors import NotFound
 from syncer.fakelistwatch import FakeListerWatcher
 from syncer.hostlookup import HostLookup, metadata_only
 from syncer.informer import Informer
 from syncer.resources import CONFIGMAPS, PODS, SECRETS, Resource
-from syncer.translate import MANAGED_BY_LABEL
+from syncer.translate import MANAGED_BY_LABEL, Translator
 from tests.syncer.test_informer import running
 
 Json = dict[str, Any]
 NS = "vc-host"
+T = Translator(vcluster="vc", host_namespace=NS)
 
 
 def _secret(name: str, *, labels: dict[str, str] | None = None) -> Json:
@@ -40,7 +42,7 @@ class LiveReads:
 
 def _lookup(fake: FakeListerWatcher) -> tuple[HostLookup, LiveReads, Informer, Informer]:
     live = LiveReads(fake)
-    lookup = HostLookup(live=live, client=fake, vcluster="vc", namespace=NS)
+    lookup = HostLookup(live=live, client=fake, translator=T)
     managed = Informer(
         cluster="host",
         client=fake,
@@ -99,7 +101,7 @@ def test_only_host_informers_of_referenced_kinds_get_an_unmarked_twin() -> None:
     """Secrets, configmaps and PVCs on the host do; a virtual cache or host pods do not; a
     kind asked twice gets the same informer."""
     fake = FakeListerWatcher(cluster="host")
-    lookup = HostLookup(live=LiveReads(fake), client=fake, vcluster="vc", namespace=NS)
+    lookup = HostLookup(live=LiveReads(fake), client=fake, translator=T)
 
     def informer(cluster: str, resource: Resource) -> Informer:
         return Informer(cluster=cluster, client=fake, resource=resource, namespace=NS)
@@ -109,6 +111,9 @@ def test_only_host_informers_of_referenced_kinds_get_an_unmarked_twin() -> None:
     assert twin is not None
     assert twin.name == "host/configmaps/unmanaged"
     assert lookup.watch_unmarked(host_cms) is twin
+    probe = Probe(where="host configmaps", ask=lambda: fake.list(CONFIGMAPS, namespace=NS))
+    host_pods = informer("host", PODS)
+    assert lookup.informers_for(host=[(host_pods, probe), (host_cms, probe)]) == [(twin, probe)]
     assert lookup.watch_unmarked(informer("virtual", SECRETS)) is None
     assert lookup.watch_unmarked(informer("host", PODS)) is None
 

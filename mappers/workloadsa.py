@@ -2,7 +2,9 @@
 
 A host pod names :func:`workload_account_name` as its ``serviceAccountName``
 (``MapperConfig.workload_service_account``, by default
-``vc-workload-<vcluster>`` as vcluster's chart names it), never the host
+``vc-workload-<vcluster>`` as vcluster's chart names it) unless the
+``serviceaccounts`` kind gives each virtual account a host copy
+(:mod:`mappers.podidentity`), never the host
 namespace's ``default``, which often carries privileges meant for something
 else; host policies and cloud identities can then target tenant workloads.
 ``automountServiceAccountToken`` stays ``false`` on the host pod: it carries the

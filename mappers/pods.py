@@ -8,8 +8,9 @@ Guarantees (vcluster's pod rules; the translation itself is :mod:`mappers.podspe
   refused (:class:`~syncer.api.Refused`; nothing is written to the host), and
   one whose ambiguous references have no host copy yet waits for them (growing
   requeues, one Warning event).  Then what it runs as is made sure of
-  (:mod:`mappers.podidentity`: it waits for the host copy of a toHost priority
-  class; the workload account is refused while it cannot exist), the
+  (:mod:`mappers.podidentity`: it waits for the host copies of its toHost
+  priority class and service account; the workload account is refused while
+  it cannot exist), the
   host pod is created running as it — keeping a tenant-set ``nodeName`` — and
   its token Secret (:mod:`mappers.podtokens`, whichever kinds are enabled); a
   reference to a kind that is not enabled gets a Warning event

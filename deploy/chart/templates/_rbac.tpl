@@ -20,7 +20,8 @@ no status writes on the host); informers list and watch; live reads get.
                           WebSocket upgrade is a GET, authorized as create too) (syncer/kubelet/)
   (isolation)             resourcequotas, limitranges, networkpolicies: read + create/update;
                           the host Namespace: read + patch of that one (syncer/isolation.py)
-  custom resources        toHost: read + create/update/delete; fromHost: read, cluster-wide
+  custom resources        toHost: read + create/update/delete; fromHost: read, cluster-wide;
+                          their CRDs: read, cluster-wide (vsyncer runs that kind with them)
   priorityclassesToHost   priorityclasses: read + create/update/delete, cluster-wide (the
                           tenant's classes, mappers/priorityclasses_tohost.py)
 Cluster-wide: nodes, storageclasses, ingressclasses, runtimeclasses, priorityclasses,
@@ -71,6 +72,7 @@ Result: JSON {"namespaced": {"group:resource": [verbs]}, "cluster": {...}}.
 {{- end -}}
 {{- end -}}
 {{- range $entry := .Values.sync.customResources -}}
+{{- $_ := set $cluster "apiextensions.k8s.io:customresourcedefinitions" (concat (get $cluster "apiextensions.k8s.io:customresourcedefinitions" | default list) $read) -}}
 {{- $plural := regexReplaceAll "\\..*$" $entry.resource "" -}}
 {{- $key := printf "%s:%s" (trimPrefix (printf "%s." $plural) $entry.resource) $plural -}}
 {{- if eq $entry.direction "fromHost" -}}

@@ -18,7 +18,8 @@ Guarantees:
   made when the first pod comes, deleted with the last one or with the
   virtual account;
 * name by the namespaced rule; labels and provenance as every copy
-  (marker label, ``object-kind`` ``/v1, Kind=ServiceAccount``);
+  (marker label, ``object-kind`` ``/v1, Kind=ServiceAccount``); the shared
+  workload account is never taken for a copy (modified or deleted);
 * annotations: only keys matching ``VSYNCER_SERVICE_ACCOUNT_ANNOTATIONS``
   (:data:`~syncer.kind_settings.DEFAULT_SERVICE_ACCOUNT_ANNOTATIONS`: the
   workload-identity keys of EKS, GKE and Azure) are copied, every other one
@@ -84,6 +85,13 @@ class ServiceAccountMapper(ReferencedCopySyncer):
     def __init__(self, *, translator: Translator, annotations: tuple[str, ...]) -> None:
         super().__init__(resource=SERVICEACCOUNTS, translator=translator)
         self.annotations = annotations
+
+    def is_managed(self, p_obj: Obj) -> bool:
+        """A copy of a virtual account; never the shared workload account (ours too, but made
+        for no virtual object: :mod:`mappers.workloadsa`)."""
+        return (
+            super().is_managed(p_obj) and self.translator.virtual_key_from_host(p_obj) is not None
+        )
 
     def referenced_names(self, referrer: Obj) -> Iterable[str]:
         return (pod_service_account(referrer),)

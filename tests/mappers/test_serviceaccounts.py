@@ -11,6 +11,7 @@ from mappers.serviceaccounts import (
     make,
     pod_service_account,
 )
+from mappers.workloadsa import workload_account
 from syncer.api import (
     DONE,
     MANAGED_BY_LABEL,
@@ -148,3 +149,12 @@ def test_a_rejection_for_a_missing_account_is_retried_soon() -> None:
     assert retried.retry_after == 10.0
     other = Refused(reason="host_rejected", message="denied by policy", retry_after=300.0)
     assert identity.after_rejection(other, host_namespace=T.host_namespace) is other
+
+
+def test_the_workload_account_is_never_a_copy() -> None:
+    workload = workload_account(
+        name="vc-workload-vc", vcluster=T.vcluster, host_namespace="host-ns"
+    )
+    accounts = make(translator=T, config=WITH_ACCOUNTS)
+    assert not accounts.is_managed(workload)
+    assert accounts.host_to_virtual(workload) is None

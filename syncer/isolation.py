@@ -41,10 +41,9 @@ Guarantees:
   reconciled successfully once (the objects are in place, or a name is held by
   an object that is not ours and was reported): the daemon starts
   the kinds' workers then (or after ``cache_sync_timeout``).
-* :meth:`IsolationController.pending` says, from the caches, which of the
-  quota, limit range and policies is not in place as ours; while any is not,
-  pod creates are refused (:mod:`syncer.isolation_gate`), so no tenant pod
-  reaches the host unfenced, and ``/readyz`` names what is missing.
+* :meth:`IsolationController.pending` names what of the quota, limit range and policies is
+  not in place as ours (cached); while any is not, pod creates are refused
+  (:mod:`syncer.isolation_gate`) and ``/readyz`` says so.  Never in a dry run.
 """
 
 from __future__ import annotations
@@ -251,6 +250,8 @@ class IsolationController:
 
     def pending(self) -> str | None:
         """``None`` once every isolation object is cached and ours, else what is not."""
+        if isinstance(self._writes, DryRunApi):
+            return None  # nothing is written, pods neither
         missing = [
             f"{resource.kind} {key.name} "
             + ("missing" if current is None else "held by an object that is not vsyncer's")
@@ -270,8 +271,7 @@ class IsolationController:
                 waiter.cancel()
         if not self.settled.is_set() and not stop.is_set():
             self._log.warning(
-                "isolation objects not in place yet; starting the workers, pod creates wait",
-                pending=self.pending(),
+                "isolation objects not in place; pod creates wait", why=self.pending()
             )
 
     async def reconcile(self, key: ObjectKey) -> Result:

@@ -161,6 +161,7 @@ async def test_an_object_under_the_name_that_is_not_ours_is_left_alone(
         kinds=KINDS,
         isolation=True,
         isolation_resync=0.5,
+        ready=waiting_for_the_quota,  # pods wait: the quota is not vsyncer's
     ) as daemon:
         await wait_ours(host, NETWORKPOLICIES, ns, POLICY, lambda o: True)
         await wait_ours(host, LIMITRANGES, ns, NAME, lambda o: True)
@@ -175,6 +176,13 @@ async def test_an_object_under_the_name_that_is_not_ours_is_left_alone(
         assert now["metadata"]["labels"] == {"team": "platform"}
         assert "ownerReferences" not in now["metadata"]
         assert now["spec"] == {"hard": {"count/pods": "50"}}  # its status is the quota controller's
+
+
+def waiting_for_the_quota(daemon: Daemon) -> bool:
+    """/readyz's reason names a foreign quota under isolation's name: pod creates wait."""
+    ok, reason = daemon.ready()
+    held = f"ResourceQuota {NAME} held by an object that is not vsyncer's"
+    return not ok and reason.startswith("isolation objects not in place") and held in reason
 
 
 def _sample(daemon: Daemon, name: str, **labels: str) -> float:

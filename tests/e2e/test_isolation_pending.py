@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from syncer.daemon import Daemon
 from syncer.isolation_objects import RESOURCEQUOTAS, is_ours
 from syncer.kube import KubeClient
 from syncer.resources import PODS, SERVICES
 from tests.e2e.hostsnapshot import refused, until
+from tests.e2e.test_isolation import waiting_for_the_quota
 from tests.e2e.test_sync_support import (
     VCLUSTER,
     exists,
@@ -31,19 +31,12 @@ from tests.e2e.test_sync_support import (
 from tests.kubehelpers import wait_for_object
 
 KINDS = ("pods", "services", "configmaps", "secrets", "nodes", "events")
-HELD = f"ResourceQuota vc-{VCLUSTER} held by an object that is not vsyncer's"
 
 
 @pytest.fixture
 async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
     async with tenant_namespace(virtual) as name:
         yield name
-
-
-def waiting_for_the_quota(daemon: Daemon) -> bool:
-    """/readyz's reason names the foreign quota (the isolation objects were looked at)."""
-    ok, reason = daemon.ready()
-    return not ok and reason.startswith("isolation objects not in place") and HELD in reason
 
 
 async def test_pods_wait_while_the_quota_cannot_be_made_and_sync_once_it_is(

@@ -34,6 +34,7 @@ from benchmarks.report import table, write_results
 from benchmarks.run import HOST_NS, Run, Scenario, run_scenario, stop_syncer
 from benchmarks.scale import scenario_scale
 from benchmarks.scenarios import scenario_p1_p5, scenario_p3, scenario_p4
+from benchmarks.sleep import scenario_p11
 from syncer.kube import KubeClient
 from syncer.localcluster import ControlPlane, build
 from syncer.localcluster.build import KUBERNETES_VERSION
@@ -50,6 +51,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(ids=("P3",), run=scenario_p3),
     Scenario(ids=("P8", "P9"), run=scenario_p8_p9),
     Scenario(ids=("P10",), run=scenario_p10, with_syncer=False),
+    Scenario(ids=("P11",), run=scenario_p11, with_syncer=False),
 )
 
 

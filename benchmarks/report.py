@@ -31,6 +31,8 @@ TARGETS: dict[str, tuple[str, Callable[[dict[str, Any]], float], float]] = {
     "P9": ("port-forward ÷ direct ≥ 0.8; exec +p50 ≤ 20 ms", lambda r: r["ratio"], 0.8),
     # benchmarks/customresources.py: within ± 10 % of P1's ratio (no P1 in the run: no verdict)
     "P10": ("CR syncer ÷ dual-write = P1's ± 10 %", lambda r: abs(r.get("vs_p1", 9.0) - 1), 0.10),
+    # benchmarks/sleep.py: waking costs no more than creating the same pods from scratch
+    "P11": ("wake ÷ create from scratch ≤ 1.0 (1,000 pods)", lambda r: r["ratio"], 1.0),
 }
 #: scenarios whose measure must be at least the limit (the others: at most)
 AT_LEAST = frozenset({"P8", "P9"})
@@ -64,6 +66,12 @@ def _scale_point(p: dict[str, Any]) -> str:
 
 
 def _shown(sid: str, r: dict[str, Any]) -> str:
+    if sid == "P11":
+        return (
+            f"create {r['create_s']:.1f} s; wake {r['wake_s']:.1f} s → {r['ratio']:.2f}"
+            f"{_spread(r, 'wake_s')}; sleep {r['sleep_s']:.1f} s → {r['sleep_ratio']:.2f} "
+            f"({r['n']} pods)"
+        )
     if sid == "P10":
         vs = f", ÷ P1's {r['vs_p1']:.2f}" if "vs_p1" in r else ", P1 not run"
         return f"{r['syncer_s']:.1f} s vs {r['dual_write_s']:.1f} s → {r['ratio']:.2f}{vs}"

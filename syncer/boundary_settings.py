@@ -9,6 +9,10 @@ environment, lists or the same string in YAML.
 * ``pod_security_level`` / ``pod_security_allow`` — the Pod Security Standards
   level a virtual pod must meet to be synced (:mod:`syncer.podsecurity`), and the
   controls or fields allowed past it anyway.
+* ``pod_runtime_classes`` — the ``runtimeClassName``s a virtual pod may use
+  besides the host classes copied by the ``runtimeclasses`` fromHost kind
+  (:mod:`mappers.podplacement`): the host's RuntimeClass admission merges a
+  class's tolerations and node selector into the pod.
 * ``service_external_ip_cidrs`` — a Service's ``spec.externalIPs`` are refused
   unless inside one of these CIDRs.
 * ``host_service_cidrs`` / ``endpoints_deny_cidrs`` — Endpoints addresses of
@@ -64,6 +68,8 @@ DEFAULT_INGRESS_ANNOTATIONS = (
     ),
 )
 _PATTERN = re.compile(r"[A-Za-z0-9*?.\-_/]+")
+#: A DNS-1123 subdomain, the shape of a RuntimeClass name.
+_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 class BoundaryFields(BaseModel):
@@ -71,6 +77,7 @@ class BoundaryFields(BaseModel):
 
     pod_security_level: Literal["privileged", "baseline", "restricted"] = "baseline"
     pod_security_allow: Annotated[tuple[str, ...], NoDecode] = ()
+    pod_runtime_classes: Annotated[tuple[str, ...], NoDecode] = ()
     service_external_ip_cidrs: Annotated[tuple[str, ...], NoDecode] = ()
     host_service_cidrs: Annotated[tuple[str, ...], NoDecode] = ("10.96.0.0/12",)
     endpoints_deny_cidrs: Annotated[tuple[str, ...], NoDecode] = ()
@@ -79,6 +86,7 @@ class BoundaryFields(BaseModel):
 
     @field_validator(
         "pod_security_allow",
+        "pod_runtime_classes",
         "service_external_ip_cidrs",
         "host_service_cidrs",
         "endpoints_deny_cidrs",
@@ -97,6 +105,14 @@ class BoundaryFields(BaseModel):
     def _pod_security_allow(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for entry in value:
             validate_allow_entry(entry)  # ValueError: a one-line reason naming the entry
+        return value
+
+    @field_validator("pod_runtime_classes")
+    @classmethod
+    def _runtime_classes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if len(name) > 253 or not _SUBDOMAIN.fullmatch(name):
+                raise ValueError(f"{name!r} is not a RuntimeClass name such as gvisor")
         return value
 
     @field_validator("service_external_ip_cidrs", "host_service_cidrs", "endpoints_deny_cidrs")

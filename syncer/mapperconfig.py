@@ -30,6 +30,9 @@ class MapperConfig:
     #: controls or fields allowed past it (``VSYNCER_POD_SECURITY_*``).
     pod_security_level: str = "baseline"
     pod_security_allow: tuple[str, ...] = ()
+    #: The ``runtimeClassName``s a virtual pod may use besides the classes copied from the
+    #: host (``VSYNCER_POD_RUNTIME_CLASSES``).
+    pod_runtime_classes: tuple[str, ...] = ()
     #: CIDRs a Service's ``externalIPs`` may use; empty refuses every external IP.
     service_external_ip_cidrs: tuple[str, ...] = ()
     #: Endpoints addresses refused besides loopback, link-local and node addresses.

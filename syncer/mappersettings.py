@@ -23,6 +23,7 @@ def mapper_config(settings: Settings) -> MapperConfig:
         virtual_service_port=s.virtual_service_port,
         pod_security_level=s.pod_security_level,
         pod_security_allow=s.pod_security_allow,
+        pod_runtime_classes=s.pod_runtime_classes,
         service_external_ip_cidrs=s.service_external_ip_cidrs,
         host_service_cidrs=s.host_service_cidrs,
         endpoints_deny_cidrs=s.endpoints_deny_cidrs,

@@ -82,6 +82,8 @@ service account (VSYNCER_HOST_KUBECONFIG unset: in-cluster). An empty value is u
   value: {{ $v.podSecurity.level | quote }}
 - name: VSYNCER_POD_SECURITY_ALLOW
   value: {{ join "," $v.podSecurity.allow | quote }}
+- name: VSYNCER_POD_RUNTIME_CLASSES
+  value: {{ join "," $v.podRuntimeClasses | quote }}
 - name: VSYNCER_SERVICE_EXTERNAL_IP_CIDRS
   value: {{ join "," $v.serviceExternalIPCIDRs | quote }}
 - name: VSYNCER_HOST_LABEL_DENYLIST

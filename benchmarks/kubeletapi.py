@@ -247,7 +247,11 @@ async def _p9(run: Run, sides: Sides, *, n: int, execs: int) -> dict[str, Any]:
         result.update(direct_mb_s=direct, vsyncer_mb_s=via, ratio=via["median"] / direct["median"])
         paired = [v / d for v, d in zip(rates["vsyncer"], rates["direct"], strict=True)]
         result["ratio_per_repeat"] = _spread(paired)
-        result["cpu_s_per_transfer"] = cpu.per_call(n)
+        per_transfer = cpu.per_call(n)
+        result["cpu_s_per_transfer"] = per_transfer
+        # When every process of a path shares one machine's CPUs and they are the limit,
+        # throughput is inversely proportional to the path's total CPU per byte:
+        result["cpu_bound_ratio"] = per_transfer["direct"]["sum"] / per_transfer["vsyncer"]["sum"]
     exec_ms: dict[str, list[float]] = {side: [] for side in sides}
     for _ in range(execs):
         for side, (kubeconfig, ns, pod) in sides.items():

@@ -8,6 +8,13 @@ Routes, with the kubelet's paths (Kubernetes ``pkg/kubelet/server``):
   ``GET|POST /portForward/{namespace}/{pod}`` — :mod:`syncer.kubelet.upgrade`;
 * anything else — 404 (405 for another method on a known path).
 
+An API server's ``nodes/proxy`` for a fake node passes the kubelet's paths on
+as they are, so it reaches these four endpoints and nothing else: the
+kubelet's node endpoints (``/pods``, ``/stats``, ``/metrics``, ``/logs``...)
+would describe the host, so they are 404 as the issue of the kubelet API
+requires.  Upgrades are relayed whatever their protocol (SPDY/3.1 as API
+servers speak to kubelets, or WebSocket).
+
 Guarantees:
 
 * Every request, matched or not, is first checked for a client certificate

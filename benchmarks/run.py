@@ -201,7 +201,8 @@ async def remove_round(
     run: Run, *, virtual_namespaces: list[str], host_namespace: str | None, nodes: bool = True
 ) -> None:
     """Remove a round's virtual pods (force-deleted: no syncer runs then) and namespaces, the
-    virtual nodes (unless ``nodes`` is False) and the host namespace; wait until they are gone."""
+    virtual nodes (unless ``nodes`` is False) and the host namespace with its pods (ours, made
+    by the round; force-deleted); wait until they are gone."""
     force = {"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0}
     for ns in virtual_namespaces:
         with contextlib.suppress(NotFound):
@@ -213,7 +214,10 @@ async def remove_round(
                 await run.virtual.delete(NODES, namespace=None, name=node["metadata"]["name"])
     gone = [(run.virtual, ns) for ns in virtual_namespaces]
     if host_namespace is not None:
+        # Force-deleted too: kwok's graceful deletion of thousands of pods takes minutes.
         with contextlib.suppress(NotFound):
+            path = PODS.path(namespace=host_namespace)
+            await run.host.request("delete", "DELETE", path, body=force)
             await run.host.delete(NAMESPACES_R, namespace=None, name=host_namespace)
         gone.append((run.host, host_namespace))
     async with asyncio.timeout(600):

@@ -61,8 +61,10 @@ HOST_EVENT_ANNOTATION = "vsyncer.dev/host-event-uid"
 SYNCED_KINDS: dict[str, Resource] = {
     r.kind: r for r in (PODS, SERVICES, ENDPOINTS, CONFIGMAPS, SECRETS, PVCS)
 }
-#: How long an event whose host object is not (yet) cached is retried.
-RETRY_WINDOW = 10.0
+#: How long an event whose host object is not (yet) cached is retried: longer than a
+#: reflector's longest watch backoff (client-go's 30 s plus up to 100 % jitter), so a
+#: cache that is backing off after cut connections still catches up within it.
+RETRY_WINDOW = 90.0
 _COPIED = (
     "reason",
     "message",

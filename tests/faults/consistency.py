@@ -31,8 +31,12 @@ as read), the test's :class:`~tests.faults.ledger.Ledger` and the
   IPs, which a checker cannot reproduce independently); services: cluster IP
   equal on both sides, ports, type and translated selector; endpoints:
   addresses; configmaps/secrets: data (a service-account-token secret becomes
-  Opaque); PVCs: requests, access modes, phase; and any virtual object still
-  terminating (a deletion not yet carried through).
+  Opaque); PVCs: requests, access modes, phase; owner references: exactly one,
+  to the owner anchor (the Service named like the vcluster in the host
+  namespace, by its current uid; ``controller`` exactly when the virtual object
+  has a controlling owner), or none where the snapshot holds no anchor
+  (:mod:`syncer.owneranchor`); and any virtual object still terminating (a
+  deletion not yet carried through).
 
 Only virtual namespaces in ``Snapshot.namespaces`` are judged (the shared test
 clusters hold other tests' objects); every managed host object in the host
@@ -189,6 +193,7 @@ def compare(*, snapshot: Snapshot, ledger: Ledger, translator: Translator) -> Re
         for h_obj in snapshot.host.get(kind, []):
             _sort_host(kind, h_obj, translator, scope, by_provenance, strays)
     checked = 0
+    anchor = rules.anchor_uid(snapshot.host.get("services", []), vcluster=translator.vcluster)
     for key, v_obj in sorted(virtual.items()):
         copies = by_provenance.pop(key, [])
         wanted = must_sync(key.kind, v_obj, virtual=virtual) and not ledger.is_refused(key)
@@ -204,7 +209,7 @@ def compare(*, snapshot: Snapshot, ledger: Ledger, translator: Translator) -> Re
             )
             continue
         checked += 1
-        _judge_copy(key, v_obj, copies, translator, found)
+        _judge_copy(key, v_obj, copies, translator, found, anchor=anchor)
     for key, copies in by_provenance.items():
         found.orphaned += [Problem(key, "host copy without virtual object")] * len(copies)
     for key, copies in strays.items():
@@ -223,7 +228,13 @@ def compare(*, snapshot: Snapshot, ledger: Ledger, translator: Translator) -> Re
 
 
 def _judge_copy(
-    key: ObjectKey, v_obj: Obj, copies: list[Obj], translator: Translator, found: _Findings
+    key: ObjectKey,
+    v_obj: Obj,
+    copies: list[Obj],
+    translator: Translator,
+    found: _Findings,
+    *,
+    anchor: str | None,
 ) -> None:
     """The host copy under the translated name exists and carries the translated fields."""
     expected = translator.host_name(key.namespace, key.name)
@@ -236,6 +247,9 @@ def _judge_copy(
     uid = (_meta(p_obj).get("annotations") or {}).get(OBJECT_UID_ANNOTATION)
     if uid != _meta(v_obj).get("uid"):
         found.mismatched.append(Problem(key, "host copy names another virtual UID"))
+    owner = rules.owner_difference(v_obj, p_obj, anchor=anchor)
+    if owner is not None:
+        found.mismatched.append(Problem(key, owner))
 
 
 def _sort_host(

@@ -1,14 +1,15 @@
 """Per-kind field rules: which translated fields of a host copy must equal the virtual ones.
 
 :func:`differences` is pure and returns one line per differing field (empty
-when the copy is faithful).  What is compared, and why, is listed in
+when the copy is faithful); :func:`owner_difference` judges the owner
+references.  What is compared, and why, is listed in
 :mod:`tests.faults.consistency`; every rule here reads both objects as the API
 servers return them and translates only through :class:`Translator`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from syncer.translate import Translator
@@ -143,3 +144,32 @@ def differences(kind: str, v_obj: Obj, p_obj: Obj, *, translator: Translator) ->
     found = list(_metadata(v_obj, p_obj, translator))
     found += _RULES[kind](v_obj, p_obj, translator)
     return found
+
+
+def anchor_uid(services: Sequence[Obj], *, vcluster: str) -> str | None:
+    """The uid of the owner anchor (the host Service named ``vcluster``) among ``services``."""
+    for service in services:
+        meta = _m(service.get("metadata"))
+        if meta.get("name") == vcluster:
+            return str(meta.get("uid"))
+    return None
+
+
+def owner_difference(v_obj: Obj, p_obj: Obj, *, anchor: str | None) -> str | None:
+    """What is wrong with the host copy's owner references (vcluster's global owner rule).
+
+    With an anchor: exactly one reference, to the anchor Service's uid,
+    ``controller`` exactly when the virtual object has a controlling owner;
+    without one (``VSYNCER_SET_OWNER=false``): none.
+    """
+    owners = _l(_m(p_obj.get("metadata")).get("ownerReferences"))
+    if anchor is None:
+        return f"{len(owners)} owner references without an owner anchor" if owners else None
+    if len(owners) != 1 or owners[0].get("kind") != "Service" or owners[0].get("uid") != anchor:
+        named = [(o.get("kind"), o.get("name"), o.get("uid")) for o in owners]
+        return f"owned by {named}, not by the owner anchor ({anchor}) alone"
+    v_owners = _l(_m(v_obj.get("metadata")).get("ownerReferences"))
+    controlled = any(_m(o).get("controller") for o in v_owners)
+    if bool(owners[0].get("controller")) != controlled:
+        return f"anchor reference controller={owners[0].get('controller')}, want {controlled}"
+    return None

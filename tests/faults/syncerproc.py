@@ -4,7 +4,9 @@ Runs ``python -m syncer run`` (the ``vsyncer`` console script's code) with only
 ``VSYNCER_*`` settings from :class:`SyncerConfig` (none inherited), in its own
 process group, logging JSON to ``<run dir>/logs/vsyncer.log`` (appended
 across restarts, so one log tells the whole story).  Metrics and probes bind
-free loopback ports chosen once, so a restart serves on the same ports.
+free loopback ports chosen once, so a restart serves on the same ports — unless
+another process took one meanwhile (vsyncer exits 2 naming it): then new ports
+are chosen and it is started again, up to :data:`PORT_ATTEMPTS` times.
 
 Guarantees: :meth:`SyncerProcess.start` returns once ``/readyz`` answers 200
 (both caches synced) or raises ``RuntimeError`` naming the log; ``kill`` is
@@ -26,6 +28,8 @@ from pathlib import Path
 from syncer.localcluster.processes import ProcessGroup, free_port
 
 NAME = "vsyncer"
+#: Starts tried when a chosen port turns out to be taken by another process.
+PORT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +84,16 @@ class SyncerProcess:
         started = loop.time()
         self.group.start(NAME, [sys.executable, "-m", "syncer", "run"], env=self.env())
         self.starts += 1
+        attempts = 1
         while not await self._ready():
             child = self.group.get(NAME)
             if child.proc.poll() is not None:
+                if attempts < PORT_ATTEMPTS and "Address already in use" in self.log_tail(1):
+                    self.group.stop_one(NAME, timeout=1)  # forgets the exited child, no signal
+                    self.metrics_port, self.probes_port = free_port(), free_port()
+                    self.group.start(NAME, [sys.executable, "-m", "syncer", "run"], env=self.env())
+                    attempts += 1
+                    continue
                 raise RuntimeError(f"vsyncer exited with {child.proc.returncode}; log: {self.log}")
             if loop.time() - started > ready_within:
                 raise RuntimeError(f"vsyncer not ready after {ready_within}s; log: {self.log}")

@@ -10,6 +10,7 @@ import pytest
 
 from mappers.tokens import TOKEN_SECRET_LABEL
 from syncer.api import ObjectKey
+from syncer.owneranchor import owner_reference
 from syncer.resources import CONFIGMAPS, PODS, SERVICES
 from syncer.translate import FAKE_NODE_LABEL, Translator, token_host_name
 from tests.faults.consistency import Report, Snapshot, compare
@@ -276,3 +277,66 @@ def test_out_of_scope_namespaces_are_not_judged() -> None:
     other["metadata"]["namespace"] = "elsewhere"
     world.virtual["pods"].append(other)
     assert world.report().clean
+
+
+def _anchored() -> World:
+    """The consistent world with an owner anchor: every host copy owned by it alone."""
+    world = World()
+    world.host["services"].append(
+        {"metadata": {"name": "vc", "namespace": T.host_namespace, "uid": "anchor-1"}}
+    )
+    for kind in ("pods", "services", "configmaps"):
+        for p_obj in world.host[kind]:
+            if p_obj["metadata"]["name"] != "vc":
+                p_obj["metadata"]["ownerReferences"] = [owner_reference(name="vc", uid="anchor-1")]
+    return world
+
+
+def _owners(world: World) -> list[Json]:
+    owners: list[Json] = world.find("host", "pods", "web")["metadata"]["ownerReferences"]
+    return owners
+
+
+OWNER_BREAKS: list[tuple[str, Callable[[World], None]]] = [
+    ("no owner", lambda w: w.find("host", "pods", "web")["metadata"].pop("ownerReferences")),
+    ("a deleted anchor's uid", lambda w: _owners(w)[0].update(uid="anchor-0")),
+    ("a second owner", lambda w: _owners(w).append(owner_reference(name="x", uid="x-1"))),
+    ("controller without a controlling owner", lambda w: _owners(w)[0].update(controller=True)),
+]
+
+
+def test_copies_owned_by_the_anchor_alone_are_clean() -> None:
+    """With the anchor Service in the host namespace, each copy carries its one reference."""
+    report = _anchored().report()
+    assert report.clean, report.summary()
+
+
+@pytest.mark.parametrize(("name", "breaks"), OWNER_BREAKS, ids=[b[0] for b in OWNER_BREAKS])
+def test_each_owner_break_is_a_mismatch(name: str, breaks: Callable[[World], None]) -> None:
+    """A copy not owned by exactly the current anchor is mismatched, naming the key."""
+    world = _anchored()
+    breaks(world)
+    report = world.report()
+    assert [str(p.key) for p in report.mismatched] == ["pods:shop/web"], report.summary()
+    assert report.counts() == {**report.counts(), "lost": 0, "duplicated": 0, "orphaned": 0}
+
+
+def test_the_anchor_reference_is_a_controller_exactly_for_controlled_objects() -> None:
+    """A virtual pod a ReplicaSet controls: its copy's anchor reference is a controller."""
+    world = _anchored()
+    rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "w", "uid": "rs-1"}
+    world.find("virtual", "pods", "web")["metadata"]["ownerReferences"] = [
+        {**rs, "controller": True}
+    ]
+    assert [str(p.key) for p in world.report().mismatched] == ["pods:shop/web"]
+    _owners(world)[0]["controller"] = True
+    assert world.report().clean, world.report().summary()
+
+
+def test_without_an_anchor_copies_have_no_owner() -> None:
+    """VSYNCER_SET_OWNER=false: no anchor, and an owner reference on a copy is a mismatch."""
+    world = World()
+    world.find("host", "configmaps", "conf")["metadata"]["ownerReferences"] = [
+        owner_reference(name="vc", uid="anchor-1")
+    ]
+    assert [str(p.key) for p in world.report().mismatched] == ["configmaps:shop/conf"]

@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
 from syncer.api import ObjectKey
 from syncer.errors import NotFound
 from syncer.resources import CONFIGMAPS, PODS, SERVICES
+from syncer.translate import (
+    MANAGED_BY_LABEL,
+    OBJECT_KIND_ANNOTATION,
+    OBJECT_NAME_ANNOTATION,
+    OBJECT_NAMESPACE_ANNOTATION,
+)
 from tests.faults.checker import NotConverged
 from tests.faults.consistency import Report
 from tests.faults.faultproxy import FaultPlan
@@ -125,7 +132,9 @@ async def cell_injected_errors(lab: Lab) -> None:
 
 async def cell_changes_while_down(lab: Lab) -> None:
     """Both sides change while the syncer is down; on restart it converges, foreign objects
-    in the host namespace untouched."""
+    in the host namespace untouched: an unlabelled configmap, and a pod with this vcluster's
+    marker label whose provenance names another pod (not ours by vcluster's rule, so the
+    orphan collection at start must leave it, though no virtual pod matches it)."""
     ns = await lab.load.namespace(f"{lab.vcluster}-down")
     syncer = await lab.start_syncer()
     await lab.load.burst(namespace=ns, prefix="b", size=BURST)
@@ -148,13 +157,32 @@ async def cell_changes_while_down(lab: Lab) -> None:
     lab.ledger.deleted(ObjectKey("pods", ns, "b-pod-1"))
     foreign = {"metadata": {"name": "not-synced"}, "data": {"mine": "yes"}}
     await retrying(lambda: h.create(CONFIGMAPS, namespace=hns, body=foreign))
+    forged = await retrying(lambda: h.create(PODS, namespace=hns, body=forged_pod(lab)))
     await syncer.start()
     await lab.checker.converge(timeout=CONVERGE)
     try:
         kept = await h.get(CONFIGMAPS, namespace=hns, name="not-synced")
+        kept_pod = await h.get(PODS, namespace=hns, name=forged["metadata"]["name"])
     except NotFound:
         pytest.fail("the syncer deleted a host object it does not own")
     assert kept["data"] == {"mine": "yes"}
+    assert kept_pod["metadata"]["uid"] == forged["metadata"]["uid"]
+
+
+def forged_pod(lab: Lab) -> dict[str, Any]:
+    """A host pod under the host name of ``ghost/intruder`` with this vcluster's marker label
+    and provenance naming ``ghost/someone-else`` (which does not re-translate to its name)."""
+    annotations = {
+        OBJECT_NAME_ANNOTATION: "someone-else",
+        OBJECT_NAMESPACE_ANNOTATION: "ghost",
+        OBJECT_KIND_ANNOTATION: PODS.kind_string,
+    }
+    metadata = {
+        "name": lab.translator.host_name("ghost", "intruder"),
+        "labels": {MANAGED_BY_LABEL: lab.vcluster},
+        "annotations": annotations,
+    }
+    return {"metadata": metadata, "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}}
 
 
 Cell = Callable[[Lab], Awaitable[None]]

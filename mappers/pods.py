@@ -4,7 +4,8 @@ Guarantees (vcluster's pod rules; the translation itself is :mod:`mappers.podspe
 
 * virtual only → the tenant boundary is checked first (:mod:`mappers.podguard`):
   a pod below the Pod Security level, referencing a host object that is not
-  the copy of that very virtual object, or bound to a node the host lacks is
+  the copy of that very virtual object, or placed where the host scheduler
+  would not put it (:mod:`mappers.podplacement`: nodeName, runtime class) is
   refused (:class:`~syncer.api.Refused`; nothing is written to the host), and
   one whose ambiguous references have no host copy yet waits for them (growing
   requeues, one Warning event).  Then what it runs as is made sure of
@@ -62,11 +63,11 @@ from mappers.poddrift import PodDrift
 from mappers.podguard import (
     PodSecurity,
     ReferenceWaits,
-    node_refusal,
     unready_references,
     waiting_message,
 )
 from mappers.podidentity import IDENTITY_INDEXES, IDENTITY_READS, PodIdentity
+from mappers.podplacement import PLACEMENT_READS, PodPlacement
 from mappers.podsleep import put_to_sleep
 from mappers.podspec import (
     DEFAULT_CLUSTER_DOMAIN,
@@ -94,7 +95,6 @@ from syncer.api import (
     CONFIGMAPS,
     DONE,
     NAMESPACES,
-    NODES,
     PODS,
     PVCS,
     SECRETS,
@@ -152,7 +152,7 @@ class PodMapper(PodDrift, CopySyncer):
     # caches of secrets, configmaps and PVCs (references) and of nodes (placement) are read
     # while their mappers run; the host secrets cache of the token Secrets always runs.
     reads: frozenset[Resource] = frozenset()
-    may_read: frozenset[Resource] = frozenset({SECRETS, CONFIGMAPS, PVCS, NODES}) | IDENTITY_READS
+    may_read = frozenset({SECRETS, CONFIGMAPS, PVCS}) | IDENTITY_READS | PLACEMENT_READS
     host_reads: frozenset[Resource] = frozenset({SECRETS})
 
     def __init__(
@@ -164,12 +164,14 @@ class PodMapper(PodDrift, CopySyncer):
         security: PodSecurity | None = None,
         identity: PodIdentity | None = None,
         api: PodApiAddress | None = None,
+        placement: PodPlacement | None = None,
     ) -> None:
         super().__init__(resource=PODS, translator=translator)
         self.nameserver = nameserver
         self.cluster_domain = cluster_domain
         self.security = security
         self.api = api or PodApiAddress(config=None)
+        self.placement = placement or PodPlacement()
         self.identity = identity or PodIdentity.of(config=MapperConfig(), translator=translator)
         self.tokens = TokenKeeper(translator=translator)
         self.waits = ReferenceWaits()
@@ -243,7 +245,7 @@ class PodMapper(PodDrift, CopySyncer):
             return DONE
         key = key_of_virtual(PODS, v_obj)
         refusal = self.security.refusal(v_obj) if self.security else None
-        refusal = refusal or node_refusal(ctx, v_obj)
+        refusal = refusal or self.placement.refusal(ctx, v_obj)
         if refusal is not None:
             self.waits.forget(key)
             raise refusal
@@ -389,4 +391,7 @@ def make(*, translator: Translator, config: MapperConfig | None = None) -> PodMa
     )
     identity = PodIdentity.of(config=config, translator=translator)
     api = PodApiAddress(config=config)
-    return PodMapper(translator=translator, security=security, identity=identity, api=api)
+    placement = PodPlacement(runtime_classes=config.pod_runtime_classes)
+    return PodMapper(
+        translator=translator, security=security, identity=identity, api=api, placement=placement
+    )

@@ -85,7 +85,10 @@ async def test_reconcile_of_sleeping_pods(
     case: str, v: Json, p: Json | None, writes: list[tuple[str, str, str]]
 ) -> None:
     """Before (caches) → after (writes)."""
-    fake = Fake(virtual={"pods": [v]}, host={"pods": [p] if p else [], "secrets": []})
+    node = {"metadata": {"name": "n1"}}  # a woken pod is made again on its node
+    fake = Fake(
+        virtual={"pods": [v]}, host={"pods": [p] if p else [], "secrets": [], "nodes": [node]}
+    )
     mapper = PodMapper(translator=fake.translator)
     if p is not None:
         await mapper.sync(fake.ctx, v, p)

@@ -15,7 +15,9 @@ type               the host copy gets
                    added; empty stays empty, selecting nothing)
 ``rewriteName``    the host name of that name in the object's namespace
                    (``<name>-x-<namespace>-x-<vcluster>``): a reference to
-                   another object of the namespace that is synced to the host
+                   another object of the namespace that is synced to the host;
+                   a name another namespace's object could share on the host
+                   is refused (:mod:`mappers.crcollisions`)
 ``reference``      as ``rewriteName``, for an object of the patch's ``kind``
                    (secrets, configmaps, services, persistentvolumeclaims) in
                    the object's own namespace — the value must be a plain
@@ -39,6 +41,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mappers.crcollisions import ambiguous_rewrite
 from mappers.policyselectors import pod_selector
 from syncer.api import FieldPatch, Refused, Translator, thaw
 from syncer.kit import Json
@@ -151,6 +154,9 @@ def apply_patches(
     def name(value: Any, path: str) -> Any:
         if not isinstance(value, str) or not value:
             raise _refused(path, "is not a name")
+        ambiguous = ambiguous_rewrite(translator, namespace=namespace, name=value, path=path)
+        if ambiguous is not None:
+            raise ambiguous
         return translator.host_name(namespace, value)
 
     def reference(value: Any, path: str) -> Any:

@@ -19,6 +19,9 @@ reference, kind: secrets}``, :mod:`mappers.crpatches`).  Guarantees:
   ``WaitingForReferences`` naming the fields, looked at again after 1 s
   doubling to 30 s, and at once when a named object changes — the mapper
   watches the referenced kinds through the index);
+* a name another virtual namespace's object could share on the host must be
+  held by this object's own copy (:func:`mappers.crcollisions.reference_collision`,
+  ``reference_collision``, looked at again after a minute);
 * a reference to a kind that is not synced (not in ``VSYNCER_KINDS``) is
   refused (``reference_kind_off``) until the object changes: nothing would
   ever make it exist on the host.  Like pods (vcluster's rule), the referenced
@@ -30,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 
+from mappers.crcollisions import reference_collision
 from mappers.crpatches import Reference, reference_index, references
 from syncer.api import (
     CONFIGMAPS,
@@ -130,3 +134,10 @@ class CustomResourceReferences:
                 retry_after=WAIT_FIRST,
                 retry_max=WAIT_MAX,
             )
+        for ref in self.named(v_obj):
+            resource = REFERENCED[ref.kind]
+            taken = reference_collision(
+                ctx, resource=resource, namespace=namespace, name=ref.name, path=ref.field
+            )
+            if taken is not None:
+                raise taken

@@ -82,13 +82,18 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 repeats=args.repeats,
                 plots=args.plots,
                 scale_50k=args.scale_50k,
+                scale_sizes=tuple(int(x) for x in args.scale_sizes.split(",") if x.strip()) or None,
             )
             await ensure_namespaces(host, [HOST_NS])
             await wait_for_default_sa(host, [HOST_NS])
             try:
                 for scenario in SCENARIOS:
                     if any(run.wants(sid) for sid in scenario.ids):
-                        await run_scenario(run, scenario)
+                        try:
+                            await run_scenario(run, scenario)
+                        except Exception as exc:  # one scenario's failure is its row, not the run's
+                            for sid in scenario.ids:
+                                run.results[sid] = {"not_run": f"failed: {exc!r}"}
             finally:
                 await stop_syncer(run)
                 await host.close()
@@ -127,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         "--plots", type=Path, default=None, help="draw the scale and P1-over-time PNGs here"
     )
     parser.add_argument("--scale-50k", action="store_true", help="add N=50,000 to the scale curve")
+    parser.add_argument(
+        "--scale-sizes", default="", help="the scale curve's N, comma-separated (as given)"
+    )
     args = parser.parse_args(argv)
     report = asyncio.run(main_async(args))
     print(table(report["scenarios"]))

@@ -62,6 +62,8 @@ class Run:
     #: where the PNGs go (None: no plots)
     plots: Path | None = None
     scale_50k: bool = False
+    #: the scale curve's N, as given (None: SIZES, scaled by --quick)
+    scale_sizes: tuple[int, ...] | None = None
 
     def n(self, full: int) -> int:
         return max(1, full // 10) if self.quick else full

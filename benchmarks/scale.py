@@ -1,8 +1,8 @@
 """The scale curve: P1's time per pod and P4's memory per pod against N.
 
 For each N of :data:`SIZES` (``run.n`` of 1,000 / 5,000 / 20,000, and 50,000
-with ``--scale-50k``), each alone on the same clusters: the dual-write
-baseline, a fresh vsyncer and a fresh vcluster syncer (when it builds;
+with ``--scale-50k``; ``--scale-sizes`` names others), each alone on the
+same clusters: the dual-write baseline, a fresh vsyncer and a fresh vcluster syncer (when it builds;
 :mod:`benchmarks.p7`) on an N-pod burst.  Per point: seconds per pod to reach
 the host, and RSS growth per pod at Running (and each side's P7 figures).
 The curve must stay flat: the row's measure is vsyncer's worst per-pod cost
@@ -28,7 +28,9 @@ LARGEST = 50000
 
 
 async def scenario_scale(run: Run) -> None:
-    sizes = [run.n(s) for s in (*SIZES, *((LARGEST,) if run.scale_50k else ()))]
+    sizes = list(run.scale_sizes or ()) or [
+        run.n(s) for s in (*SIZES, *((LARGEST,) if run.scale_50k else ()))
+    ]
     binary: VclusterBinary | None = None
     vcluster_note = ""
     try:

@@ -1,18 +1,14 @@
-"""The benchmarks' pure logic: the vcluster config merge, the relay's twin, the load split."""
+"""benchmarks.vcluster: the config merge and the overrides vcluster's syncer starts with."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from benchmarks.load import busy_cpu_seconds
-from benchmarks.relay import twin
 from benchmarks.vcluster import config, merged
-from syncer.translate import MANAGED_BY_LABEL, host_name
 
 _keys = st.sampled_from(["a", "b", "c", "d"])
 _trees: st.SearchStrategy[dict[str, Any]] = st.recursive(
@@ -76,25 +72,3 @@ def test_config_turns_off_what_our_control_plane_replaces() -> None:
     }
     assert out["controlPlane"]["backingStore"]["etcd"]["external"]["endpoint"] == "127.0.0.1:2379"
     assert out["telemetry"]["enabled"] is False
-
-
-def test_relay_twin_is_translated_and_carries_no_node_or_priority() -> None:
-    pod = {
-        "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}, "uid": "u"},
-        "spec": {"containers": [{"name": "c"}], "nodeName": "n1", "priority": 0},
-        "status": {"phase": "Running"},
-    }
-    out = twin(pod, host_namespace="vc-host", vcluster="vc")
-    assert out["metadata"] == {
-        "name": host_name(name="web", namespace="shop", vcluster="vc"),
-        "namespace": "vc-host",
-        "labels": {MANAGED_BY_LABEL: "vc"},
-    }
-    assert out["spec"] == {"containers": [{"name": "c"}]}
-    assert "status" not in out
-
-
-def test_busy_cpu_excludes_idle_and_iowait() -> None:
-    # user nice system idle iowait irq softirq steal (ticks)
-    stat = "cpu  100 10 50 1000 40 5 5 0 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n"
-    assert busy_cpu_seconds(stat) == 170 / os.sysconf("SC_CLK_TCK")

@@ -55,6 +55,7 @@ NON_DEFAULT: dict[str, Any] = {
         "logging": {"format": "console", "level": "debug"},
         "leaderElection": {"id": "team-a-leader", "leaseDuration": 30, "renewDeadline": 20},
         "podSecurity": {"level": "restricted", "allow": ["hostNetwork"]},
+        "podRuntimeClasses": ["gvisor", "kata"],
         "serviceExternalIPCIDRs": ["192.0.2.0/24"],
         "hostServiceCIDRs": ["10.100.0.0/16"],
         "endpointsDenyCIDRs": ["10.0.0.0/8", "172.16.0.0/12"],
@@ -198,6 +199,7 @@ def test_every_setting_comes_from_the_values(values: dict[str, Any] | None, tmp_
     )
     assert loaded.pod_security_level == "restricted"
     assert loaded.pod_security_allow == ("hostNetwork",)
+    assert loaded.pod_runtime_classes == ("gvisor", "kata")
     assert loaded.service_external_ip_cidrs == ("192.0.2.0/24",)
     assert loaded.host_service_cidrs == ("10.100.0.0/16",)
     assert loaded.endpoints_deny_cidrs == ("10.0.0.0/8", "172.16.0.0/12")

@@ -23,7 +23,8 @@ the field:
   is honoured only if that node exists on the host.  It is looked up in the
   host nodes cache, which exists while the nodes mapper runs; without it a
   node cannot be known missing (nodes are cluster-scoped, live host reads are
-  namespaced), so the pod is not refused and the host decides.  Refused pods
+  namespaced), so this check passes the pod (and :mod:`mappers.podplacement`
+  refuses it: the node's taints cannot be checked either).  Refused pods
   are revisited after :data:`NODE_RETRY` seconds (a node may join).
 
 Everything here only reads (caches; live host GETs where the runtime watches no cache

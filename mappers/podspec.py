@@ -8,7 +8,8 @@
   the record of what was synced, for the merge of host-side changes
   (:mod:`mappers.metamerge`), in ``vsyncer.dev/synced-metadata``;
 * a tenant-set ``nodeName`` is kept, so host and virtual agree on placement
-  (the reconcile refuses a node the host lacks); without one the host
+  (the reconcile refuses a node the host lacks, or one whose taints the pod
+  does not tolerate: :mod:`mappers.podplacement`); without one the host
   scheduler places the pod.  Dropped: the fields host admission computes from
   the class and would reject from a client (``priority``,
   ``preemptionPolicy``, ``overhead``) and ``ephemeralContainers`` (not allowed

@@ -90,9 +90,15 @@ async def test_upgrade_keeps_credentials_and_certifies_the_service_ip(
 
 
 async def test_k3s_release_is_accepted(host_cluster: ClusterInfo, host: KubeClient) -> None:
-    """The k3s control plane: a pod of the k3s server and vsyncer, no Secret."""
+    """The k3s control plane: a pod of the k3s server and vsyncer; one Secret, the API
+    server's kubelet client certificate, kept as it is by ``helm upgrade``."""
     async with installed(host_cluster, values={"controlPlane": {"distro": "k3s"}}) as release:
-        assert "Secret" not in {o["kind"] for o in release.objects}
+        secrets = [o["metadata"]["name"] for o in release.objects if o["kind"] == "Secret"]
+        assert secrets == [f"{RELEASE}-kubelet-client"]
+        before = await host.get(SECRETS, namespace=release.namespace, name=secrets[0])
+        await release.upgrade(host_cluster)
+        after = await host.get(SECRETS, namespace=release.namespace, name=secrets[0])
+        assert after["data"] == before["data"]
         placed = await wait_for_object(
             host,
             PODS,

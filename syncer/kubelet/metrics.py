@@ -1,9 +1,13 @@
 """The kubelet server's metric families, registered on the daemon's registry.
 
-* ``vsyncer_kubelet_requests_total{verb,code}`` — finished requests by
-  endpoint (``containerLogs``, ``exec``, ``attach``, ``portForward``, or
-  ``other`` for any other path) and HTTP status answered (``101`` for an
-  upgraded connection).
+* ``vsyncer_kubelet_requests_total{verb,code}`` — finished requests of
+  clients whose certificate passed the check, by endpoint (``containerLogs``,
+  ``exec``, ``attach``, ``portForward``, or ``other`` for any other path) and
+  HTTP status answered (``101`` for an upgraded connection).  The sleep mode
+  reads its growth as tenant activity (:class:`~syncer.activity.CounterActivity`),
+  so it counts nothing a caller without the client certificate sent.
+* ``vsyncer_kubelet_unauthorized_total`` — requests answered 401 (no verified
+  client certificate); not activity.
 * ``vsyncer_kubelet_request_duration_seconds{verb}`` — from the request to the
   end of its response or relayed connection.
 * ``vsyncer_kubelet_relayed_bytes_total{verb,direction}`` — body bytes passed
@@ -37,6 +41,11 @@ class KubeletMetrics:
             buckets=_BUCKETS,
             registry=registry,
         )
+        self._unauthorized = Counter(
+            "vsyncer_kubelet_unauthorized_total",
+            "Requests to the kubelet API refused 401: no verified client certificate.",
+            registry=registry,
+        )
         self._bytes = Counter(
             "vsyncer_kubelet_relayed_bytes_total",
             "Bytes relayed by the kubelet API, by endpoint and direction.",
@@ -47,6 +56,9 @@ class KubeletMetrics:
     def request(self, *, verb: str, code: int, seconds: float) -> None:
         self._requests.labels(verb=verb, code=str(code)).inc()
         self._seconds.labels(verb=verb).observe(seconds)
+
+    def unauthorized(self) -> None:
+        self._unauthorized.inc()
 
     def relayed(self, *, verb: str, to_client: int, to_host: int) -> None:
         if to_client:

@@ -19,7 +19,9 @@ Guarantees:
 
 * Every request, matched or not, is first checked for a client certificate
   verified by the kubelet-client CA (:mod:`syncer.kubelet.tls`); without one
-  the answer is 401 and nothing else happens.
+  the answer is 401 and nothing else happens: it is counted only in
+  ``vsyncer_kubelet_unauthorized_total``, never as a request, so an anonymous
+  caller of the port neither wakes a sleeping cluster nor keeps it awake.
 * One structured log line per finished request (``vsyncer.kubelet``: verb,
   virtual namespace/pod, host pod, status, seconds, bytes each way) and one
   observation in :class:`~syncer.kubelet.metrics.KubeletMetrics`.
@@ -108,16 +110,17 @@ class KubeletServer:
         outcome.verb = next(
             (v.value for v in Verb if canonical.startswith(f"/{v.value}/")), "other"
         )
+        peercert = request.transport.get_extra_info("peercert") if request.transport else None
+        if not verified_client(peercert, names=self._client_names):
+            self._metrics.unauthorized()
+            self._log.info("kubelet request refused", method=request.method, code=401)
+            return text_error(401, "Unauthorized")
         code = 500
         try:
-            peercert = request.transport.get_extra_info("peercert") if request.transport else None
-            if not verified_client(peercert, names=self._client_names):
-                response: web.StreamResponse = text_error(401, "Unauthorized")
-            else:
-                try:
-                    response = await handler(request)
-                except web.HTTPException as exc:
-                    response = text_error(exc.status, exc.reason)
+            try:
+                response = await handler(request)
+            except web.HTTPException as exc:
+                response = text_error(exc.status, exc.reason)
             code = response.status
             return response
         except asyncio.CancelledError:

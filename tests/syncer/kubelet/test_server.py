@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from prometheus_client import CollectorRegistry
 
+from syncer.activity import ActivityTracker, CounterActivity
 from syncer.binds import BindAddress
 from syncer.kube import Dial
 from syncer.kubelet.metrics import KubeletMetrics
@@ -119,6 +120,40 @@ async def test_without_a_client_certificate_every_path_is_401(running: Running, 
     status, body = await _call(running.url(path), _client_ssl())
     assert (status, body) == (401, "Unauthorized\n")
     assert running.dialer.calls == 0
+
+
+async def test_a_caller_without_a_certificate_is_no_tenant_activity(running: Running) -> None:
+    """401s are counted apart: the sleep mode's activity poll sees no growth from them."""
+    tracker = ActivityTracker(registry=CollectorRegistry())
+    poll = CounterActivity(
+        tracker=tracker,
+        registry=running.registry,
+        family="vsyncer_kubelet_requests",
+        source="kubelet",
+    )
+    for path in PATHS:
+        assert (await _call(running.url(path), _client_ssl()))[0] == 401
+    poll.poll()
+    assert tracker.sources == {}
+    unauthorized = running.registry.get_sample_value("vsyncer_kubelet_unauthorized_total")
+    assert unauthorized == len(PATHS)
+
+
+async def test_a_verified_client_is_tenant_activity(
+    running: Running, pki: KubeletClientPKI
+) -> None:
+    """The other side of the rule above: a request with the client certificate is counted."""
+    tracker = ActivityTracker(registry=CollectorRegistry())
+    poll = CounterActivity(
+        tracker=tracker,
+        registry=running.registry,
+        family="vsyncer_kubelet_requests",
+        source="kubelet",
+    )
+    ctx = _client_ssl(pki.client.cert, pki.client.key)
+    assert (await _call(running.url("/pods"), ctx))[0] == 404
+    poll.poll()
+    assert tracker.sources == {"kubelet": 1}
 
 
 async def test_a_certificate_of_another_ca_fails_the_handshake(

@@ -231,10 +231,12 @@ class Daemon:
 
     async def _start_kubelet(self, host: KubeClient) -> None:
         pods = self.informers.get((host.cluster, "pods"))
+        v_pods = self.informers.get(("virtual", "pods"))
         self.kubelet = await start_kubelet(
             settings=self.settings,
             host=host,
             host_pods=pods.store if pods is not None else None,
+            virtual_pods=v_pods.store if v_pods is not None else None,
             registry=self.metrics.registry,
         )
         if self.kubelet is None:

@@ -4,8 +4,9 @@ Guarantees:
 
 * The virtual pod is resolved by :class:`~syncer.kubelet.resolve.PodResolver`;
   no host twin → 404, and no request reaches the host.
-* Only the kubelet's log parameters are forwarded (:mod:`syncer.kubelet.params`),
-  with the container name as it is.
+* The container must be one of the virtual pod's spec (else 404, nothing
+  reaches the host); only the kubelet's log parameters are forwarded
+  (:mod:`syncer.kubelet.params`), with the container name.
 * The body is passed on chunk by chunk as the host sends it (no buffering: a
   ``follow`` stream shows each line as soon as the host does), each write
   awaiting the client's drain.  It ends when the host ends it, when the client
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from syncer.kubelet.outcome import not_synced, outcome_of, status_message, text_error
+from syncer.kubelet.outcome import no_container, not_synced, outcome_of, status_message, text_error
 from syncer.kubelet.params import Verb, host_params
 from syncer.kubelet.resolve import PodResolver
 from syncer.kubelet.upstream import HostPods, HostUnreachable
@@ -37,10 +38,11 @@ async def serve_logs(
     target = resolver.resolve(namespace=namespace, pod=pod)
     if target is None:
         return not_synced(namespace=namespace, pod=pod)
+    container = request.match_info.get("container")
+    if container is not None and container not in target.containers:
+        return no_container(namespace=namespace, pod=pod, container=container)
     outcome.host_pod = target.name
-    params = host_params(
-        Verb.LOGS, query=request.query.items(), container=request.match_info["container"]
-    )
+    params = host_params(Verb.LOGS, query=request.query.items(), container=container)
     response = web.StreamResponse(status=200)
     try:
         async with host.stream(target, subresource=Verb.LOGS.subresource, params=params) as answer:

@@ -61,3 +61,10 @@ def not_synced(*, namespace: str, pod: str) -> web.Response:
         f'pod "{pod}" in namespace "{namespace}" has no copy on the host cluster'
         " (not synced yet, or not a pod of this virtual cluster)",
     )
+
+
+def no_container(*, namespace: str, pod: str, container: str) -> web.Response:
+    """The 404 for a container name that is not in the virtual pod's spec."""
+    return text_error(
+        404, f'container "{container}" is not a container of pod "{pod}" in namespace "{namespace}"'
+    )

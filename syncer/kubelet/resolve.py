@@ -1,6 +1,6 @@
 """Virtual pod → host pod, by the sync path's cache and ownership rule.
 
-Pure and synchronous: reads one cache, never the API.  A virtual
+Pure and synchronous: reads two caches, never the API.  A virtual
 ``(namespace, pod)`` resolves to a host pod only when all of these hold
 (vcluster's rule for "ours", :meth:`~syncer.translate.Translator.is_owned`):
 
@@ -41,18 +41,29 @@ class HostPod:
 
     namespace: str
     name: str
+    #: container names of the virtual pod's spec, of every kind
+    containers: frozenset[str] = frozenset()
 
 
 class PodResolver:
-    """Resolves virtual pods against the host pods cache (``None``: no cache yet)."""
+    """Resolves virtual pods against the host and virtual pods caches (``None``: none yet)."""
 
-    def __init__(self, *, translator: Translator, host_pods: PodCache | None) -> None:
+    def __init__(
+        self,
+        *,
+        translator: Translator,
+        host_pods: PodCache | None,
+        virtual_pods: PodCache | None,
+    ) -> None:
         self._translator = translator
         self._pods = host_pods
+        self._virtual = virtual_pods
 
     def resolve(self, *, namespace: str, pod: str) -> HostPod | None:
         """The host twin of virtual pod ``namespace/pod``, or ``None`` (see the module doc)."""
-        if self._pods is None or not (_is_name(namespace) and _is_name(pod)):
+        if self._pods is None or self._virtual is None:
+            return None
+        if not (_is_name(namespace) and _is_name(pod)):
             return None
         t = self._translator
         p_name = t.host_name(namespace, pod)
@@ -61,7 +72,27 @@ class PodResolver:
             return None
         if t.virtual_key_from_host(p_obj) != (namespace, pod):
             return None
-        return HostPod(namespace=t.host_namespace, name=p_name)
+        v_obj = self._virtual.get(namespace, pod)
+        if v_obj is None:
+            return None
+        return HostPod(namespace=t.host_namespace, name=p_name, containers=container_names(v_obj))
+
+
+def container_names(pod: Mapping[str, Any]) -> frozenset[str]:
+    """The names in ``spec.containers``, ``initContainers`` and ``ephemeralContainers``."""
+    spec = pod.get("spec")
+    if not isinstance(spec, Mapping):
+        return frozenset()
+    names: set[str] = set()
+    for field in ("containers", "initContainers", "ephemeralContainers"):
+        entries = spec.get(field)
+        if not isinstance(entries, list):
+            continue
+        for entry in entries:
+            name = entry.get("name") if isinstance(entry, Mapping) else None
+            if isinstance(name, str):
+                names.add(name)
+    return frozenset(names)
 
 
 def _is_name(value: str) -> bool:

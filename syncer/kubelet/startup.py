@@ -11,7 +11,9 @@ prints as one line (exit 2).
 
 The server resolves pods with a :class:`~syncer.translate.Translator` built
 from the same two settings as the sync path's, over the host ``pods``
-informer's store (``None`` when pods are not synced: every pod is then 404).
+informer's store and the virtual ``pods`` informer's store, whose specs name
+the containers a request may address (``None`` when pods are not synced:
+every pod is then 404).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ async def start_kubelet(
     settings: Settings,
     host: Dialer,
     host_pods: PodCache | None,
+    virtual_pods: PodCache | None,
     registry: CollectorRegistry,
 ) -> KubeletServer | None:
     """Start the kubelet server if configured; ``None`` when it is off."""
@@ -68,6 +71,7 @@ async def start_kubelet(
         resolver=PodResolver(
             translator=Translator(vcluster=s.vcluster_name, host_namespace=s.host_namespace),
             host_pods=host_pods,
+            virtual_pods=virtual_pods,
         ),
         host=HostPods(client=host),
         metrics=KubeletMetrics(registry=registry),

@@ -5,7 +5,8 @@ Guarantees:
 * The request must ask for an upgrade (``Connection: Upgrade`` and an
   ``Upgrade`` header; SPDY/3.1 as API servers speak to kubelets, or WebSocket);
   otherwise 400.  The virtual pod is resolved first (no host twin → 404, and
-  nothing reaches the host); the parameters are mapped by
+  nothing reaches the host), then the container (exec and attach: one of the
+  virtual pod's spec, else 404); the parameters are mapped by
   :mod:`syncer.kubelet.params`.
 * The upgrade request goes to the host API server with the client's upgrade
   headers (every ``X-Stream-Protocol-Version`` offered) and the host
@@ -40,7 +41,7 @@ from typing import Any
 
 from aiohttp import web
 
-from syncer.kubelet.outcome import not_synced, outcome_of, text_error
+from syncer.kubelet.outcome import no_container, not_synced, outcome_of, text_error
 from syncer.kubelet.params import Verb, host_params
 from syncer.kubelet.resolve import PodResolver
 from syncer.kubelet.splice import Side, splice
@@ -115,11 +116,12 @@ async def serve_upgrade(
     target = resolver.resolve(namespace=namespace, pod=pod)
     if target is None:
         return not_synced(namespace=namespace, pod=pod)
+    container = request.match_info.get("container")
+    if container is not None and container not in target.containers:
+        return no_container(namespace=namespace, pod=pod, container=container)
     outcome.host_pod = target.name
     try:
-        params = host_params(
-            verb, query=request.query.items(), container=request.match_info.get("container")
-        )
+        params = host_params(verb, query=request.query.items(), container=container)
     except ValueError as exc:
         return text_error(400, str(exc))
     try:

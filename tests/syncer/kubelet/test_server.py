@@ -26,8 +26,8 @@ from syncer.kubelet.server import KubeletServer
 from syncer.kubelet.tls import server_context
 from syncer.kubelet.upstream import HostPods
 from syncer.localcluster.pki import KubeletClientPKI, kubelet_client
-from tests.syncer.kubelet.test_resolve import DictCache
-from tests.syncer.translate_support import TRANSLATOR, host_object
+from tests.syncer.kubelet.test_resolve import twins
+from tests.syncer.translate_support import TRANSLATOR
 
 
 class ClosedPortDialer:
@@ -69,14 +69,13 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> KubeletClientPKI:
 async def running(pki: KubeletClientPKI) -> AsyncIterator[Running]:
     registry = CollectorRegistry()
     dialer = ClosedPortDialer()
+    host_pods, virtual_pods = twins("shop", "web")
     server = KubeletServer(
         bind=BindAddress("127.0.0.1", 0),
         ssl_context=server_context(
             client_ca=pki.ca.cert, cert=None, key=None, hosts=("127.0.0.1",)
         ),
-        resolver=PodResolver(
-            translator=TRANSLATOR, host_pods=DictCache(host_object(TRANSLATOR, "shop", "web"))
-        ),
+        resolver=PodResolver(translator=TRANSLATOR, host_pods=host_pods, virtual_pods=virtual_pods),
         host=HostPods(client=dialer),
         metrics=KubeletMetrics(registry=registry),
     )
@@ -207,6 +206,28 @@ async def test_a_pod_without_a_host_twin_is_404_without_a_host_request(
     )
     assert status == 404
     assert "has no copy on the host cluster" in body
+    assert running.dialer.calls == 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/containerLogs/shop/web/istio-proxy",
+        "/exec/shop/web/istio-proxy?command=id&output=1",
+        "/attach/shop/web/debugger",
+        "/exec/shop/web/App?command=id&output=1",
+    ],
+)
+async def test_a_container_not_in_the_virtual_spec_is_404_without_a_host_request(
+    running: Running, pki: KubeletClientPKI, path: str
+) -> None:
+    """Only the virtual pod's own containers are reachable: a host-only one is not found."""
+    headers = {"Connection": "Upgrade", "Upgrade": "SPDY/3.1"}
+    status, body = await _call(
+        running.url(path), _client_ssl(pki.client.cert, pki.client.key), headers=headers
+    )
+    assert status == 404
+    assert "is not a container of pod" in body
     assert running.dialer.calls == 0
 
 

@@ -34,7 +34,11 @@ def _free_port() -> int:
 
 async def _start(settings: Settings) -> Any:
     return await start_kubelet(
-        settings=settings, host=NoHost(), host_pods=None, registry=CollectorRegistry()
+        settings=settings,
+        host=NoHost(),
+        host_pods=None,
+        virtual_pods=None,
+        registry=CollectorRegistry(),
     )
 
 

@@ -195,9 +195,9 @@ async def test_host_errors_are_passed_through(tenant: Tenant, control_plane: Con
     """The host API server's refusal comes back with its status and message."""
     t = tenant
     ctx = kubelet_tls(control_plane, with_certificate=True)
-    status, body = await _direct(t, f"/containerLogs/{t.v_ns}/{t.pod}/nosuch", ctx)
+    status, body = await _direct(t, f"/containerLogs/{t.v_ns}/{t.pod}/app?tailLines=x", ctx)
     assert status == 400
-    assert "nosuch" in body
+    assert "invalid syntax" in body
     status, body = await _direct(t, f"/exec/{t.v_ns}/{t.pod}/app?command=id", ctx, headers=SPDY)
     assert status == 400
     assert "stdin, stdout, stderr" in body
@@ -232,3 +232,39 @@ async def test_a_pod_that_was_never_synced_is_a_clear_error_in_kubectl(
     )
     assert run.code != 0
     assert "has no copy on the host cluster" in run.stderr, run.stderr
+
+
+async def test_a_container_only_the_host_copy_has_is_404(
+    tenant: Tenant, control_plane: ControlPlane, host: KubeClient
+) -> None:
+    """A debug container a host admin attached to the host copy is not the tenant's.
+
+    The virtual API server checks container names for ``pods/exec``, but its
+    ``nodes/proxy`` route passes the kubelet path on as it is; vsyncer answers
+    404 for any name outside the virtual pod's spec, and nothing reaches the host.
+    """
+    t = tenant
+    debug = {"name": "debugger", "image": "registry.example/debug:1", "targetContainerName": "app"}
+    await host.patch(
+        PODS,
+        namespace=t.host_ns,
+        name=t.host_pod,
+        body={"spec": {"ephemeralContainers": [debug]}},
+        patch_type="strategic",
+        subresource="ephemeralcontainers",
+    )
+    copy = await host.get(PODS, namespace=t.host_ns, name=t.host_pod)
+    assert [c["name"] for c in copy["spec"]["ephemeralContainers"]] == ["debugger"]
+    ctx = kubelet_tls(control_plane, with_certificate=True)
+    for path in (
+        f"/containerLogs/{t.v_ns}/{t.pod}/debugger",
+        f"/exec/{t.v_ns}/{t.pod}/debugger?command=id&output=1",
+        f"/attach/{t.v_ns}/{t.pod}/debugger?output=1",
+    ):
+        status, body = await _direct(t, path, ctx, headers=SPDY)
+        assert (status, body.strip()) == (
+            404,
+            f'container "debugger" is not a container of pod "{t.pod}" in namespace "{t.v_ns}"',
+        ), path
+    ok, _ = await _direct(t, f"/containerLogs/{t.v_ns}/{t.pod}/side?tailLines=1", ctx)
+    assert ok == 200

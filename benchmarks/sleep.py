@@ -77,7 +77,7 @@ async def set_marker(run: Run, *, asleep: bool) -> None:
     await run.virtual.patch(NAMESPACES_R, namespace=None, name=MARKER_NAMESPACE, body=patch)
 
 
-async def until_host_empty(run: Run, wanted: set[str], *, within: float = 900) -> float:
+async def until_host_empty(run: Run, wanted: set[str], *, within: float = 1800) -> float:
     """Poll the host namespace until none of ``wanted`` is there; the monotonic time then."""
     async with asyncio.timeout(within):
         while True:
@@ -96,7 +96,7 @@ async def wake_time(run: Run, wanted: set[str]) -> float:
     try:
         started = time.monotonic()
         await set_marker(run, asleep=False)
-        return await observer.wait_for(wanted) - started
+        return await observer.wait_for(wanted, within=1800) - started
     finally:
         await observer.stop()
 

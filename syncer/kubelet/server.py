@@ -22,6 +22,13 @@ Guarantees:
   the answer is 401 and nothing else happens: it is counted only in
   ``vsyncer_kubelet_unauthorized_total``, never as a request, so an anonymous
   caller of the port neither wakes a sleeping cluster nor keeps it awake.
+* At most ``max_streams`` requests per endpoint are served at once
+  (``VSYNCER_KUBELET_MAX_STREAMS``); one more is answered 429 at once, as the
+  kubelet answers a request over its own limits, and nothing reaches the host.
+* A connection's TLS handshake must finish within :data:`HANDSHAKE_SECONDS`
+  (asyncio's default is 60 s): a peer that connects and stalls holds a socket
+  that long at most.  An upgraded connection idle for ``idle_timeout``
+  seconds is closed (:func:`~syncer.kubelet.splice.splice`).
 * One structured log line per finished request (``vsyncer.kubelet``: verb,
   virtual namespace/pod, host pod, status, seconds, bytes each way) and one
   observation in :class:`~syncer.kubelet.metrics.KubeletMetrics`.
@@ -58,6 +65,25 @@ _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 #: Seconds an idle connection to the kubelet server is kept open.
 KEEPALIVE_SECONDS = 5.0
+#: Seconds a client has to finish its TLS handshake.
+HANDSHAKE_SECONDS = 10.0
+
+
+class _Site(web.TCPSite):
+    """aiohttp's TCP site with a TLS handshake timeout (``TCPSite`` takes none)."""
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)
+        server = self._runner.server
+        assert server is not None
+        self._server = await asyncio.get_running_loop().create_server(
+            server,
+            self._host,
+            self._port,
+            ssl=self._ssl_context,
+            ssl_handshake_timeout=HANDSHAKE_SECONDS if self._ssl_context else None,
+            backlog=self._backlog,
+        )
 
 
 class KubeletServer:
@@ -73,8 +99,12 @@ class KubeletServer:
         metrics: KubeletMetrics,
         shutdown_timeout: float = 5.0,
         client_names: tuple[str, ...] = (),
+        max_streams: int = 200,
+        idle_timeout: float = 14400.0,
     ) -> None:
         self._bind = bind
+        self._max_streams, self._idle_timeout = max_streams, idle_timeout
+        self._active: dict[str, int] = {}  # requests being served, by endpoint
         self._client_names = client_names
         self._ssl = ssl_context
         self._resolver = resolver
@@ -95,7 +125,11 @@ class KubeletServer:
             (Verb.PORT_FORWARD, "/portForward/{namespace}/{pod}"),
         ):
             handler = functools.partial(
-                serve_upgrade, verb=verb, resolver=self._resolver, host=self._host
+                serve_upgrade,
+                verb=verb,
+                resolver=self._resolver,
+                host=self._host,
+                idle_timeout=self._idle_timeout,
             )
             app.router.add_get(path, handler, allow_head=False)
             app.router.add_post(path, handler)
@@ -116,11 +150,22 @@ class KubeletServer:
             self._log.info("kubelet request refused", method=request.method, code=401)
             return text_error(401, "Unauthorized")
         code = 500
+        verb = outcome.verb
+        active = self._active.get(verb, 0)
         try:
-            try:
-                response = await handler(request)
-            except web.HTTPException as exc:
-                response = text_error(exc.status, exc.reason)
+            response: web.StreamResponse
+            if verb != "other" and active >= self._max_streams:
+                response = text_error(
+                    429, f"too many {verb} requests at once (at most {self._max_streams})"
+                )
+            else:
+                self._active[verb] = active + 1
+                try:
+                    response = await handler(request)
+                except web.HTTPException as exc:
+                    response = text_error(exc.status, exc.reason)
+                finally:
+                    self._active[verb] -= 1
             code = response.status
             return response
         except asyncio.CancelledError:
@@ -160,7 +205,7 @@ class KubeletServer:
             keepalive_timeout=KEEPALIVE_SECONDS,
         )
         await runner.setup()
-        site = web.TCPSite(
+        site = _Site(
             runner, host=self._bind.host or None, port=self._bind.port, ssl_context=self._ssl
         )
         try:

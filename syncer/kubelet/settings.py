@@ -19,6 +19,14 @@ variable, exit 2) exactly like the others.
 * ``kubelet_client_names`` (default ``kube-apiserver-kubelet-client``, kubeadm's
   name for the API server's kubelet-client certificate): the subject common
   names a client certificate may have; empty: any the CA signed.
+* ``kubelet_max_streams`` (default 200): requests served at once per endpoint
+  (``containerLogs``, ``exec``, ``attach``, ``portForward``, each counted
+  apart); one more is answered 429, so a flood of ``follow`` log streams
+  cannot starve ``exec`` and the other way round.
+* ``kubelet_stream_idle_timeout`` (seconds, default 14400): an exec, attach or
+  port-forward connection that relays no byte either way for this long is
+  closed — the kubelet's own ``--streaming-connection-idle-timeout``
+  default (4 h), so a relayed session lives as long as a kubelet's would.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import NoDecode
 
 from syncer.binds import is_host, parse_bind
@@ -41,6 +49,8 @@ class KubeletFields(BaseModel):
     kubelet_tls_cert: Path | None = None
     kubelet_tls_key: Path | None = None
     kubelet_client_names: Annotated[tuple[str, ...], NoDecode] = ("kube-apiserver-kubelet-client",)
+    kubelet_max_streams: int = Field(default=200, ge=1)
+    kubelet_stream_idle_timeout: float = Field(default=14400.0, gt=0)
 
     @field_validator("kubelet_client_names", mode="before")
     @classmethod

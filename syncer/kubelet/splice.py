@@ -14,6 +14,11 @@ side pauses until they fall under :data:`LOW_WATER`, so at most about
 ``HIGH_WATER`` plus one read (256 KiB for TLS on uvloop) is held per
 direction, and a slow reader slows the writer down instead of filling memory.
 
+With an ``idle_timeout``, a splice that has relayed no byte either way for
+that many seconds ends too (the kubelet's
+``--streaming-connection-idle-timeout``); each read stamps the time, and the
+splice looks at the stamp only when the timeout could have passed.
+
 When either side reaches end of stream or fails, both are closed: a TLS
 stream cannot be half-closed, and the kubelet protocols end the whole
 connection when one peer goes away.  Closing (:func:`close_all`) waits at
@@ -70,6 +75,7 @@ class _Pump(asyncio.BufferedProtocol):
     ) -> None:
         self.previous, self.sink, self.ended = previous, sink, ended
         self.copied = 0
+        self.last = asyncio.get_running_loop().time()  # of the last bytes relayed
         self._buffer = memoryview(bytearray(READ_BUFFER))
 
     def get_buffer(self, sizehint: int) -> memoryview:
@@ -81,6 +87,7 @@ class _Pump(asyncio.BufferedProtocol):
 
     def relay(self, data: bytes) -> None:
         if data and not self.sink.is_closing():
+            self.last = asyncio.get_running_loop().time()
             self.sink.write(data)
             self.copied += len(data)
 
@@ -115,8 +122,10 @@ async def _buffered(reader: asyncio.StreamReader) -> bytes:
     return await reader.read()  # at end of stream: returns the buffer at once
 
 
-async def splice(a: Side, b: Side) -> Spliced:
+async def splice(a: Side, b: Side, *, idle_timeout: float | None = None) -> Spliced:
     """Copy ``a`` → ``b`` and ``b`` → ``a`` until one ends; close both; return the counts.
+
+    ``idle_timeout`` (seconds, ``None``: none): end when no byte passed for that long.
 
     Transport errors (reset, broken pipe, TLS errors) end the splice like an end
     of stream; cancellation closes both sides and propagates.  The streams'
@@ -137,10 +146,30 @@ async def splice(a: Side, b: Side) -> Spliced:
                 ended.set()
             else:
                 transport.resume_reading()
-        await ended.wait()
+        await _until(ended, pumps=(pa, pb), idle_timeout=idle_timeout)
     finally:
         await close_all((a, b))
     return Spliced(a_to_b=pa.copied, b_to_a=pb.copied)
+
+
+async def _until(
+    ended: asyncio.Event, *, pumps: Sequence[_Pump], idle_timeout: float | None
+) -> None:
+    """Return when ``ended`` is set or no pump relayed a byte for ``idle_timeout`` s."""
+    if idle_timeout is None:
+        await ended.wait()
+        return
+    loop = asyncio.get_running_loop()
+    while True:
+        left = max(pump.last for pump in pumps) + idle_timeout - loop.time()
+        if left <= 0:
+            return
+        try:
+            async with asyncio.timeout(left):
+                await ended.wait()
+            return
+        except TimeoutError:
+            continue
 
 
 async def close_all(sides: Sequence[Side], *, within: float = CLOSE_WAIT) -> None:

@@ -77,6 +77,8 @@ async def start_kubelet(
         metrics=KubeletMetrics(registry=registry),
         shutdown_timeout=min(s.shutdown_grace, 10.0),
         client_names=s.kubelet_client_names,
+        max_streams=s.kubelet_max_streams,
+        idle_timeout=s.kubelet_stream_idle_timeout,
     )
     try:
         await server.start()

@@ -16,7 +16,8 @@ Guarantees:
   API server is a 503.
 * On 101 the host's upgrade headers are answered with a 101 of our own and
   the two connections are spliced byte for byte (:func:`~syncer.kubelet.splice.splice`)
-  until either side closes.
+  until either side closes, or no byte has passed either way for
+  ``idle_timeout`` seconds.
 
 Why the client connection leaves aiohttp here: aiohttp.web has no public way
 to hand an upgraded connection to the application except as a WebSocket.
@@ -106,7 +107,12 @@ def _wants_upgrade(request: web.Request) -> bool:
 
 
 async def serve_upgrade(
-    request: web.Request, *, verb: Verb, resolver: PodResolver, host: HostPods
+    request: web.Request,
+    *,
+    verb: Verb,
+    resolver: PodResolver,
+    host: HostPods,
+    idle_timeout: float | None = None,
 ) -> web.StreamResponse:
     """The handler for ``verb`` (exec, attach or portForward); see the module docstring."""
     outcome = outcome_of(request)
@@ -150,7 +156,7 @@ async def serve_upgrade(
         return response
     try:
         await response.prepare(request)
-        counts = await splice(taken.side, answer.side)
+        counts = await splice(taken.side, answer.side, idle_timeout=idle_timeout)
         outcome.to_host, outcome.to_client = counts.a_to_b, counts.b_to_a
     finally:
         answer.side.writer.close()

@@ -4,7 +4,8 @@ Two shapes, both addressed by a host pod and a subresource:
 
 * :meth:`HostPods.stream` — a streamed ``GET`` (``pods/log``): the response's
   status, content type and an async iterator over its body chunks as they
-  arrive (aiohttp's client; no read timeout, so ``follow`` may idle).
+  arrive (aiohttp's client; no read timeout, so ``follow`` may idle; no
+  connection pool cap, the server's per-endpoint limit is the bound).
 * :meth:`HostPods.upgrade` — an upgrade request (``pods/exec``, ``attach``,
   ``portforward``) on a connection of its own (asyncio streams: an upgraded
   connection cannot be handed out of aiohttp's connection pool).  The request
@@ -108,7 +109,11 @@ class HostPods:
         """A streamed ``GET`` of ``subresource``; the body is read inside the context."""
         dial = await self._client.dial()
         if self._session is None:
-            connector = aiohttp.TCPConnector(ssl=dial.ssl if dial.ssl is not None else False)
+            # limit=0: no pool cap (aiohttp's default 100 would queue every further request
+            # behind 100 ``follow`` streams); the server's per-endpoint limit bounds them.
+            connector = aiohttp.TCPConnector(
+                ssl=dial.ssl if dial.ssl is not None else False, limit=0
+            )
             self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=_CONNECT_TIMEOUT)
         headers = {**dial.headers, "Accept-Encoding": "identity"}

@@ -112,6 +112,10 @@ service account (VSYNCER_HOST_KUBECONFIG unset: in-cluster). An empty value is u
   value: {{ ternary (include "vsyncer.kubeletClientCA" .) "" $v.kubelet.enabled | quote }}
 - name: VSYNCER_KUBELET_CLIENT_NAMES
   value: {{ join "," $v.kubelet.clientNames | quote }}
+- name: VSYNCER_KUBELET_MAX_STREAMS
+  value: {{ $v.kubelet.maxStreams | quote }}
+- name: VSYNCER_KUBELET_STREAM_IDLE_TIMEOUT
+  value: {{ $v.kubelet.streamIdleTimeout | quote }}
 - name: VSYNCER_KUBELET_BIND
   value: {{ printf ":%v" $v.kubelet.port | quote }}
 - name: VSYNCER_KUBELET_ADDRESS

@@ -24,12 +24,18 @@ Guarantees:
   kind, or before both caches have synced, it reads live through the
   :class:`~syncer.api.HostReader` it wraps.  A cache answer is as fresh as
   the watch (milliseconds behind the server); the live read it replaces was
-  stale by the time the pod was created, too.
+  stale by the time the pod was created, too;
+* with pods synced, a :data:`REFERENCED` kind whose own mapper is off (no
+  managed cache, e.g. ``VSYNCER_KINDS=pods,nodes``) is watched whole
+  (:func:`namespace_informer`, no selector, metadata only) in the pods
+  pipeline, so its lookups need ``list``/``watch`` on the host (the pods rows
+  of :mod:`syncer.rbac`), never a live GET per pod once it has synced (the
+  pods workers wait for it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from syncer.api import HostReader
@@ -38,7 +44,7 @@ from syncer.errors import NotFound
 from syncer.informer import Informer
 from syncer.listwatch import ListerWatcher
 from syncer.reflector import ReflectorMetrics
-from syncer.resources import CONFIGMAPS, PVCS, SECRETS, Resource
+from syncer.resources import CONFIGMAPS, PODS, PVCS, SECRETS, Resource
 from syncer.translate import MANAGED_BY_LABEL, Translator
 
 Json = dict[str, Any]
@@ -82,14 +88,27 @@ def unmanaged_informer(
     )
 
 
+def namespace_informer(*, client: ListerWatcher, resource: Resource, namespace: str) -> Informer:
+    """An informer of every ``resource`` object in ``namespace``, ours or not, metadata only."""
+    return Informer(
+        cluster="host",
+        client=client,
+        resource=resource,
+        namespace=namespace,
+        transform=metadata_only,
+        name=f"host/{resource.plural}/lookup",
+    )
+
+
 class HostLookup:
     """A ``HostReader`` answering from host caches where it can, live otherwise.
 
     ``live`` is the live GET it falls back to; ``client`` lists and watches the
     host; ``translator`` names the vcluster (the marker) and the host namespace.
     Per kind it answers from the managed cache and its unmarked twin
-    (:meth:`watch_unmarked`); a kind no mapper caches on the host (its kind is
-    off) is read live.
+    (:meth:`watch_unmarked`), or from the one informer of the whole namespace
+    :meth:`informers_for` makes for the pods pipeline when the kind is off; any
+    other kind is read live.
     """
 
     def __init__(self, *, live: HostReader, client: ListerWatcher, translator: Translator) -> None:
@@ -122,15 +141,29 @@ class HostLookup:
         return self._caches[key][-1]
 
     def informers_for(
-        self, *, host: Sequence[tuple[Informer, Probe]]
+        self, *, host: Sequence[tuple[Informer, Probe]], served: Collection[tuple[str, str]]
     ) -> list[tuple[Informer, Probe]]:
         """What a pipeline must also run for its ``host`` informers, with the probe of each:
-        the unmarked twin of each one of a :data:`REFERENCED` kind."""
+        the unmarked twin of each one of a :data:`REFERENCED` kind; for the host pods
+        informer, with that probe, a :func:`namespace_informer` of each :data:`REFERENCED`
+        kind neither in ``served`` (``(group, plural)`` of the enabled kinds) nor cached yet."""
         extra: list[tuple[Informer, Probe]] = []
         for informer, probe in host:
             twin = self.watch_unmarked(informer)
             if twin is not None:
                 extra.append((twin, probe))
+        for informer, probe in host:
+            if informer.cluster != "host" or informer.resource != PODS:
+                continue
+            for resource in REFERENCED:
+                key = (resource.group, resource.plural)
+                if key in served or key in self._caches:
+                    continue
+                whole = namespace_informer(
+                    client=self._client, resource=resource, namespace=self._namespace
+                )
+                self._caches[key] = (whole,)
+                extra.append((whole, probe))
         return extra
 
     async def __call__(self, resource: Resource, *, name: str) -> Json:

@@ -354,7 +354,7 @@ def build(
                 pipeline_informers.append(other)
                 probes.append(probe)
         host_side = list(zip(pipeline_informers[1:], probes[1:], strict=True))
-        more = lookup.informers_for(host=host_side)
+        more = lookup.informers_for(host=host_side, served=enabled)
         pipeline_informers += [i for i, _ in more]  # the host objects pods may name
         probes += [p for _, p in more]
         if isinstance(mapper, Watcher):

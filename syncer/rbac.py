@@ -33,13 +33,22 @@ READ = frozenset({"get", "list", "watch"})
 WRITE = READ | {"create", "update", "delete"}
 #: What isolation and the pods' token Secrets do: read, create and update, never delete.
 KEEP = READ | {"create", "update"}
+#: A metadata-only watch cache of a kind's objects (syncer/hostlookup.py).
+LOOKUP = frozenset({"list", "watch"})
 
 #: Namespaced, per kind (syncer/hostwriter.py: create, update, delete; no patch, no status).
 KIND_RULES: dict[str, Rules] = {
     # mappers/pods.py + syncer/kit/copysync.py; the pod's token Secret: mappers/podtokens.py
     # (create, update; the garbage collector removes it with its owner, the host pod).
     # The workload service account is read by name (mappers/workloadsa.py): workload_rules.
-    "pods": {("", "pods"): WRITE, ("", "secrets"): KEEP},
+    # The host names of the configmaps and PVCs pods reference are looked up in a watch of
+    # the namespace's objects when their kinds are off (syncer/hostlookup.py): list, watch.
+    "pods": {
+        ("", "pods"): WRITE,
+        ("", "secrets"): KEEP,
+        ("", "configmaps"): LOOKUP,
+        ("", "persistentvolumeclaims"): LOOKUP,
+    },
     "services": {("", "services"): WRITE},  # mappers/services.py
     "endpoints": {("", "endpoints"): WRITE},  # mappers/endpoints.py (the kit)
     "configmaps": {("", "configmaps"): WRITE},  # mappers/configmaps.py (the kit)

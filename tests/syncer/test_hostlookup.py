@@ -11,13 +11,14 @@ from syncer.errors import NotFound
 from syncer.fakelistwatch import FakeListerWatcher
 from syncer.hostlookup import HostLookup, metadata_only
 from syncer.informer import Informer
-from syncer.resources import CONFIGMAPS, PODS, SECRETS, Resource
+from syncer.resources import CONFIGMAPS, PODS, PVCS, SECRETS, Resource
 from syncer.translate import MANAGED_BY_LABEL, Translator
 from tests.syncer.test_informer import running
 
 Json = dict[str, Any]
 NS = "vc-host"
 T = Translator(vcluster="vc", host_namespace=NS)
+SERVED = {("", "secrets"), ("", "configmaps"), ("", "persistentvolumeclaims")}
 
 
 def _secret(name: str, *, labels: dict[str, str] | None = None) -> Json:
@@ -113,9 +114,49 @@ def test_only_host_informers_of_referenced_kinds_get_an_unmarked_twin() -> None:
     assert lookup.watch_unmarked(host_cms) is twin
     probe = Probe(where="host configmaps", ask=lambda: fake.list(CONFIGMAPS, namespace=NS))
     host_pods = informer("host", PODS)
-    assert lookup.informers_for(host=[(host_pods, probe), (host_cms, probe)]) == [(twin, probe)]
+    host_side = [(host_pods, probe), (host_cms, probe)]
+    assert lookup.informers_for(host=host_side, served=SERVED) == [(twin, probe)]
     assert lookup.watch_unmarked(informer("virtual", SECRETS)) is None
     assert lookup.watch_unmarked(informer("host", PODS)) is None
+
+
+async def test_kinds_that_are_off_are_watched_whole_for_the_pods_pipeline() -> None:
+    """With only pods (and the secrets they read) served, the host pods informer brings one
+    metadata-only informer of every configmap and PVC of the namespace; ours and foreign
+    objects are found from it, a missing name is NotFound, and no live GET is made."""
+    fake = FakeListerWatcher(cluster="host")
+    await fake.create(
+        CONFIGMAPS,
+        namespace=NS,
+        body={"metadata": {"name": "ours", "labels": {MANAGED_BY_LABEL: "vc"}}, "data": {"a": "1"}},
+    )
+    await fake.create(CONFIGMAPS, namespace=NS, body={"metadata": {"name": "foreign"}})
+    await fake.create(CONFIGMAPS, namespace="elsewhere", body={"metadata": {"name": "far"}})
+    await fake.create(PVCS, namespace=NS, body={"metadata": {"name": "claim"}, "spec": {}})
+    live = LiveReads(fake)
+    lookup = HostLookup(live=live, client=fake, translator=T)
+    host_pods = Informer(cluster="host", client=fake, resource=PODS, namespace=NS)
+    probe = Probe(where="host pods", ask=lambda: fake.list(PODS, namespace=NS))
+    more = lookup.informers_for(host=[(host_pods, probe)], served={("", "secrets")})
+    assert [(i.resource, p) for i, p in more] == [(CONFIGMAPS, probe), (PVCS, probe)]
+    assert [i.name for i, _ in more] == [
+        "host/configmaps/lookup",
+        "host/persistentvolumeclaims/lookup",
+    ]
+    # made once: asked again, nothing new
+    assert lookup.informers_for(host=[(host_pods, probe)], served={("", "secrets")}) == []
+    async with running(*(i for i, _ in more)):
+        for informer, _ in more:
+            await informer.wait_synced()
+        found = await lookup(CONFIGMAPS, name="ours")
+        assert "data" not in found
+        assert found["metadata"]["labels"] == {MANAGED_BY_LABEL: "vc"}
+        assert (await lookup(CONFIGMAPS, name="foreign"))["metadata"]["name"] == "foreign"
+        assert (await lookup(PVCS, name="claim"))["metadata"]["name"] == "claim"
+        for name in ("far", "missing"):
+            with pytest.raises(NotFound):
+                await lookup(CONFIGMAPS, name=name)
+        assert live.calls == []
 
 
 def test_metadata_only_keeps_what_a_lookup_reads() -> None:

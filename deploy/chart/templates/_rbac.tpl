@@ -4,7 +4,9 @@ ClusterRole. Every write goes through syncer/hostwriter.py (create, update, dele
 no status writes on the host); informers list and watch; live reads get.
   pods                    pods: read + create/update/delete (mappers/pods.py, syncer/kit/copysync.py);
                           secrets: read + create/update of each pod's token Secret (mappers/podtokens.py,
-                          removed by the garbage collector through its owner, the host pod)
+                          removed by the garbage collector through its owner, the host pod);
+                          configmaps, persistentvolumeclaims: list/watch, the lookup of the host
+                          names pods reference (syncer/hostlookup.py)
   services, endpoints,
   configmaps, secrets,
   persistentvolumeclaims,
@@ -50,6 +52,9 @@ Result: JSON {"namespaced": {"group:resource": [verbs]}, "cluster": {...}}.
 {{- end -}}
 {{- if include "vsyncer.kindEnabled" (dict "root" $root "kind" "pods") -}}
 {{- $_ := set $ns ":secrets" (concat (get $ns ":secrets" | default list) $keep) -}}
+{{- range $key := list ":configmaps" ":persistentvolumeclaims" -}}
+{{- $_ := set $ns $key (concat (get $ns $key | default list) (list "list" "watch")) -}}
+{{- end -}}
 {{- if .Values.vsyncer.kubelet.enabled -}}
 {{- $_ := set $ns ":pods/log" (list "get") -}}
 {{- range $sub := list ":pods/exec" ":pods/attach" ":pods/portforward" -}}

@@ -26,8 +26,8 @@ Guarantees:
   (``VSYNCER_KUBELET_MAX_STREAMS``); one more is answered 429 at once, as the
   kubelet answers a request over its own limits, and nothing reaches the host.
 * A connection's TLS handshake must finish within :data:`HANDSHAKE_SECONDS`
-  (asyncio's default is 60 s): a peer that connects and stalls holds a socket
-  that long at most.  An upgraded connection idle for ``idle_timeout``
+  (``handshake_timeout``; asyncio's default is 60 s): a peer that connects
+  and stalls holds a socket that long at most.  An upgraded connection idle for ``idle_timeout``
   seconds is closed (:func:`~syncer.kubelet.splice.splice`).
 * One structured log line per finished request (``vsyncer.kubelet``: verb,
   virtual namespace/pod, host pod, status, seconds, bytes each way) and one
@@ -46,6 +46,7 @@ import functools
 import ssl
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -72,6 +73,10 @@ HANDSHAKE_SECONDS = 10.0
 class _Site(web.TCPSite):
     """aiohttp's TCP site with a TLS handshake timeout (``TCPSite`` takes none)."""
 
+    def __init__(self, runner: web.AppRunner, *, handshake: float, **kwargs: Any) -> None:
+        super().__init__(runner, **kwargs)
+        self._handshake = handshake
+
     async def start(self) -> None:
         await web.BaseSite.start(self)
         server = self._runner.server
@@ -81,7 +86,7 @@ class _Site(web.TCPSite):
             self._host,
             self._port,
             ssl=self._ssl_context,
-            ssl_handshake_timeout=HANDSHAKE_SECONDS if self._ssl_context else None,
+            ssl_handshake_timeout=self._handshake if self._ssl_context else None,
             backlog=self._backlog,
         )
 
@@ -101,9 +106,11 @@ class KubeletServer:
         client_names: tuple[str, ...] = (),
         max_streams: int = 200,
         idle_timeout: float = 14400.0,
+        handshake_timeout: float = HANDSHAKE_SECONDS,
     ) -> None:
         self._bind = bind
         self._max_streams, self._idle_timeout = max_streams, idle_timeout
+        self._handshake = handshake_timeout
         self._active: dict[str, int] = {}  # requests being served, by endpoint
         self._client_names = client_names
         self._ssl = ssl_context
@@ -206,7 +213,11 @@ class KubeletServer:
         )
         await runner.setup()
         site = _Site(
-            runner, host=self._bind.host or None, port=self._bind.port, ssl_context=self._ssl
+            runner,
+            handshake=self._handshake,
+            host=self._bind.host or None,
+            port=self._bind.port,
+            ssl_context=self._ssl,
         )
         try:
             await site.start()

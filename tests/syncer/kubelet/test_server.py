@@ -8,6 +8,8 @@ a real host API server is tested end to end in tests/e2e/test_kubelet_*.py.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import ssl
 from collections.abc import AsyncIterator
@@ -46,6 +48,27 @@ class ClosedPortDialer:
         )
 
 
+class HeldDialer(ClosedPortDialer):
+    """Holds every dial until :attr:`release` is set: a request stays in flight meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        self._arrived = asyncio.Condition()
+
+    async def dial(self) -> Dial:
+        dial = await super().dial()
+        async with self._arrived:
+            self._arrived.notify_all()
+        await self.release.wait()
+        return dial
+
+    async def reached(self, calls: int) -> None:
+        """Return once ``calls`` dials are waiting (10 s at most)."""
+        async with asyncio.timeout(10), self._arrived:
+            await self._arrived.wait_for(lambda: self.calls >= calls)
+
+
 class Running:
     def __init__(
         self, *, server: KubeletServer, dialer: ClosedPortDialer, registry: CollectorRegistry
@@ -65,10 +88,11 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> KubeletClientPKI:
     return kubelet_client(tmp_path_factory.mktemp("kubelet-pki"), cluster="virtual")
 
 
-@pytest.fixture
-async def running(pki: KubeletClientPKI) -> AsyncIterator[Running]:
+@contextlib.asynccontextmanager
+async def _serving(
+    pki: KubeletClientPKI, *, dialer: ClosedPortDialer, **limits: float
+) -> AsyncIterator[Running]:
     registry = CollectorRegistry()
-    dialer = ClosedPortDialer()
     host_pods, virtual_pods = twins("shop", "web")
     server = KubeletServer(
         bind=BindAddress("127.0.0.1", 0),
@@ -78,10 +102,19 @@ async def running(pki: KubeletClientPKI) -> AsyncIterator[Running]:
         resolver=PodResolver(translator=TRANSLATOR, host_pods=host_pods, virtual_pods=virtual_pods),
         host=HostPods(client=dialer),
         metrics=KubeletMetrics(registry=registry),
+        **limits,  # type: ignore[arg-type]
     )
     await server.start()
-    yield Running(server=server, dialer=dialer, registry=registry)
-    await server.stop()
+    try:
+        yield Running(server=server, dialer=dialer, registry=registry)
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def running(pki: KubeletClientPKI) -> AsyncIterator[Running]:
+    async with _serving(pki, dialer=ClosedPortDialer()) as made:
+        yield made
 
 
 def _client_ssl(cert: Path | None = None, key: Path | None = None) -> ssl.SSLContext:
@@ -255,3 +288,39 @@ async def test_an_unreachable_host_is_503_with_the_reason(
     assert status == 503
     assert "cannot reach the host API server" in body
     assert running.dialer.calls == 1
+
+
+async def test_past_the_per_endpoint_limit_is_429_and_other_endpoints_go_on(
+    pki: KubeletClientPKI,
+) -> None:
+    """max_streams=2: two log requests in flight, a third is 429 at once; exec is counted
+    apart; when the two finish, a log request is served again."""
+    dialer = HeldDialer()
+    async with _serving(pki, dialer=dialer, max_streams=2) as running:
+        ctx = _client_ssl(pki.client.cert, pki.client.key)
+        logs = running.url("/containerLogs/shop/web/app?follow=true")
+        held = [asyncio.ensure_future(_call(logs, ctx)) for _ in range(2)]
+        await dialer.reached(2)  # both are at the host's door
+        status, body = await _call(logs, ctx)
+        assert (status, body) == (429, "too many containerLogs requests at once (at most 2)\n")
+        assert running.dialer.calls == 2
+        exec_ = running.url("/exec/shop/web/app?command=id&output=1")
+        spdy = {"Connection": "Upgrade", "Upgrade": "SPDY/3.1"}
+        exec_call = asyncio.ensure_future(_call(exec_, ctx, headers=spdy))
+        await dialer.reached(3)  # exec got past the limit of logs
+        dialer.release.set()
+        assert [s for s, _ in await asyncio.gather(*held, exec_call)] == [503, 503, 503]
+        assert (await _call(logs, ctx))[0] == 503
+        assert running.count("containerLogs", 429) == 1
+
+
+async def test_a_stalled_tls_handshake_is_cut(pki: KubeletClientPKI) -> None:
+    """A peer that connects and sends nothing is disconnected after the handshake timeout."""
+    async with _serving(pki, dialer=ClosedPortDialer(), handshake_timeout=0.5) as running:
+        reader, writer = await asyncio.open_connection("127.0.0.1", running.server.port)
+        started = asyncio.get_running_loop().time()
+        try:
+            assert await asyncio.wait_for(reader.read(), 10) == b""
+        finally:
+            writer.close()
+        assert asyncio.get_running_loop().time() - started >= 0.4

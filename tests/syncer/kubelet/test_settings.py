@@ -17,6 +17,7 @@ def test_defaults_leave_the_server_off_on_the_kubelet_port() -> None:
     s = load_settings(env=BASE)
     assert (s.kubelet_bind, s.kubelet_address, s.kubelet_client_ca) == (":10250", None, None)
     assert (s.kubelet_tls_cert, s.kubelet_tls_key) == (None, None)
+    assert (s.kubelet_max_streams, s.kubelet_stream_idle_timeout) == (200, 14400.0)
 
 
 def test_all_fields_from_the_environment(tmp_path: Path) -> None:
@@ -32,8 +33,11 @@ def test_all_fields_from_the_environment(tmp_path: Path) -> None:
             "VSYNCER_KUBELET_CLIENT_CA": str(ca),
             "VSYNCER_KUBELET_TLS_CERT": str(cert),
             "VSYNCER_KUBELET_TLS_KEY": str(key),
+            "VSYNCER_KUBELET_MAX_STREAMS": "50",
+            "VSYNCER_KUBELET_STREAM_IDLE_TIMEOUT": "300",
         }
     )
+    assert (s.kubelet_max_streams, s.kubelet_stream_idle_timeout) == (50, 300.0)
     assert (s.kubelet_bind, s.kubelet_address) == ("127.0.0.1:11250", "10.0.0.7")
     assert (s.kubelet_client_ca, s.kubelet_tls_cert, s.kubelet_tls_key) == (ca, cert, key)
 
@@ -47,6 +51,8 @@ def test_all_fields_from_the_environment(tmp_path: Path) -> None:
         ("VSYNCER_KUBELET_CLIENT_CA", "/no/such/ca.crt", "existing file"),
         ("VSYNCER_KUBELET_TLS_CERT", "/no/such/tls.crt", "existing file"),
         ("VSYNCER_KUBELET_TLS_KEY", "/no/such/tls.key", "existing file"),
+        ("VSYNCER_KUBELET_MAX_STREAMS", "0", "must be >= 1"),
+        ("VSYNCER_KUBELET_STREAM_IDLE_TIMEOUT", "0", "must be > 0"),
     ],
 )
 def test_bad_values_name_their_variable(variable: str, value: str, message: str) -> None:

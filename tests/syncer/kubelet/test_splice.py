@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -37,7 +38,7 @@ Ends = tuple[Side, Side, "asyncio.Task[Spliced]"]
 
 
 @contextlib.asynccontextmanager
-async def _ends(*, head: bytes = b"") -> AsyncIterator[Ends]:
+async def _ends(*, head: bytes = b"", idle_timeout: float | None = None) -> AsyncIterator[Ends]:
     """client ↔ [a | splice | b] ↔ backend: yields the client, the backend and the splice.
 
     With ``head``, the client and the backend each first send ``head`` and then
@@ -50,7 +51,7 @@ async def _ends(*, head: bytes = b"") -> AsyncIterator[Ends]:
         for sender, receiver in ((client, a), (backend, b)):
             sender.writer.write(head + b"early")
             await receiver.reader.readexactly(len(head))
-    task = asyncio.ensure_future(splice(a, b))
+    task = asyncio.ensure_future(splice(a, b, idle_timeout=idle_timeout))
     try:
         yield client, backend, task
     finally:
@@ -130,6 +131,28 @@ async def test_bytes_read_before_the_splice_are_relayed_first() -> None:
         assert await asyncio.wait_for(task, 10) == Spliced(a_to_b=10, b_to_a=10)
 
 
+async def test_an_idle_splice_ends_and_a_busy_one_does_not() -> None:
+    """With an idle timeout: bytes every 0.1 s (either way) keep a 0.4 s splice open for
+    1.2 s; once nothing passes, it ends and closes both sides."""
+    async with _ends(idle_timeout=0.4) as (client, backend, task):
+        loop = asyncio.get_running_loop()
+        busy_until = loop.time() + 1.2
+        for turn in itertools.count():
+            if loop.time() >= busy_until:
+                break
+            sender, receiver = (client, backend) if turn % 2 else (backend, client)
+            last_sent = loop.time()
+            await _send(sender, b"x")
+            assert await asyncio.wait_for(receiver.reader.readexactly(1), 5) == b"x"
+            assert not task.done()
+            await asyncio.sleep(0.1)
+        counts = await asyncio.wait_for(task, 10)
+        assert loop.time() - last_sent >= 0.39  # not before the idle time (1 ms clock steps)
+        assert counts.a_to_b + counts.b_to_a == turn
+        assert await asyncio.wait_for(client.reader.read(), 10) == b""
+        assert await asyncio.wait_for(backend.reader.read(), 10) == b""
+
+
 _SCENARIOS: dict[str, Callable[[Ends], Awaitable[None]]] = {
     "intact": test_bytes_cross_both_ways_intact,
     "close": test_closing_one_side_closes_the_other,
@@ -146,6 +169,11 @@ def test_on_uvloop(scenario: str) -> None:
             await _SCENARIOS[scenario](made)
 
     uvloop.run(run())
+
+
+def test_idle_timeout_on_uvloop() -> None:
+    """The idle timeout holds on uvloop too."""
+    uvloop.run(test_an_idle_splice_ends_and_a_busy_one_does_not())
 
 
 def test_early_bytes_on_uvloop() -> None:

@@ -86,11 +86,13 @@ def plot(points: list[dict[str, Any]], path: Path) -> None:
 
     fig, (time_ax, mem_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
     ns = [p["n"] for p in points]
-    for side, style in (("vsyncer", "o-"), ("dual_write", "s--"), ("vcluster", "^-.")):
+    sides = (("vsyncer", "o-", "C0"), ("dual_write", "s--", "C1"), ("vcluster", "^-.", "C2"))
+    for side, style, color in sides:
         for ax, unit in ((time_ax, "ms_per_pod"), (mem_ax, "kb_per_pod")):
             key = f"{side}_{unit}"
             if all(key in p for p in points):
-                ax.plot(ns, [p[key] for p in points], style, label=side.replace("_", "-"))
+                label = side.replace("_", "-")
+                ax.plot(ns, [p[key] for p in points], style, color=color, label=label)
     time_ax.set(xscale="log", xlabel="pods in the burst (N)", ylabel="ms per pod to the host")
     mem_ax.set(xscale="log", xlabel="pods in the burst (N)", ylabel="syncer RSS growth, KB per pod")
     for ax in (time_ax, mem_ax):

@@ -1,12 +1,15 @@
-"""Tests for syncer.kubelet.upstream's reading of the host's answer to an upgrade request."""
+"""Tests for syncer.kubelet.upstream: reading the host's answer to an upgrade, the log pool."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
+from aiohttp import web
 
-from syncer.kubelet.upstream import _read_body, _read_head
+from syncer.kube import Dial
+from syncer.kubelet.resolve import HostPod
+from syncer.kubelet.upstream import HostPods, _read_body, _read_head
 
 
 def _reader(data: bytes) -> asyncio.StreamReader:
@@ -64,3 +67,58 @@ async def test_a_large_error_body_is_cut() -> None:
     body = b"x" * 100_000
     headers = [("Content-Length", str(len(body)))]
     assert len(await _read_body(_reader(body), headers)) == 2**16
+
+
+class _LocalDialer:
+    """Plain HTTP to a local server (the pool, not Kubernetes, is under test here)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    async def dial(self) -> Dial:
+        return Dial(
+            server=f"http://127.0.0.1:{self.port}", ssl=None, server_hostname=None, headers={}
+        )
+
+
+async def test_log_streams_are_not_capped_by_a_connection_pool() -> None:
+    """120 streams held open at once (aiohttp's default pool is 100) each get their first
+    chunk; the server's per-endpoint limit, not the client pool, bounds them."""
+    release = asyncio.Event()
+
+    async def hold(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(b"first\n")
+        await release.wait()
+        return response
+
+    app = web.Application()
+    app.router.add_get("/api/v1/namespaces/ns/pods/p/log", hold)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host = HostPods(client=_LocalDialer(runner.addresses[0][1]))
+
+    started: list[bytes] = []
+    all_started = asyncio.Event()
+
+    async def stream() -> None:
+        async with host.stream(HostPod("ns", "p"), subresource="log", params=[]) as answer:
+            started.append(await anext(answer.chunks))
+            if len(started) == 120:
+                all_started.set()
+            await release.wait()
+
+    try:
+        streams = [asyncio.ensure_future(stream()) for _ in range(120)]
+        async with asyncio.timeout(20):  # with a pool of 100, the last 20 never start
+            await all_started.wait()
+        assert started == [b"first\n"] * 120
+        release.set()
+        await asyncio.gather(*streams)
+    finally:
+        release.set()
+        await host.close()
+        await runner.cleanup()

@@ -200,8 +200,10 @@ def _synced_of(informer: Informer) -> Callable[[], bool]:
 class CounterActivity:
     """Activity seen as the growth of a counter family on a registry.
 
-    The kubelet API (:mod:`syncer.kubelet`) counts every request it finished in
-    ``vsyncer_kubelet_requests_total``; :meth:`poll` turns growth of that total
+    The kubelet API (:mod:`syncer.kubelet`) counts every request it finished for a
+    caller with a verified client certificate in ``vsyncer_kubelet_requests_total``
+    (a 401 is counted only in ``vsyncer_kubelet_unauthorized_total``, so it is not
+    activity); :meth:`poll` turns growth of that total
     since the last poll into one :meth:`ActivityTracker.touch`.  A family that
     is not registered (the kubelet API is off) counts 0.
     """

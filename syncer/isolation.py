@@ -73,7 +73,7 @@ from syncer.isolation_objects import (
 from syncer.keys import ObjectKey
 from syncer.kube import KubeClient
 from syncer.listwatch import ListerWatcher
-from syncer.owneranchor import AnchorMissing, OwnerAnchor
+from syncer.owneranchor import AnchorMissing, OwnerAnchor, anchor_for
 from syncer.reconcile import DONE, Result
 from syncer.reflector import ReflectorMetrics
 from syncer.resources import NAMESPACES, Resource
@@ -378,22 +378,12 @@ def isolation_for(
     s = settings
     if not s.isolation:
         return None
-    anchor = (
-        OwnerAnchor(
-            client=host,
-            namespace=s.host_namespace,
-            name=s.owner_anchor or s.vcluster_name,
-            setting="VSYNCER_OWNER_ANCHOR",
-        )
-        if s.set_owner
-        else None
-    )
     return IsolationController(
         spec=spec_from(s),
         client=host,
         metrics=metrics,
         may_write=may_write,
-        anchor=anchor,
+        anchor=anchor_for(s, client=host),
         resync=s.isolation_resync,
         writes=DryRunApi(client=host, cluster="host", metrics=metrics) if s.dry_run else host,
     )

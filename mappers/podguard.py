@@ -50,9 +50,10 @@ from syncer.api import (
     ObjectKey,
     Refused,
     Resource,
+    Result,
     SyncContext,
 )
-from syncer.kit import mapping, name_of, namespace_of
+from syncer.kit import mapping, name_of, namespace_of, uid_of
 
 #: Seconds after which a pod refused for a colliding reference or a missing node is revisited.
 COLLISION_RETRY = 60.0
@@ -217,6 +218,16 @@ class ReferenceWaits:
 
     def forget(self, key: ObjectKey) -> None:
         self._waits.pop(key, None)
+
+    async def hold(self, ctx: SyncContext, v_pod: Obj, *, key: ObjectKey, message: str) -> Result:
+        """One more :meth:`wait` of ``v_pod``: its first records a Warning event
+        ``WaitingForReferences`` with ``message`` on it; the result requeues after the wait."""
+        delay, first = self.wait(key, uid=uid_of(v_pod))
+        if first:
+            await ctx.record_event(
+                v_pod, type_="Warning", reason="WaitingForReferences", message=message, kind="Pod"
+            )
+        return Result(requeue_after=delay)
 
 
 # -- placement --------------------------------------------------------------------------------

@@ -64,7 +64,7 @@ from syncer.api import (
     SyncContext,
     Translator,
 )
-from syncer.kit import key_of_virtual, mapping, name_of, namespace_of, uid_of
+from syncer.kit import key_of_virtual, mapping, name_of, namespace_of
 
 
 class PriorityClasses(Enum):
@@ -178,16 +178,8 @@ class PodIdentity:
         key = key_of_virtual(PODS, v_pod)
         missing = self.missing(ctx, v_pod)
         if missing:
-            delay, first = self.waits.wait(key, uid=uid_of(v_pod))
-            if first:
-                await ctx.record_event(
-                    v_pod,
-                    type_="Warning",
-                    reason="WaitingForReferences",
-                    message=f"pod {name_of(v_pod)} waits: {'; '.join(missing)}",
-                    kind="Pod",
-                )
-            return Result(requeue_after=delay)
+            message = f"pod {name_of(v_pod)} waits: {'; '.join(missing)}"
+            return await self.waits.hold(ctx, v_pod, key=key, message=message)
         self.waits.forget(key)
         if not self.service_accounts:
             await self.workload.ensure(ctx)

@@ -255,16 +255,8 @@ class PodMapper(PodDrift, CopySyncer):
             self.waits.forget(key)
             raise
         if waiting:
-            delay, first = self.waits.wait(key, uid=uid_of(v_obj))
-            if first:
-                await ctx.record_event(
-                    v_obj,
-                    type_="Warning",
-                    reason="WaitingForReferences",
-                    message=waiting_message(v_obj, waiting),
-                    kind="Pod",
-                )
-            return Result(requeue_after=delay)
+            message = waiting_message(v_obj, waiting)
+            return await self.waits.hold(ctx, v_obj, key=key, message=message)
         self.waits.forget(key)
         held = await self.identity.ensure(ctx, v_obj)  # a wait; refused while it cannot be
         if held is not None:

@@ -46,12 +46,7 @@ from mappers.serviceaccounts import (
     pod_service_account,
     service_account_index,
 )
-from mappers.workloadsa import (
-    RETRY_MAX_SECONDS,
-    RETRY_SECONDS,
-    WorkloadAccount,
-    workload_account_name,
-)
+from mappers.workloadsa import WorkloadAccount, missing_account_retry, workload_account_name
 from syncer.api import (
     PODS,
     PRIORITYCLASSES,
@@ -190,14 +185,7 @@ class PodIdentity:
         missing account (it went since the cache saw it) is retried soon; others as they are."""
         if not self.service_accounts:
             return self.workload.after_rejection(refusal, host_namespace=host_namespace)
-        if refusal.reason != "host_rejected" or (
-            f"service account {host_namespace}/" not in refusal.message
-        ):
-            return refusal
-        return Refused(
-            reason="service_account",
-            message=refusal.message,
-            retry_after=RETRY_SECONDS,
-            retry_max=RETRY_MAX_SECONDS,
-            event_reason="SyncError",
+        retried = missing_account_retry(
+            refusal, account=f"{host_namespace}/", reason="service_account"
         )
+        return refusal if retried is None else retried

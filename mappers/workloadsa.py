@@ -57,6 +57,27 @@ RETRY_SECONDS = 10.0
 RETRY_MAX_SECONDS = 300.0
 
 
+def missing_account_retry(refusal: Refused, *, account: str, reason: str) -> Refused | None:
+    """The refusal to raise instead of ``refusal`` when it is the host's rejection of a pod
+    whose service account is missing, else ``None``.
+
+    The ServiceAccount admission plugin rejects such a pod with "error looking up
+    service account <namespace>/<name>"; ``account`` is the start of that
+    ``<namespace>/<name>`` to match (a whole name, or ``<namespace>/`` for any).
+    The result is ``Refused(reason=reason)`` with the same message, retried after
+    :data:`RETRY_SECONDS` doubling to :data:`RETRY_MAX_SECONDS`.
+    """
+    if refusal.reason != "host_rejected" or f"service account {account}" not in refusal.message:
+        return None
+    return Refused(
+        reason=reason,
+        message=refusal.message,
+        retry_after=RETRY_SECONDS,
+        retry_max=RETRY_MAX_SECONDS,
+        event_reason="SyncError",
+    )
+
+
 def workload_account_name(*, configured: str | None, vcluster: str) -> str:
     """The host service account's name: ``configured``, else ``vc-workload-<vcluster>``."""
     return configured or f"vc-workload-{vcluster}"
@@ -108,17 +129,12 @@ class WorkloadAccount:
         it was last seen, so it is forgotten and the pod looked at again soon
         (reason ``workload_service_account``).  Any other refusal is returned as is.
         """
-        missing = f"service account {host_namespace}/{self.name}"
-        if refusal.reason != "host_rejected" or missing not in refusal.message:
+        account = f"{host_namespace}/{self.name}"
+        retried = missing_account_retry(refusal, account=account, reason="workload_service_account")
+        if retried is None:
             return refusal
         self._known_at = None
-        return Refused(
-            reason="workload_service_account",
-            message=refusal.message,
-            retry_after=RETRY_SECONDS,
-            retry_max=RETRY_MAX_SECONDS,
-            event_reason="SyncError",
-        )
+        return retried
 
     async def _exists(self, ctx: SyncContext) -> bool:
         if ctx.host_read is None:

@@ -21,7 +21,7 @@ Guarantees:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from syncer.api import HostWriterApi
@@ -41,6 +41,10 @@ class PodFence:
     def __init__(self, *, writer: HostWriterApi, pending: Callable[[], str | None]) -> None:
         self._writer = writer
         self._pending = pending
+        # Every other write is the writer's own (bound methods, not wrappers).
+        self.update = writer.update
+        self.update_status = writer.update_status
+        self.delete = writer.delete
 
     @property
     def host_namespace(self) -> str:
@@ -61,22 +65,3 @@ class PodFence:
                     retry_max=RETRY_MAXIMUM,
                 )
         return await self._writer.create(resource, body=body)
-
-    async def update(self, resource: Resource, *, current: Mapping[str, Any], body: Json) -> Json:
-        return await self._writer.update(resource, current=current, body=body)
-
-    async def update_status(
-        self, resource: Resource, *, current: Mapping[str, Any], body: Json
-    ) -> Json:
-        return await self._writer.update_status(resource, current=current, body=body)
-
-    async def delete(
-        self,
-        resource: Resource,
-        *,
-        current: Mapping[str, Any],
-        grace_period_seconds: int | None = None,
-    ) -> Json:
-        return await self._writer.delete(
-            resource, current=current, grace_period_seconds=grace_period_seconds
-        )

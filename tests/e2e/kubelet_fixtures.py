@@ -91,6 +91,10 @@ async def host_namespace(host: KubeClient) -> str:
     return name
 
 
+#: Seconds the daemon's loop runs after it stops, for TLS closes under way (see below).
+TLS_CLOSE_GRACE = 1.0
+
+
 @contextlib.asynccontextmanager
 async def syncer_on_uvloop(settings: Settings, *, within: float = 60.0) -> AsyncIterator[Daemon]:
     """The daemon running on uvloop in its own thread; yields once ready, stops it after.
@@ -111,6 +115,10 @@ async def syncer_on_uvloop(settings: Settings, *, within: float = 60.0) -> Async
         loop = uvloop.new_event_loop()
         try:
             loop.run_until_complete(main())
+            # TLS connections closed at stop finish their close_notify exchange on the loop;
+            # aiohttp's graceful-shutdown advice is to let the loop run a moment after closing
+            # sessions, or uvloop reports each still-closing transport when the loop closes.
+            loop.run_until_complete(asyncio.sleep(TLS_CLOSE_GRACE))
             loop.run_until_complete(loop.shutdown_asyncgens())
         finally:
             # libuv may still be closing the last sockets' handles (EBUSY); the daemon's own

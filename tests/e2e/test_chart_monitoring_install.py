@@ -25,7 +25,7 @@ import yaml
 from syncer.errors import AlreadyExists, NotFound
 from syncer.explaindiff import field_diff
 from syncer.kube import KubeClient
-from syncer.resources import CONFIGMAPS, SERVICES, Resource
+from syncer.resources import CONFIGMAPS, NAMESPACES, SERVICES, Resource
 from tests.deploy.chart_support import render
 from tests.kubehelpers import wait_for_object
 
@@ -42,7 +42,7 @@ BY_KIND = {
     "Service": SERVICES,
     "ConfigMap": CONFIGMAPS,
 }
-ON = {
+ON: dict[str, Any] = {
     "replicas": 2,
     "monitoring": {
         "serviceMonitor": {"enabled": True, "scrapeTimeout": "10s"},
@@ -96,7 +96,11 @@ async def test_the_monitoring_objects_are_accepted_whole(
             await host.create(CRDS, namespace=None, body=crd)
         name = crd["metadata"]["name"]
         await wait_for_object(host, CRDS, namespace=None, name=name, predicate=established)
-    rendered = render(ON, release="vc", namespace=namespace)
+    # The dashboard goes to the namespace Grafana's sidecar watches, never the release's.
+    dashboards = f"{namespace}-dash"
+    await host.create(NAMESPACES, namespace=None, body={"metadata": {"name": dashboards}})
+    monitoring = {**ON["monitoring"], "dashboard": {"enabled": True, "namespace": dashboards}}
+    rendered = render({**ON, "monitoring": monitoring}, release="vc", namespace=namespace)
     wanted = [
         o
         for o in rendered
@@ -111,6 +115,7 @@ async def test_the_monitoring_objects_are_accepted_whole(
     ]
     for obj in wanted:
         resource = BY_KIND[obj["kind"]]
-        await create_when_served(host, resource, obj, namespace)
-        stored = await host.get(resource, namespace=namespace, name=obj["metadata"]["name"])
+        ns = obj["metadata"].get("namespace", namespace)
+        await create_when_served(host, resource, obj, ns)
+        stored = await host.get(resource, namespace=ns, name=obj["metadata"]["name"])
         assert field_diff(obj, stored) == [], obj["kind"]

@@ -161,29 +161,18 @@ async def test_kinds_that_are_off_are_watched_whole_for_the_pods_pipeline() -> N
 
 def test_metadata_only_keeps_what_a_lookup_reads() -> None:
     """Data, spec and status go; name, labels, annotations and version stay."""
+    kept = {
+        "name": "s",
+        "namespace": NS,
+        "uid": "u",
+        "resourceVersion": "7",
+        "labels": {"a": "1"},
+        "annotations": {"b": "2"},
+    }
     obj = {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {
-            "name": "s",
-            "namespace": NS,
-            "uid": "u",
-            "resourceVersion": "7",
-            "labels": {"a": "1"},
-            "annotations": {"b": "2"},
-            "managedFields": [{"manager": "x"}],
-        },
+        "metadata": {**kept, "managedFields": [{"manager": "x"}]},
         "data": {"big": "x" * 1000},
     }
-    assert metadata_only(obj) == {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {
-            "name": "s",
-            "namespace": NS,
-            "uid": "u",
-            "resourceVersion": "7",
-            "labels": {"a": "1"},
-            "annotations": {"b": "2"},
-        },
-    }
+    assert metadata_only(obj) == {"apiVersion": "v1", "kind": "Secret", "metadata": kept}

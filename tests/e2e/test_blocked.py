@@ -7,26 +7,17 @@ by its delete event.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from syncer.kube import KubeClient
 from syncer.resources import CONFIGMAPS
 from syncer.translate import MANAGED_BY_LABEL, OBJECT_NAME_ANNOTATION, OBJECT_UID_ANNOTATION
 from tests.e2e.copies import VCLUSTER, copying_daemon, metric
-from tests.e2e.test_sync_support import tenant_namespace, translator, wait_for_event, where
+from tests.e2e.test_sync_support import translator, wait_for_event, where
 from tests.kubehelpers import wait_for_object
 
 REFUSED = 'vsyncer_refused_objects_total{kind="configmaps",reason="host_name_taken"}'
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 def configmap(name: str, **data: str) -> dict[str, Any]:

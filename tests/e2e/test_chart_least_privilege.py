@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,7 @@ from syncer.translate import Translator
 from tests.e2e.chart_release import RELEASE, host_requests, installed, running_as_chart
 from tests.e2e.kubectl import kubectl
 from tests.e2e.kubelet_fixtures import advertised
-from tests.e2e.test_sync_support import exists, gone, pod, tenant_namespace, wait_for_event, where
+from tests.e2e.test_sync_support import exists, gone, pod, wait_for_event, where
 from tests.kubehelpers import wait_for_object
 
 Json = dict[str, Any]
@@ -96,12 +95,6 @@ def _objects(name: str) -> list[tuple[Resource, Json]]:
             },
         ),
     ]
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 async def test_service_account_suffices_and_nothing_more(

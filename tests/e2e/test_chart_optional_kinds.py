@@ -34,7 +34,7 @@ from syncer.resources import (
 from syncer.translate import Translator
 from tests.e2e.chart_release import RELEASE, host_requests, installed, running_as_chart
 from tests.e2e.test_sync_customresources import entry, established, gadget, gadgets, install
-from tests.e2e.test_sync_support import exists, tenant_namespace, where
+from tests.e2e.test_sync_support import exists, where
 from tests.kubehelpers import wait_for_object
 
 Json = dict[str, Any]
@@ -138,12 +138,6 @@ async def gadget_kind(host: KubeClient, virtual: KubeClient) -> AsyncIterator[Re
     for kube in (virtual, host):
         with contextlib.suppress(NotFound):
             await kube.delete(CRDS, namespace=None, name=made.qualified)
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 async def test_optional_kinds_sync_with_the_chart_role(

@@ -19,14 +19,8 @@ from syncer.translate import Translator
 from tests.e2e.chart_release import RELEASE, host_requests, installed, running_as_chart
 from tests.e2e.test_sync_priorityclasses import priority_class
 from tests.e2e.test_sync_serviceaccounts import account
-from tests.e2e.test_sync_support import exists, gone, pod, tenant_namespace, where
+from tests.e2e.test_sync_support import exists, gone, pod, where
 from tests.kubehelpers import wait_for_object
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 @pytest.fixture

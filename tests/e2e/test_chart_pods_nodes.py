@@ -6,10 +6,7 @@ request with 403."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from syncer.kit import Json
 from syncer.kube import KubeClient
@@ -22,16 +19,9 @@ from tests.e2e.test_sync_support import (
     exists,
     get_or_none,
     pod,
-    tenant_namespace,
     wait_for_event,
 )
 from tests.kubehelpers import wait_for_object
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 def _user(name: str, *, configmap: str) -> Json:

@@ -3,7 +3,6 @@ namespace's object (``c/a-x-b`` and ``b-x-c/a`` share one) never reaches the hos
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,6 @@ from tests.e2e.test_pod_boundary import named_namespace
 from tests.e2e.test_sync_support import (
     exists,
     run_syncer,
-    tenant_namespace,
     translator,
     wait_for_event,
 )
@@ -28,12 +26,6 @@ PATCHES = [
     {"path": "spec.secretRef.name", "type": "reference", "kind": "secrets"},
     {"path": "spec.target", "type": "rewriteName"},
 ]
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 async def test_name_patches_never_reach_another_namespaces_object(

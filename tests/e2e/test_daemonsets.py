@@ -3,10 +3,7 @@ Ready, so the virtual daemonset controller places a daemon pod there and it runs
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from mappers.nodetaints import NOT_READY, UNREACHABLE
 from syncer.kube import KubeClient
@@ -16,19 +13,12 @@ from tests.e2e.test_sync_support import (
     ALL_KINDS,
     pod,
     run_syncer,
-    tenant_namespace,
     translator,
     where,
 )
 from tests.kubehelpers import wait_for_object
 
 DAEMONSETS = Resource("apps", "v1", "daemonsets", "DaemonSet")
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 def _running(obj: dict[str, object]) -> bool:

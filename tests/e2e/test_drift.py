@@ -5,25 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from syncer.kube import KubeClient
 from syncer.resources import CONFIGMAPS
 from tests.e2e.copies import copying_daemon, metric, until
-from tests.e2e.test_sync_support import tenant_namespace, translator, where
+from tests.e2e.test_sync_support import translator, where
 from tests.kubehelpers import wait_for_object
 
 DETECTED = 'vsyncer_drift_detected_total{kind="configmaps",reason="%s"}'
 REPAIRED = 'vsyncer_drift_repaired_total{kind="configmaps"}'
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 async def stop_task(name: str) -> None:

@@ -4,11 +4,8 @@ found (``vsyncer_drift_detected_total{kind="pods"}``) and put back by the ordina
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from syncer.api import thaw, token_host_name
 from syncer.daemon import Daemon
@@ -21,7 +18,6 @@ from tests.e2e.test_sync_support import (
     VCLUSTER,
     pod,
     run_syncer,
-    tenant_namespace,
     translator,
     where,
 )
@@ -32,12 +28,6 @@ KINDS = ("pods", "configmaps", "secrets", "nodes", "events")
 DETECTED = 'vsyncer_drift_detected_total{kind="pods",reason="%s"}'
 REPAIRED = 'vsyncer_drift_repaired_total{kind="pods"}'
 IMAGE = "registry.example/app:1"
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 def _rv(obj: Any) -> str:

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from syncer.daemon import Daemon
 from syncer.kube import KubeClient
 from syncer.resources import CONFIGMAPS, PODS
 from syncer.translate import MANAGED_BY_LABEL
-from tests.e2e.test_sync_support import VCLUSTER, pod, run_syncer, tenant_namespace
+from tests.e2e.test_sync_support import VCLUSTER, pod, run_syncer
 
 KINDS = ("pods", "configmaps", "secrets")
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 def dry_run_writes(daemon: Daemon) -> dict[tuple[str, str, str], float]:

@@ -6,11 +6,8 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from syncer.explain import EXIT_DRIFTED, EXIT_IN_SYNC, EXIT_NOT_OURS, Target, explain
 from syncer.explaindiff import Ownership
@@ -18,17 +15,11 @@ from syncer.kube import KubeClient
 from syncer.resources import CONFIGMAPS, PODS, SERVICES
 from syncer.settings import Settings
 from syncer.translate import MANAGED_BY_LABEL, OBJECT_KIND_ANNOTATION, OBJECT_NAME_ANNOTATION
-from tests.e2e.test_sync_support import VCLUSTER, exists, pod, run_syncer, tenant_namespace
+from tests.e2e.test_sync_support import VCLUSTER, exists, pod, run_syncer
 from tests.kubehelpers import wait_for_object
 
 KINDS = ("pods", "services", "configmaps", "secrets", "nodes")
 Json = dict[str, Any]
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 def settings_for(host_namespace: str, host_kubeconfig: Path, virtual_kubeconfig: Path) -> Settings:

@@ -4,23 +4,14 @@ the virtual objects keep it (syncer/hostlabels.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from syncer.kube import KubeClient
 from syncer.resources import CONFIGMAPS, PODS
-from tests.e2e.test_sync_support import exists, pod, run_syncer, tenant_namespace, translator
+from tests.e2e.test_sync_support import exists, pod, run_syncer, translator
 from tests.kubehelpers import wait_for_object
 
 LABELS = {"grafana_dashboard": "1", "owner": "helm", "app": "web"}
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 async def test_a_dashboard_labelled_config_map_reaches_the_host_without_the_label(

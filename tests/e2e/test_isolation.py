@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from syncer.daemon import Daemon
 from syncer.isolation_objects import (
@@ -27,7 +25,6 @@ from tests.e2e.test_sync_support import (
     exists,
     pod,
     run_syncer,
-    tenant_namespace,
     translator,
     where,
 )
@@ -36,12 +33,6 @@ from tests.kubehelpers import wait_for_object
 Json = dict[str, Any]
 KINDS = ("pods", "configmaps", "secrets", "nodes", "events")
 NAME, POLICY = f"vc-{VCLUSTER}", f"vc-work-{VCLUSTER}"
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 def ours(obj: Json) -> bool:

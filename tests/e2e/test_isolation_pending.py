@@ -7,10 +7,7 @@ the host namespace is not fenced, so no tenant pod may reach it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from syncer.isolation_objects import RESOURCEQUOTAS, is_ours
 from syncer.kube import KubeClient
@@ -23,7 +20,6 @@ from tests.e2e.test_sync_support import (
     get_or_none,
     pod,
     run_syncer,
-    tenant_namespace,
     translator,
     wait_for_event,
     where,
@@ -31,12 +27,6 @@ from tests.e2e.test_sync_support import (
 from tests.kubehelpers import wait_for_object
 
 KINDS = ("pods", "services", "configmaps", "secrets", "nodes", "events")
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 async def test_pods_wait_while_the_quota_cannot_be_made_and_sync_once_it_is(

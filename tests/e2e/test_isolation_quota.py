@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from syncer.isolation_objects import LIMITRANGES, RESOURCEQUOTAS
 from syncer.kube import KubeClient
@@ -18,7 +15,6 @@ from tests.e2e.test_sync_support import (
     gone,
     pod,
     run_syncer,
-    tenant_namespace,
     translator,
     wait_for_event,
     where,
@@ -26,12 +22,6 @@ from tests.e2e.test_sync_support import (
 from tests.kubehelpers import wait_for_object
 
 KINDS = ("pods", "configmaps", "secrets", "nodes", "events")
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 async def test_a_pod_over_quota_waits_and_syncs_once_quota_frees(

@@ -13,8 +13,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from syncer.daemon import Daemon
 from syncer.kube import KubeClient
 from syncer.resources import (
@@ -34,7 +32,6 @@ from tests.e2e.test_sync_support import (
     pod,
     remove_virtual_namespace,
     run_syncer,
-    tenant_namespace,
     translator,
     wait_for_event,
     where,
@@ -44,12 +41,6 @@ from tests.kubehelpers import wait_for_object
 Json = dict[str, Any]
 KINDS = ("pods", "configmaps", "secrets", "persistentvolumeclaims", "nodes", "events")
 DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 @contextlib.asynccontextmanager

@@ -9,8 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from syncer.errors import NotFound
 from syncer.kube import KubeClient
 from syncer.localcluster import ControlPlane
@@ -21,7 +19,6 @@ from tests.e2e.test_sync_support import (
     get_or_none,
     pod,
     run_syncer,
-    tenant_namespace,
     translator,
     wait_for_event,
     where,
@@ -32,12 +29,6 @@ Json = dict[str, Any]
 KINDS = ("pods", "secrets", "configmaps", "nodes", "events", "runtimeclasses.node.k8s.io")
 TAINT = {"key": "vsyncer.test/dedicated", "value": "platform", "effect": "NoSchedule"}
 TOLERATION = {"key": "vsyncer.test/dedicated", "operator": "Exists"}
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 @contextlib.asynccontextmanager

@@ -7,22 +7,13 @@ Passes once new pods get token Secrets under :func:`mappers.tokens.token_secret_
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from syncer.kube import KubeClient
 from syncer.resources import PODS, SECRETS
 from tests.e2e.test_pod_boundary import KINDS, mounting, running, secret
-from tests.e2e.test_sync_support import run_syncer, tenant_namespace, translator, where
+from tests.e2e.test_sync_support import run_syncer, translator, where
 from tests.kubehelpers import wait_for_object
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 async def test_a_tenant_secret_named_like_a_token_secret_is_kept(

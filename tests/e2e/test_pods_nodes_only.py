@@ -7,10 +7,7 @@ synced."""
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from syncer.kit import Json
 from syncer.kube import KubeClient
@@ -21,7 +18,6 @@ from tests.e2e.test_sync_support import (
     exists,
     pod,
     run_syncer,
-    tenant_namespace,
     translator,
     wait_for_event,
     where,
@@ -31,12 +27,6 @@ from tests.kubehelpers import wait_for_object
 TOKENREVIEWS = Resource(
     "authentication.k8s.io", "v1", "tokenreviews", "TokenReview", namespaced=False
 )
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 def _running(obj: dict[str, object]) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ from tests.e2e.test_sync_support import (
     exists,
     get_or_none,
     run_syncer,
-    tenant_namespace,
     translator,
     wait_for_event,
     where,
@@ -24,12 +22,6 @@ from tests.kubehelpers import wait_for_object
 
 Json = dict[str, Any]
 KINDS = ("services", "endpoints", "nodes")
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 def service(name: str, **spec: Any) -> Json:

@@ -9,28 +9,19 @@ creates the Service from the intent instead of collecting the host copy.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from mappers.serviceintent import RECREATE_INTENT_ANNOTATION, Intent, recreated
 from mappers.servicespec import virtual_spec
 from syncer.kube import KubeClient
 from syncer.resources import CONFIGMAPS, SERVICES
 from syncer.translate import OBJECT_UID_ANNOTATION
-from tests.e2e.test_sync_support import exists, run_syncer, tenant_namespace, translator, where
+from tests.e2e.test_sync_support import exists, run_syncer, translator, where
 from tests.kubehelpers import wait_for_object
 
 Json = dict[str, Any]
 KINDS = ("services", "endpoints")
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 async def owned_service(virtual: KubeClient, v_ns: str, name: str) -> Json:

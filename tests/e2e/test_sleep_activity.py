@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from syncer.activity import KEEP_AWAKE_ANNOTATION, ActivityTracker
 from syncer.daemon import Daemon
 from syncer.kube import KubeClient
 from syncer.resources import CONFIGMAPS, NAMESPACES, PODS, Resource
 from tests.e2e.hostsnapshot import until
-from tests.e2e.test_sync_support import pod, run_syncer, tenant_namespace
+from tests.e2e.test_sync_support import pod, run_syncer
 from tests.kubehelpers import wait_for_object
 
 KINDS = ("pods", "configmaps", "secrets", "nodes", "events")
 DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 def tracker_of(daemon: Daemon) -> ActivityTracker:

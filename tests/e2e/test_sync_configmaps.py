@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from syncer.kube import KubeClient
 from syncer.resources import CONFIGMAPS, PODS, SECRETS
@@ -16,19 +13,12 @@ from tests.e2e.test_sync_support import (
     gone,
     pod,
     run_syncer,
-    tenant_namespace,
     translator,
     where,
 )
 from tests.kubehelpers import wait_for_object
 
 KINDS = ("pods", "configmaps", "secrets")
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 def configmap(name: str, **data: str) -> dict[str, object]:

@@ -30,7 +30,6 @@ from tests.e2e.test_sync_support import (
     exists,
     gone,
     run_syncer,
-    tenant_namespace,
     translator,
     wait_for_event,
     where,
@@ -103,12 +102,6 @@ async def resource(host: KubeClient, virtual: KubeClient) -> AsyncIterator[Resou
     for client in (virtual, host):
         with contextlib.suppress(NotFound):
             await client.delete(CRDS, namespace=None, name=made.qualified)
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 def gadget(resource: Resource, name: str, **fields: Any) -> Json:

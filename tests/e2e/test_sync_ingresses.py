@@ -9,11 +9,9 @@ with a Warning event and never reaches the host.
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from syncer.kube import KubeClient
 from syncer.resources import INGRESSES, SECRETS, SERVICES
@@ -24,7 +22,6 @@ from tests.e2e.test_sync_support import (
     get_or_none,
     gone,
     run_syncer,
-    tenant_namespace,
     translator,
     wait_for_event,
     where,
@@ -34,12 +31,6 @@ from tests.kubehelpers import wait_for_object
 Json = dict[str, Any]
 KINDS = ("services", "secrets", "ingresses.networking.k8s.io")
 ADDRESS = {"ingress": [{"ip": "192.0.2.10"}]}
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 def service(name: str) -> Json:

@@ -38,12 +38,6 @@ REPLICASETS = Resource("apps", "v1", "replicasets", "ReplicaSet")
 
 
 @pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
-
-
-@pytest.fixture
 async def v_other(virtual: KubeClient) -> AsyncIterator[str]:
     async with tenant_namespace(virtual) as name:
         yield name

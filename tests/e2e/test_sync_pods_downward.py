@@ -8,26 +8,17 @@ map), the host pod's ``fieldRef`` must read a field of the host pod that holds t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from mappers.downward import LABELS_ANNOTATION, SERVICE_ACCOUNT_NAME_ANNOTATION
 from syncer.kube import KubeClient
 from syncer.resources import PODS
-from tests.e2e.test_sync_support import pod, run_syncer, tenant_namespace, translator, where
+from tests.e2e.test_sync_support import pod, run_syncer, translator, where
 from tests.kubehelpers import wait_for_object
 
 KINDS = ("pods", "configmaps", "secrets", "nodes", "events")
 Json = dict[str, Any]
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 def resolve(p_pod: Json, field_path: str) -> str | None:

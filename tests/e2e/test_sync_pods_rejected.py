@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from syncer.kube import KubeClient
 from syncer.resources import PODS, Resource
@@ -13,19 +10,12 @@ from tests.e2e.test_sync_support import (
     get_or_none,
     pod,
     run_syncer,
-    tenant_namespace,
     translator,
     wait_for_event,
 )
 
 KINDS = ("pods", "configmaps", "secrets", "nodes", "events")
 RESOURCEQUOTAS = Resource("", "v1", "resourcequotas", "ResourceQuota")
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 async def test_a_pod_the_host_refuses_gets_a_warning_not_a_crash_loop(

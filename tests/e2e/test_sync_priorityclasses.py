@@ -25,7 +25,6 @@ from tests.e2e.test_sync_support import (
     gone,
     pod,
     run_syncer,
-    tenant_namespace,
     translator,
     wait_for_event,
     where,
@@ -44,12 +43,6 @@ def priority_class(name: str, value: int, **fields: Any) -> Json:
         "value": value,
         **fields,
     }
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 @pytest.fixture

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from syncer.kube import KubeClient
 from syncer.resources import PODS, PVCS
-from tests.e2e.test_sync_support import gone, pod, run_syncer, tenant_namespace, translator, where
+from tests.e2e.test_sync_support import gone, pod, run_syncer, translator, where
 from tests.kubehelpers import wait_for_object
 
 KINDS = ("pods", "persistentvolumeclaims", "configmaps", "secrets")
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 async def test_claim_is_copied_down_and_its_status_comes_up(

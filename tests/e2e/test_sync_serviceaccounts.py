@@ -8,11 +8,8 @@ last pod that uses it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from syncer.kube import KubeClient
 from syncer.resources import PODS, SECRETS, SERVICEACCOUNTS
@@ -22,7 +19,6 @@ from tests.e2e.test_sync_support import (
     gone,
     pod,
     run_syncer,
-    tenant_namespace,
     translator,
     where,
 )
@@ -31,12 +27,6 @@ from tests.kubehelpers import wait_for_object
 Json = dict[str, Any]
 KINDS = ("pods", "serviceaccounts")
 ROLE = "arn:aws:iam::123456789012:role/builder"
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 def account(name: str) -> Json:

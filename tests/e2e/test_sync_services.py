@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +21,12 @@ from tests.e2e.test_sync_support import (
     gone,
     pod,
     run_syncer,
-    tenant_namespace,
     translator,
     where,
 )
 from tests.kubehelpers import wait_for_object
 
 KINDS = ("pods", "services", "endpoints", "configmaps", "secrets")
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 def service(name: str, **spec: Any) -> dict[str, Any]:

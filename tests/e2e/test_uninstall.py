@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ from tests.e2e.test_sync_support import (
     VCLUSTER,
     pod,
     run_syncer,
-    tenant_namespace,
     translator,
     where,
 )
@@ -33,12 +31,6 @@ KINDS = ("pods", "services", "configmaps", "secrets")
 MANAGED: tuple[Resource, ...] = (PODS, SERVICES, CONFIGMAPS, SECRETS)
 #: The host's garbage collector acts within seconds of the owner's deletion; generous bound.
 GC_WITHIN = 90.0
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 def _tenant_objects(owner: Json) -> list[tuple[Resource, Json]]:

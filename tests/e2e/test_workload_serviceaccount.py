@@ -4,10 +4,7 @@ refused (Warning event, metric, retried) while it can be neither found nor made.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from syncer.kube import KubeClient
 from syncer.resources import PODS, SERVICEACCOUNTS, Resource
@@ -18,7 +15,6 @@ from tests.e2e.test_sync_support import (
     exists,
     pod,
     run_syncer,
-    tenant_namespace,
     translator,
     wait_for_event,
     where,
@@ -27,12 +23,6 @@ from tests.kubehelpers import wait_for_object
 
 RESOURCEQUOTAS = Resource("", "v1", "resourcequotas", "ResourceQuota")
 KINDS = ("pods", "nodes", "events")
-
-
-@pytest.fixture
-async def v_ns(virtual: KubeClient) -> AsyncIterator[str]:
-    async with tenant_namespace(virtual) as name:
-        yield name
 
 
 def _running(obj: dict[str, object]) -> bool:

@@ -31,7 +31,8 @@ Guarantees:
   (:mod:`syncer.owneranchor`, as every host object vsyncer creates).  The
   Namespace write is a merge patch of the one label
   ``pod-security.kubernetes.io/enforce`` (set to ``VSYNCER_POD_SECURITY_LEVEL``),
-  sent only when the label differs; nothing else of the Namespace is written.
+  sent only when the label is missing or less strict (a stricter level an admin set
+  is kept); nothing else of the Namespace is written.
 * Restores are counted as ``vsyncer_drift_detected_total{kind,reason}``
   (``missing``, ``content``) and ``vsyncer_drift_repaired_total{kind}``, with
   the kind's plural; reconciles as ``vsyncer_reconcile_total{kind="isolation"}``.

@@ -301,9 +301,23 @@ def updated(current: Mapping[str, Any], desired: Mapping[str, Any]) -> Json:
     return {**_plain(dict(desired)), "metadata": metadata}
 
 
+#: Pod Security Standards levels, least strict first (Kubernetes' ``privileged``,
+#: ``baseline``, ``restricted``).
+PSA_LEVELS = ("privileged", "baseline", "restricted")
+
+
 def namespace_label_patch(current: Mapping[str, Any], level: str) -> Json | None:
-    """The merge patch setting the namespace's enforce label to ``level``; ``None`` if set."""
-    if _labels(current).get(PSA_ENFORCE_LABEL) == level:
+    """The merge patch raising the namespace's enforce label to ``level``.
+
+    ``None`` when the label already names ``level`` or a stricter level (a host
+    admin's ``restricted`` is never lowered to ``baseline``); a missing label, an
+    unknown value or a less strict level is replaced.
+    """
+    present = _labels(current).get(PSA_ENFORCE_LABEL)
+    if present in PSA_LEVELS and level in PSA_LEVELS:
+        if PSA_LEVELS.index(present) >= PSA_LEVELS.index(level):
+            return None
+    elif present == level:
         return None
     return {"metadata": {"labels": {PSA_ENFORCE_LABEL: level}}}
 

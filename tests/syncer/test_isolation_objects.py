@@ -254,6 +254,18 @@ def test_namespace_label_patch_only_when_it_differs() -> None:
     assert namespace_label_patch({"metadata": {"name": "h"}}, "baseline") is not None
 
 
+def test_namespace_label_patch_never_lowers_a_stricter_level() -> None:
+    strict = {"metadata": {"name": "h", "labels": {PSA_ENFORCE_LABEL: "restricted"}}}
+    assert namespace_label_patch(strict, "baseline") is None
+    assert namespace_label_patch(strict, "privileged") is None
+    loose = {"metadata": {"name": "h", "labels": {PSA_ENFORCE_LABEL: "privileged"}}}
+    assert namespace_label_patch(loose, "baseline") == {
+        "metadata": {"labels": {PSA_ENFORCE_LABEL: "baseline"}}
+    }
+    odd = {"metadata": {"name": "h", "labels": {PSA_ENFORCE_LABEL: "bogus"}}}
+    assert namespace_label_patch(odd, "baseline") is not None
+
+
 def test_builders_are_pure() -> None:
     """The builders import no client, informer, controller or daemon."""
     path = Path(__file__).resolve().parents[2] / "syncer" / "isolation_objects.py"

@@ -72,6 +72,17 @@ _PATTERN = re.compile(r"[A-Za-z0-9*?.\-_/]+")
 _SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
+def validate_cidrs(value: tuple[str, ...]) -> tuple[str, ...]:
+    """``value`` unchanged if every entry is an IPv4 or IPv6 CIDR (host bits allowed);
+    raises ValueError naming the first entry that is not."""
+    for cidr in value:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ValueError(f"{cidr!r} is not a CIDR such as 10.0.0.0/8") from None
+    return value
+
+
 class BoundaryFields(BaseModel):
     """The boundary block of :class:`~syncer.settings.Settings` (see the module docstring)."""
 
@@ -118,12 +129,7 @@ class BoundaryFields(BaseModel):
     @field_validator("service_external_ip_cidrs", "host_service_cidrs", "endpoints_deny_cidrs")
     @classmethod
     def _cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for cidr in value:
-            try:
-                ipaddress.ip_network(cidr, strict=False)
-            except ValueError:
-                raise ValueError(f"{cidr!r} is not a CIDR such as 10.0.0.0/8") from None
-        return value
+        return validate_cidrs(value)
 
     @field_validator("ingress_annotations")
     @classmethod

@@ -25,13 +25,13 @@ environment and lists or the same string in YAML.  Off by default.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import NoDecode
 
+from syncer.boundary_settings import validate_cidrs
 from syncer.isolation_objects import parse_overrides
 
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
@@ -97,12 +97,7 @@ class IsolationFields(BaseModel):
     @field_validator("isolation_allow_cidrs")
     @classmethod
     def _allow_cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for cidr in value:
-            try:
-                ipaddress.ip_network(cidr, strict=False)
-            except ValueError:
-                raise ValueError(f"{cidr!r} is not a CIDR such as 10.0.0.0/8") from None
-        return value
+        return validate_cidrs(value)
 
     @field_validator("isolation_allow_namespaces")
     @classmethod
